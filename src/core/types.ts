@@ -1,0 +1,138 @@
+// The data model of the exposition core. It mirrors the shape expfmt gives a parsed file
+// (families holding metrics; histograms and summaries grouped by label set) so that rendering
+// can reproduce node_exporter byte for byte, while keeping the line of every sample so that
+// every finding can point at the file.
+
+/** Types a TYPE line can name in text format 0.0.4. `gauge_histogram` is accepted by expfmt's
+ *  TYPE line but cannot carry samples in this format; validation rejects such families. */
+export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped' | 'gauge_histogram';
+
+/**
+ * Label pairs as a flat array: [name0, value0, name1, value1, ...], in the order of the file
+ * (for histograms and summaries, without `le` / `quantile`). Flat because a 500,000-series file
+ * would otherwise allocate a million small objects on the hot path.
+ */
+export type LabelPairs = readonly string[];
+
+interface MetricBase {
+  readonly labels: LabelPairs;
+  /** int64 milliseconds, normalised decimal text; undefined when the line has none. */
+  timestampMs: string | undefined;
+  /** 1-based line of the first sample of this metric. */
+  readonly line: number;
+}
+
+export interface ScalarMetric extends MetricBase {
+  readonly kind: 'scalar';
+  readonly value: number;
+}
+
+export interface Bucket {
+  readonly upperBound: number;
+  readonly count: number;
+  readonly line: number;
+}
+
+export interface Quantile {
+  readonly quantile: number;
+  readonly value: number;
+  readonly line: number;
+}
+
+/** A sample the reference parser accepts but silently discards (a `_bucket` without `le`, a
+ *  summary sample without `quantile`, a bare histogram sample). Kept so validation can say so. */
+export interface DroppedSample {
+  readonly line: number;
+  readonly sampleName: string;
+}
+
+interface AggregateBase extends MetricBase {
+  sum: number | undefined;
+  sumLine: number | undefined;
+  count: number | undefined;
+  countLine: number | undefined;
+  readonly dropped: DroppedSample[];
+}
+
+export interface HistogramMetric extends AggregateBase {
+  readonly kind: 'histogram';
+  readonly buckets: Bucket[];
+}
+
+export interface SummaryMetric extends AggregateBase {
+  readonly kind: 'summary';
+  readonly quantiles: Quantile[];
+}
+
+export type Metric = ScalarMetric | HistogramMetric | SummaryMetric;
+
+export interface MetricFamily {
+  readonly name: string;
+  /** undefined when the file has no HELP line for the family. */
+  help: string | undefined;
+  type: MetricType;
+  readonly metrics: Metric[];
+  /** Lines of the family's samples' runs, for "family split by another family" findings. */
+  readonly firstLine: number;
+}
+
+export type Severity = 'error' | 'warning';
+
+/** Stable, machine-readable reasons. Renaming one is a breaking change for scripts. */
+export type FindingReason =
+  // the file cannot be parsed at all
+  | 'parse'
+  // validation: the agent refuses to serve the file
+  | 'timestamp'
+  | 'reserved_label'
+  | 'duplicate_series'
+  | 'duplicate_label'
+  | 'invalid_utf8'
+  | 'histogram_shape'
+  | 'summary_shape'
+  | 'unsupported_type'
+  | 'reserved_metric'
+  // validation warnings: served, but worth fixing
+  | 'split_family'
+  | 'negative_counter'
+  // lint (promlint)
+  | 'lint';
+
+export interface Finding {
+  readonly severity: Severity;
+  readonly reason: FindingReason;
+  readonly message: string;
+  readonly line: number;
+  /** 1-based byte column, when the finding points inside a line. */
+  readonly column?: number;
+  readonly family?: string;
+}
+
+/** What made a parse fail, when the parser can tell; `syntax` otherwise. */
+export type ParseCause =
+  | 'syntax'
+  | 'crlf'
+  | 'bom'
+  | 'missing_final_newline'
+  | 'trailing_whitespace'
+  | 'invalid_escape'
+  | 'invalid_utf8'
+  | 'openmetrics'
+  | 'quoted_name'
+  | 'duplicate_label'
+  | 'reserved_label'
+  | 'repeated_metadata';
+
+export interface ParseFailure {
+  readonly line: number;
+  readonly column: number;
+  /** A message for a person: the reference parser's wording plus the likely cause. */
+  readonly message: string;
+  /** expfmt's own message for the same input, for comparison with promtool/node_exporter logs. */
+  readonly referenceMessage: string;
+  readonly cause: ParseCause;
+}
+
+export type ParseResult =
+  | { readonly ok: true; readonly families: MetricFamily[]; readonly findings: Finding[] }
+  | { readonly ok: false; readonly error: ParseFailure };
