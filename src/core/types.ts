@@ -52,6 +52,8 @@ interface AggregateBase extends MetricBase {
   count: number | undefined;
   countLine: number | undefined;
   readonly dropped: DroppedSample[];
+  /** `_sum`/`_count`/bucket/quantile samples that repeated one already read (expfmt keeps the last). */
+  readonly repeated: DroppedSample[];
 }
 
 export interface HistogramMetric extends AggregateBase {

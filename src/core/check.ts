@@ -1,0 +1,42 @@
+// parse → validate (→ lint): the one verdict shared by `promdrop check`, the writer commands and
+// the agent, so that "check says OK" always means "the agent serves it".
+import { lintFamilies } from './lint.js';
+import { parseExposition } from './parse.js';
+import type { Finding, MetricFamily, ParseFailure } from './types.js';
+import { validateFamilies, type ValidateOptions } from './validate.js';
+
+export interface CheckOptions extends ValidateOptions {
+  /** Add promlint's style warnings (they never make a file rejected). */
+  readonly lint?: boolean;
+}
+
+export interface CheckResult {
+  /** True when no finding is an error: the agent would serve the input. */
+  readonly accepted: boolean;
+  /** The parsed families; empty when the input does not parse. */
+  readonly families: MetricFamily[];
+  /** Every finding, ordered by line. A parse failure is one finding with reason `parse`. */
+  readonly findings: Finding[];
+  readonly parseFailure?: ParseFailure;
+}
+
+export function checkExposition(input: Uint8Array, options: CheckOptions = {}): CheckResult {
+  const parsed = parseExposition(input);
+  if (!parsed.ok) {
+    const failure = parsed.error;
+    return {
+      accepted: false,
+      families: [],
+      findings: [{ severity: 'error', reason: 'parse', message: failure.message, line: failure.line, column: failure.column }],
+      parseFailure: failure,
+    };
+  }
+  const findings = [...parsed.findings, ...validateFamilies(parsed.families, options)];
+  if (options.lint === true) findings.push(...lintFamilies(parsed.families));
+  findings.sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
+  return {
+    accepted: !findings.some((finding) => finding.severity === 'error'),
+    families: parsed.families,
+    findings,
+  };
+}

@@ -1,0 +1,850 @@
+// Parser for the Prometheus text exposition format 0.0.4 that accepts exactly what expfmt v0.39
+// accepts (the parser inside promtool 2.42 and node_exporter) and builds the same families.
+// It is a byte-level scanner over one buffer: the hot path of the agent and of `promdrop check`,
+// so it avoids per-byte allocations and decodes strings only once per token.
+//
+// Where expfmt is lenient in a way the agent must not be (invalid UTF-8 in HELP), the parser
+// records a finding instead of failing, so that the accept/reject verdict stays expfmt's and
+// validation decides what the agent refuses.
+import { Buffer, isUtf8 } from 'node:buffer';
+import { parseGoFloat } from './float.js';
+import { goQuote, goQuoteByte, goQuoteBytes } from './go-quote.js';
+import type {
+  Finding,
+  HistogramMetric,
+  MetricFamily,
+  MetricType,
+  ParseCause,
+  ParseFailure,
+  ParseResult,
+  SummaryMetric,
+} from './types.js';
+
+const NL = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const TAB = 0x09;
+const HASH = 0x23;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const EQUALS = 0x3d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const LOWER_N = 0x6e;
+/** Sentinel for "past the end of the input", compared like a byte. */
+const EOF = -1;
+
+const TYPE_WORDS: ReadonlyMap<string, MetricType> = new Map([
+  ['COUNTER', 'counter'],
+  ['GAUGE', 'gauge'],
+  ['SUMMARY', 'summary'],
+  ['UNTYPED', 'untyped'],
+  ['HISTOGRAM', 'histogram'],
+  ['GAUGE_HISTOGRAM', 'gauge_histogram'],
+]);
+const OPENMETRICS_TYPES = new Set(['info', 'stateset', 'unknown', 'gaugehistogram']);
+
+// Byte classes as lookup tables: the scanner tests them for every byte of every name.
+const LABEL_START = new Uint8Array(256);
+const LABEL_CONTINUE = new Uint8Array(256);
+const METRIC_START = new Uint8Array(256);
+const METRIC_CONTINUE = new Uint8Array(256);
+for (let b = 0; b < 256; b++) {
+  const letter = (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || b === 0x5f;
+  const digit = b >= 0x30 && b <= 0x39;
+  LABEL_START[b] = letter ? 1 : 0;
+  LABEL_CONTINUE[b] = letter || digit ? 1 : 0;
+  METRIC_START[b] = letter || b === 0x3a ? 1 : 0;
+  METRIC_CONTINUE[b] = letter || digit || b === 0x3a ? 1 : 0;
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const TIMESTAMP_RE = /^[+-]?[0-9]+$/;
+
+/**
+ * Buffer's own slice-to-string methods. `toString(encoding, start, end)` calls the same native
+ * code after argument checks that cost a measurable share of the parse on large files; these
+ * methods have been on Buffer.prototype since Node's first releases, though untyped.
+ */
+interface SliceableBuffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
+/** Internal control flow: thrown at the first error, caught in parseExposition. */
+class Abort {
+  constructor(readonly failure: ParseFailure) {}
+}
+
+/** A family while the file is read: TYPE may still be unset (Go's nil Type). */
+interface FamilyBuilder {
+  readonly family: MetricFamily;
+  typeSet: boolean;
+  helpSet: boolean;
+  /** Histogram or summary metrics by label signature, as expfmt groups them. */
+  readonly aggregates: Map<string, HistogramMetric | SummaryMetric>;
+  /** Line of this family's latest sample, and which sample of the file it was. */
+  lastSampleLine: number;
+  lastSampleSeq: number;
+}
+
+/** Which part of a histogram/summary a sample name addresses (expfmt's isCount/isSum flags). */
+const enum Role {
+  Plain,
+  Count,
+  Sum,
+}
+
+function isCountName(name: string): boolean {
+  return name.length > 6 && name.endsWith('_count');
+}
+function isSumName(name: string): boolean {
+  return name.length > 4 && name.endsWith('_sum');
+}
+function isBucketName(name: string): boolean {
+  return name.length > 7 && name.endsWith('_bucket');
+}
+
+class TextParser {
+  private readonly buf: SliceableBuffer;
+  private readonly end: number;
+  private pos = 0;
+  private line = 0;
+  private lineStart = 0;
+  private readonly byName = new Map<string, FamilyBuilder>();
+  private readonly order: FamilyBuilder[] = [];
+  readonly findings: Finding[] = [];
+  // Set by resolveFamily, as expfmt's currentIsSummaryCount etc.
+  private role: Role = Role.Plain;
+  private sampleSeq = 0;
+
+  constructor(input: Uint8Array) {
+    const buffer = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    this.buf = buffer as SliceableBuffer;
+    this.end = this.buf.length;
+  }
+
+  run(): MetricFamily[] {
+    const buf = this.buf;
+    for (;;) {
+      this.line++;
+      this.lineStart = this.pos;
+      this.skipBlanks();
+      if (this.pos >= this.end) break;
+      const c = buf[this.pos]!;
+      if (c === HASH) {
+        this.pos++;
+        this.comment();
+      } else if (c === NL) {
+        this.pos++;
+      } else {
+        this.sample();
+      }
+    }
+    const families: MetricFamily[] = [];
+    for (const builder of this.order) {
+      if (builder.family.metrics.length > 0) families.push(builder.family);
+    }
+    return families;
+  }
+
+  // ---- byte helpers -------------------------------------------------------------------
+
+  private peek(): number {
+    return this.pos < this.end ? this.buf[this.pos]! : EOF;
+  }
+
+  private skipBlanks(): void {
+    const buf = this.buf;
+    let p = this.pos;
+    while (p < this.end) {
+      const c = buf[p]!;
+      if (c !== SPACE && c !== TAB) break;
+      p++;
+    }
+    this.pos = p;
+  }
+
+  /** Bytes up to a blank, tab, LF or the end; returns the token's end. */
+  private scanToken(): number {
+    const buf = this.buf;
+    let p = this.pos;
+    while (p < this.end) {
+      const c = buf[p]!;
+      if (c === SPACE || c === TAB || c === NL) break;
+      p++;
+    }
+    return p;
+  }
+
+  private scanName(table: Uint8Array, startTable: Uint8Array): number {
+    const buf = this.buf;
+    let p = this.pos;
+    if (p >= this.end || startTable[buf[p]!] === 0) return p;
+    p++;
+    while (p < this.end && table[buf[p]!] === 1) p++;
+    return p;
+  }
+
+  private text(start: number, end: number): string {
+    return this.buf.latin1Slice(start, end);
+  }
+
+  private utf8(start: number, end: number): string {
+    return this.buf.utf8Slice(start, end);
+  }
+
+  // ---- failures -------------------------------------------------------------------------
+
+  private fail(referenceMessage: string, at: number, cause: ParseCause = 'syntax', hint?: string): never {
+    let finalCause = cause;
+    let finalHint = hint;
+    if (finalCause === 'syntax' || finalCause === 'trailing_whitespace') {
+      if (this.line === 1 && this.buf[0] === 0xef && this.buf[1] === 0xbb && this.buf[2] === 0xbf && at < 3) {
+        finalCause = 'bom';
+        finalHint = 'the file starts with a UTF-8 byte-order mark (BOM); save it without one';
+      } else if (this.lineHasCarriageReturn()) {
+        finalCause = 'crlf';
+        finalHint = 'the file has Windows (CRLF) line endings; the format allows only LF (convert with dos2unix)';
+      }
+    }
+    const message = finalHint === undefined ? referenceMessage : `${referenceMessage} (${finalHint})`;
+    throw new Abort({
+      line: this.line,
+      column: Math.max(1, at - this.lineStart + 1),
+      message,
+      referenceMessage,
+      cause: finalCause,
+    });
+  }
+
+  private failEndOfInput(): never {
+    this.fail(
+      'unexpected end of input stream',
+      this.end,
+      'missing_final_newline',
+      'the last line does not end with a newline: the file may be half-written',
+    );
+  }
+
+  private lineHasCarriageReturn(): boolean {
+    const newline = this.buf.indexOf(NL, this.lineStart);
+    const lineEnd = newline === -1 ? this.end : newline;
+    const cr = this.buf.indexOf(CR, this.lineStart);
+    return cr !== -1 && cr < lineEnd;
+  }
+
+  // ---- families -----------------------------------------------------------------------
+
+  /** expfmt's setOrCreateCurrentMF: `x_count`/`x_sum`/`x_bucket` join family `x` only when
+   *  `x` already exists with the matching type; otherwise the name is a family of its own. */
+  private resolveFamily(name: string): FamilyBuilder {
+    this.role = Role.Plain;
+    const exact = this.byName.get(name);
+    if (exact !== undefined) return exact;
+    const isCount = isCountName(name);
+    const isSum = isSumName(name);
+    if (isCount || isSum) {
+      const base = this.byName.get(name.slice(0, name.length - (isCount ? 6 : 4)));
+      if (base !== undefined && base.typeSet && (base.family.type === 'summary' || base.family.type === 'histogram')) {
+        this.role = isCount ? Role.Count : Role.Sum;
+        return base;
+      }
+    } else if (isBucketName(name)) {
+      const base = this.byName.get(name.slice(0, name.length - 7));
+      if (base !== undefined && base.typeSet && base.family.type === 'histogram') return base;
+    }
+    const builder: FamilyBuilder = {
+      family: { name, help: undefined, type: 'untyped', metrics: [], firstLine: this.line },
+      typeSet: false,
+      helpSet: false,
+      aggregates: new Map(),
+      lastSampleLine: 0,
+      lastSampleSeq: 0,
+    };
+    this.byName.set(name, builder);
+    this.order.push(builder);
+    return builder;
+  }
+
+  // ---- comments, HELP and TYPE ----------------------------------------------------------
+
+  private comment(): void {
+    const buf = this.buf;
+    this.skipBlanks();
+    if (this.pos >= this.end) this.failEndOfInput();
+    if (buf[this.pos] === NL) {
+      this.pos++;
+      return;
+    }
+    const keywordStart = this.pos;
+    const keywordEnd = this.scanToken();
+    this.pos = keywordEnd;
+    if (keywordEnd >= this.end) this.failEndOfInput();
+    if (buf[keywordEnd] === NL) {
+      this.pos++;
+      return;
+    }
+    const keywordLength = keywordEnd - keywordStart;
+    const isHelp = keywordLength === 4 && buf.latin1Slice(keywordStart, keywordEnd) === 'HELP';
+    const isType = !isHelp && keywordLength === 4 && buf.latin1Slice(keywordStart, keywordEnd) === 'TYPE';
+    if (!isHelp && !isType) {
+      const newline = buf.indexOf(NL, this.pos);
+      if (newline === -1) this.failEndOfInput();
+      this.pos = newline + 1;
+      return;
+    }
+    this.skipBlanks();
+    if (this.pos >= this.end) this.failEndOfInput();
+    const nameStart = this.pos;
+    const nameEnd = this.scanName(METRIC_CONTINUE, METRIC_START);
+    this.pos = nameEnd;
+    if (nameEnd >= this.end) this.failEndOfInput();
+    const after = buf[nameEnd]!;
+    if (after === NL) {
+      this.pos++;
+      return;
+    }
+    if (after !== SPACE && after !== TAB) {
+      const quoted = after === QUOTE && nameStart === nameEnd;
+      this.fail(
+        'invalid metric name in comment',
+        nameEnd,
+        quoted ? 'quoted_name' : 'syntax',
+        quoted ? QUOTED_NAME_HINT : undefined,
+      );
+    }
+    const builder = this.resolveFamily(this.text(nameStart, nameEnd));
+    this.skipBlanks();
+    if (this.pos >= this.end) this.failEndOfInput();
+    if (buf[this.pos] === NL) {
+      this.pos++;
+      return;
+    }
+    if (isHelp) this.help(builder);
+    else this.type(builder);
+  }
+
+  private help(builder: FamilyBuilder): void {
+    const buf = this.buf;
+    if (builder.helpSet) {
+      this.fail(
+        `second HELP line for metric name ${goQuote(builder.family.name)}`,
+        this.pos,
+        'repeated_metadata',
+        'a family may have only one HELP line',
+      );
+    }
+    const start = this.pos;
+    const newline = buf.indexOf(NL, start);
+    if (newline === -1) {
+      // expfmt reports an invalid escape before running out of input.
+      this.checkHelpEscapes(start, this.end);
+      this.failEndOfInput();
+    }
+    const text = this.checkHelpEscapes(start, newline);
+    this.pos = newline + 1;
+    if (!isUtf8(buf.subarray(start, newline))) {
+      this.findings.push({
+        severity: 'error',
+        reason: 'invalid_utf8',
+        message: `HELP text of ${builder.family.name} is not valid UTF-8`,
+        line: this.line,
+        column: start - this.lineStart + 1,
+        family: builder.family.name,
+      });
+    }
+    builder.family.help = text;
+    builder.helpSet = true;
+  }
+
+  /** Decodes a HELP docstring: only `\\` and `\n` are escapes in text format 0.0.4. */
+  private checkHelpEscapes(start: number, end: number): string {
+    const buf = this.buf;
+    let backslash = buf.indexOf(BACKSLASH, start);
+    if (backslash === -1 || backslash >= end) return this.utf8(start, end);
+    let out = '';
+    let chunkStart = start;
+    while (backslash !== -1 && backslash < end) {
+      out += this.utf8(chunkStart, backslash);
+      const escaped = backslash + 1 < this.end ? buf[backslash + 1]! : EOF;
+      if (escaped === EOF) this.failEndOfInput();
+      if (escaped === BACKSLASH) out += '\\';
+      else if (escaped === LOWER_N) out += '\n';
+      else {
+        this.fail(
+          `invalid escape sequence '\\${String.fromCharCode(escaped)}'`,
+          backslash,
+          'invalid_escape',
+          'HELP text allows only the escapes \\\\ and \\n',
+        );
+      }
+      chunkStart = backslash + 2;
+      backslash = buf.indexOf(BACKSLASH, chunkStart);
+    }
+    return out + this.utf8(chunkStart, end);
+  }
+
+  private type(builder: FamilyBuilder): void {
+    const buf = this.buf;
+    if (builder.typeSet) {
+      this.fail(
+        `second TYPE line for metric name ${goQuote(builder.family.name)}, or TYPE reported after samples`,
+        this.pos,
+        'repeated_metadata',
+        'a family may have only one TYPE line, and it must come before the family\'s first sample',
+      );
+    }
+    const start = this.pos;
+    const newline = buf.indexOf(NL, start);
+    if (newline === -1) this.failEndOfInput();
+    // expfmt reads the type word without escape handling but still drops every backslash.
+    const raw = withoutBackslashes(buf.subarray(start, newline));
+    const word = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
+    const type = TYPE_WORDS.get(word.toUpperCase());
+    if (type === undefined) {
+      const lower = word.toLowerCase();
+      const reference = `unknown metric type ${goQuoteBytes(raw)}`;
+      if (OPENMETRICS_TYPES.has(lower)) {
+        this.fail(
+          reference,
+          start,
+          'openmetrics',
+          `"${lower}" is an OpenMetrics type; text format 0.0.4 knows counter, gauge, histogram, summary and untyped`,
+        );
+      }
+      if (/[ \t]$/.test(word)) {
+        this.fail(reference, start, 'trailing_whitespace', 'trailing whitespace after the type');
+      }
+      this.fail(reference, start, 'syntax', 'the type must be one of counter, gauge, histogram, summary, untyped');
+    }
+    this.pos = newline + 1;
+    builder.family.type = type;
+    builder.typeSet = true;
+  }
+
+  // ---- samples ----------------------------------------------------------------------------
+
+  private sample(): void {
+    const buf = this.buf;
+    const nameStart = this.pos;
+    const nameEnd = this.scanName(METRIC_CONTINUE, METRIC_START);
+    this.pos = nameEnd;
+    if (nameEnd >= this.end) this.failEndOfInput();
+    if (nameEnd === nameStart) {
+      const c = buf[nameStart]!;
+      const quoted = c === OPEN_BRACE || c === QUOTE;
+      this.fail('invalid metric name', nameStart, quoted ? 'quoted_name' : 'syntax', quoted ? QUOTED_NAME_HINT : invalidNameHint(c));
+    }
+    const sampleName = this.text(nameStart, nameEnd);
+    const builder = this.resolveFamily(sampleName);
+    const role = this.role;
+    const family = builder.family;
+    if (!builder.typeSet) {
+      family.type = 'untyped';
+      builder.typeSet = true;
+    }
+    this.sampleSeq++;
+    if (builder.lastSampleSeq !== 0 && builder.lastSampleSeq !== this.sampleSeq - 1) {
+      this.findings.push({
+        severity: 'warning',
+        reason: 'split_family',
+        message: `samples of ${family.name} are split by another family (line ${builder.lastSampleLine}); a family must be one uninterrupted group`,
+        line: this.line,
+        column: 1,
+        family: family.name,
+      });
+    }
+    builder.lastSampleLine = this.line;
+    builder.lastSampleSeq = this.sampleSeq;
+    const c0 = buf[this.pos]!;
+    if (c0 === SPACE || c0 === TAB) {
+      this.skipBlanks();
+      if (this.pos >= this.end) this.failEndOfInput();
+    }
+
+    const type = family.type;
+    const aggregate = type === 'histogram' || type === 'summary';
+    const specialLabel = type === 'histogram' ? 'le' : type === 'summary' ? 'quantile' : '';
+    let special = NaN; // expfmt's currentBucket / currentQuantile
+    const labels: string[] = [];
+    if (buf[this.pos] === OPEN_BRACE) {
+      special = this.labelSet(family.name, labels, specialLabel, special);
+    }
+
+    const lineOfSample = this.line;
+    const valueStart = this.pos;
+    const valueEnd = this.scanToken();
+    this.pos = valueEnd;
+    if (valueEnd >= this.end) this.failEndOfInput();
+    const value = parseGoFloat(this.text(valueStart, valueEnd));
+    if (value === undefined) {
+      this.failValue(valueStart, valueEnd);
+    }
+
+    let target: { timestampMs: string | undefined };
+    if (aggregate) {
+      target = this.addToAggregate(builder, labels, role, special, value, sampleName, lineOfSample);
+    } else {
+      const metric = { kind: 'scalar' as const, labels, value, timestampMs: undefined, line: lineOfSample };
+      family.metrics.push(metric);
+      target = metric;
+    }
+
+    if (buf[this.pos] === NL) {
+      this.pos++;
+      return;
+    }
+    this.timestamp(target);
+  }
+
+  /** Reads `{...}` into `labels`; returns the parsed `le`/`quantile` value (or `special`). */
+  private labelSet(familyName: string, labels: string[], specialLabel: string, special: number): number {
+    const buf = this.buf;
+    let result = special;
+    this.pos++; // '{'
+    for (;;) {
+      this.skipBlanks();
+      if (this.pos >= this.end) this.failEndOfInput();
+      if (buf[this.pos] === CLOSE_BRACE) {
+        this.pos++;
+        this.skipBlanks();
+        if (this.pos >= this.end) this.failEndOfInput();
+        return result;
+      }
+      const nameStart = this.pos;
+      const nameEnd = this.scanName(LABEL_CONTINUE, LABEL_START);
+      this.pos = nameEnd;
+      if (nameEnd >= this.end) this.failEndOfInput();
+      if (nameEnd === nameStart) {
+        const quoted = buf[nameStart] === QUOTE;
+        this.fail(
+          `invalid label name for metric ${goQuote(familyName)}`,
+          nameStart,
+          quoted ? 'quoted_name' : 'syntax',
+          quoted ? QUOTED_NAME_HINT : undefined,
+        );
+      }
+      const labelName = this.text(nameStart, nameEnd);
+      if (labelName === '__name__') {
+        this.fail('label name "__name__" is reserved', nameStart, 'reserved_label', 'the metric name goes before the braces');
+      }
+      const isSpecial = labelName === specialLabel;
+      if (!isSpecial) labels.push(labelName, '');
+      let c = buf[this.pos]!;
+      if (c === SPACE || c === TAB) {
+        this.skipBlanks();
+        if (this.pos >= this.end) this.failEndOfInput();
+        c = buf[this.pos]!;
+      }
+      if (c !== EQUALS) {
+        this.fail(`expected '=' after label name, found ${goQuoteByte(c)}`, this.pos, 'syntax', invalidLabelNameHint(c));
+      }
+      if (!isSpecial) {
+        for (let i = 0; i < labels.length - 2; i += 2) {
+          if (labels[i] === labelName) {
+            this.fail(
+              `duplicate label names for metric ${goQuote(familyName)}`,
+              nameStart,
+              'duplicate_label',
+              `label "${labelName}" appears twice`,
+            );
+          }
+        }
+      }
+      this.pos++; // '='
+      this.skipBlanks();
+      if (this.pos >= this.end) this.failEndOfInput();
+      if (buf[this.pos] !== QUOTE) {
+        this.fail(`expected '"' at start of label value, found ${goQuoteByte(buf[this.pos]!)}`, this.pos, 'syntax', 'label values must be in double quotes');
+      }
+      const labelValue = this.labelValue();
+      if (isSpecial) {
+        const parsed = parseGoFloat(labelValue);
+        if (parsed === undefined) {
+          this.fail(`expected float as value for '${specialLabel}' label, got ${goQuote(labelValue)}`, this.pos, 'syntax');
+        }
+        result = parsed;
+      } else {
+        labels[labels.length - 1] = labelValue;
+      }
+      this.skipBlanks();
+      if (this.pos >= this.end) this.failEndOfInput();
+      const next = buf[this.pos]!;
+      if (next === COMMA) {
+        this.pos++;
+        continue;
+      }
+      if (next === CLOSE_BRACE) {
+        this.pos++;
+        this.skipBlanks();
+        if (this.pos >= this.end) this.failEndOfInput();
+        return result;
+      }
+      this.fail(`unexpected end of label value ${goQuote(labelValue)}`, this.pos, 'syntax', 'expected "," or "}" after a label value');
+    }
+  }
+
+  /** Reads a quoted label value starting at the opening quote; leaves pos after the closing one. */
+  private labelValue(): string {
+    const buf = this.buf;
+    const open = this.pos;
+    let p = open + 1;
+    let chunkStart = p;
+    let out = '';
+    let highBytes = false;
+    let escaped = false;
+    for (;;) {
+      if (p >= this.end) this.failEndOfInput();
+      const c = buf[p]!;
+      if (c === QUOTE) break;
+      if (c === BACKSLASH) {
+        escaped = true;
+        break;
+      }
+      if (c === NL) this.failRawNewline(open, buf.subarray(open + 1, p));
+      if (c >= 0x80) highBytes = true;
+      p++;
+    }
+    if (!escaped) {
+      this.pos = p + 1;
+      if (!highBytes) return buf.latin1Slice(chunkStart, p);
+      this.checkLabelValueUtf8(open, buf.subarray(chunkStart, p));
+      return buf.utf8Slice(chunkStart, p);
+    }
+    // Slow path: the value has escapes. Validate UTF-8 over the raw bytes: escapes only ever
+    // produce ASCII, so the decoded value is valid exactly when the raw bytes are.
+    for (;;) {
+      if (p >= this.end) this.failEndOfInput();
+      const c = buf[p]!;
+      if (c === QUOTE) break;
+      if (c === NL) this.failRawNewline(open, unescapeForMessage(buf.subarray(open + 1, p)));
+      if (c >= 0x80) highBytes = true;
+      if (c === BACKSLASH) {
+        out += buf.utf8Slice(chunkStart, p);
+        if (p + 1 >= this.end) this.failEndOfInput();
+        const e = buf[p + 1]!;
+        if (e === QUOTE) out += '"';
+        else if (e === BACKSLASH) out += '\\';
+        else if (e === LOWER_N) out += '\n';
+        else {
+          this.fail(
+            `invalid escape sequence '\\${String.fromCharCode(e)}'`,
+            p,
+            'invalid_escape',
+            'label values allow only the escapes \\\\, \\" and \\n',
+          );
+        }
+        p += 2;
+        chunkStart = p;
+        continue;
+      }
+      p++;
+    }
+    out += buf.utf8Slice(chunkStart, p);
+    if (highBytes) this.checkLabelValueUtf8(open, unescapeForMessage(buf.subarray(open + 1, p)));
+    this.pos = p + 1;
+    return out;
+  }
+
+  private checkLabelValueUtf8(open: number, rawValue: Uint8Array): void {
+    if (isUtf8(rawValue)) return;
+    this.fail(`invalid label value ${goQuoteBytes(rawValue)}`, open, 'invalid_utf8', 'label values must be valid UTF-8');
+  }
+
+  private failRawNewline(open: number, sofar: Uint8Array): never {
+    this.fail(
+      `label value ${goQuoteBytes(sofar)} contains unescaped new-line`,
+      open,
+      'syntax',
+      'a label value ends at its closing quote; write a newline as \\n, or the quote is missing',
+    );
+  }
+
+  private failValue(start: number, end: number): never {
+    const buf = this.buf;
+    const token = buf.subarray(start, end);
+    const reference = `expected float as value, got ${goQuoteBytes(token)}`;
+    if (start === end && end < this.end && buf[end] === NL) {
+      const prev = buf[start - 1];
+      if (prev === SPACE || prev === TAB) this.fail(reference, start, 'syntax', 'the sample has no value');
+    }
+    if (token.includes(CR)) this.fail(reference, start, 'crlf', CRLF_HINT);
+    const first = token[0];
+    if (first !== undefined && METRIC_CONTINUE[first] === 0 && start > 0 && METRIC_CONTINUE[buf[start - 1]!] === 1) {
+      this.fail(reference, start, 'syntax', `metric names may contain only [a-zA-Z0-9_:]; ${goQuoteByte(first)} ended the name`);
+    }
+    this.fail(reference, start, 'syntax', 'values are decimal numbers, NaN, +Inf or -Inf');
+  }
+
+  private addToAggregate(
+    builder: FamilyBuilder,
+    labels: string[],
+    role: Role,
+    special: number,
+    value: number,
+    sampleName: string,
+    line: number,
+  ): HistogramMetric | SummaryMetric {
+    const family = builder.family;
+    const signature = labelSignature(labels);
+    let metric = builder.aggregates.get(signature);
+    if (metric === undefined) {
+      const base = {
+        labels,
+        timestampMs: undefined,
+        line,
+        sum: undefined,
+        sumLine: undefined,
+        count: undefined,
+        countLine: undefined,
+        dropped: [],
+        repeated: [],
+      };
+      metric =
+        family.type === 'histogram'
+          ? { ...base, kind: 'histogram', buckets: [] }
+          : { ...base, kind: 'summary', quantiles: [] };
+      builder.aggregates.set(signature, metric);
+      family.metrics.push(metric);
+    }
+    if (role === Role.Count) {
+      if (metric.countLine !== undefined) metric.repeated.push({ line, sampleName });
+      metric.count = value;
+      metric.countLine = line;
+    } else if (role === Role.Sum) {
+      if (metric.sumLine !== undefined) metric.repeated.push({ line, sampleName });
+      metric.sum = value;
+      metric.sumLine = line;
+    } else if (special === special) {
+      if (metric.kind === 'histogram') metric.buckets.push({ upperBound: special, count: value, line });
+      else metric.quantiles.push({ quantile: special, value, line });
+    } else {
+      metric.dropped.push({ line, sampleName });
+    }
+    return metric;
+  }
+
+  private timestamp(target: { timestampMs: string | undefined }): void {
+    const buf = this.buf;
+    const blanksStart = this.pos;
+    this.skipBlanks();
+    if (this.pos >= this.end) this.failEndOfInput();
+    const start = this.pos;
+    const end = this.scanToken();
+    this.pos = end;
+    if (end >= this.end) this.failEndOfInput();
+    const token = this.text(start, end);
+    if (!TIMESTAMP_RE.test(token) || !inInt64(token)) {
+      const reference = `expected integer as timestamp, got ${goQuoteBytes(buf.subarray(start, end))}`;
+      if (start === end) this.fail(reference, blanksStart, 'trailing_whitespace', 'trailing whitespace after the value');
+      if (buf[start] === HASH) {
+        this.fail(reference, start, 'openmetrics', 'exemplars (" # {...} value") are OpenMetrics-only and not allowed in text format 0.0.4');
+      }
+      if (buf.indexOf(CR, start) === end - 1) this.fail(reference, start, 'crlf', CRLF_HINT);
+      this.fail(reference, start, 'syntax', 'a timestamp is an integer count of milliseconds since the epoch');
+    }
+    target.timestampMs = BigInt(token).toString();
+    const newline = buf.indexOf(NL, end);
+    if (newline === -1) this.failEndOfInput();
+    if (newline > end) {
+      const rest = withoutBackslashes(buf.subarray(end, newline));
+      const onlyBlanks = rest.every((b) => b === SPACE || b === TAB);
+      this.fail(
+        `spurious string after timestamp: ${goQuoteBytes(rest)}`,
+        end,
+        onlyBlanks ? 'trailing_whitespace' : 'syntax',
+        onlyBlanks ? 'trailing whitespace after the timestamp' : 'nothing may follow the timestamp',
+      );
+    }
+    this.pos = newline + 1;
+  }
+}
+
+const QUOTED_NAME_HINT =
+  'quoted UTF-8 names like {"my.metric"} need the Prometheus 3 format; text format 0.0.4 names match [a-zA-Z_:][a-zA-Z0-9_:]*';
+const CRLF_HINT = 'the file has Windows (CRLF) line endings; the format allows only LF (convert with dos2unix)';
+
+function invalidNameHint(byte: number): string {
+  if (byte >= 0x30 && byte <= 0x39) return 'metric names must not start with a digit';
+  return 'metric names match [a-zA-Z_:][a-zA-Z0-9_:]*';
+}
+
+function invalidLabelNameHint(byte: number): string | undefined {
+  if (byte === 0x2d || byte === 0x2e) return 'label names match [a-zA-Z_][a-zA-Z0-9_]*';
+  return undefined;
+}
+
+function withoutBackslashes(bytes: Uint8Array): Uint8Array {
+  return bytes.includes(BACKSLASH) ? bytes.filter((b) => b !== BACKSLASH) : bytes;
+}
+
+/** The label value so far with escapes resolved, as expfmt shows it in messages. */
+function unescapeForMessage(raw: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c === BACKSLASH && i + 1 < raw.length) {
+      const e = raw[++i]!;
+      out.push(e === LOWER_N ? NL : e);
+    } else out.push(c);
+  }
+  return Uint8Array.from(out);
+}
+
+function inInt64(token: string): boolean {
+  if (token.length < 19) return true;
+  const value = BigInt(token);
+  return value >= INT64_MIN && value <= INT64_MAX;
+}
+
+/** Order-independent identity of a label set (expfmt's LabelsToSignature). */
+export function labelSignature(labels: readonly string[]): string {
+  const n = labels.length;
+  if (n === 0) return '';
+  let sorted = true;
+  for (let i = 2; i < n; i += 2) {
+    if (labels[i - 2]! > labels[i]!) {
+      sorted = false;
+      break;
+    }
+  }
+  if (sorted) {
+    // Files almost always list labels in the same (often sorted) order: no allocation but the key.
+    let key = `${labels[0]}\u0000${labels[1]}`;
+    for (let i = 2; i < n; i += 2) key += `\u0001${labels[i]}\u0000${labels[i + 1]}`;
+    return key;
+  }
+  const pairs: string[] = [];
+  for (let i = 0; i < n; i += 2) pairs.push(`${labels[i]}\u0000${labels[i + 1]}`);
+  pairs.sort();
+  return pairs.join('\u0001');
+}
+
+/**
+ * Identity of a series as Prometheus sees it: a label with an empty value is the same as no
+ * label, so `foo` and `foo{a=""}` are one series. Used for duplicate detection.
+ */
+export function seriesIdentity(labels: readonly string[]): string {
+  for (let i = 1; i < labels.length; i += 2) {
+    if (labels[i] === '') return labelSignature(labels.filter((_, j) => labels[j - (j % 2) + 1] !== ''));
+  }
+  return labelSignature(labels);
+}
+
+/**
+ * Parses text format 0.0.4. Never throws: a syntax error comes back as `{ ok: false }` with
+ * the line, the column and a message naming the likely cause.
+ */
+export function parseExposition(input: Uint8Array): ParseResult {
+  const parser = new TextParser(input);
+  try {
+    const families = parser.run();
+    return { ok: true, families, findings: parser.findings };
+  } catch (error) {
+    if (error instanceof Abort) return { ok: false, error: error.failure };
+    throw error;
+  }
+}

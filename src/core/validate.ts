@@ -1,0 +1,210 @@
+// Validation on top of the parser: what expfmt accepts but the agent must not serve, because the
+// Go client would reject or panic on it when gathering, node_exporter would drop it silently,
+// or Prometheus would ingest nonsense. Each finding names the line and a stable reason.
+import { seriesIdentity } from './parse.js';
+import type { Finding, FindingReason, HistogramMetric, MetricFamily, Severity, SummaryMetric } from './types.js';
+
+export interface ValidateOptions {
+  /** Accept client-side timestamps (node_exporter skips such files entirely; so do we by default). */
+  readonly allowTimestamps?: boolean;
+  /** Names a file may not define, such as the agent's own meta metrics. */
+  readonly isReservedMetricName?: (name: string) => boolean;
+}
+
+/** At most this many findings of one reason are listed; a summary line counts the rest, so a
+ *  million-series file with one systematic mistake yields a readable report. */
+const MAX_FINDINGS_PER_REASON = 20;
+
+const UINT64_LIMIT = 2 ** 64;
+
+class Findings {
+  readonly list: Finding[] = [];
+  private readonly counts = new Map<FindingReason, number>();
+  private readonly overflow = new Map<FindingReason, { severity: Severity; count: number; line: number }>();
+
+  add(severity: Severity, reason: FindingReason, message: string, line: number, family?: string): void {
+    const count = (this.counts.get(reason) ?? 0) + 1;
+    this.counts.set(reason, count);
+    if (count <= MAX_FINDINGS_PER_REASON) {
+      // Errors always carry a column so that every rejection reads FILE:LINE:COL.
+      const column = severity === 'error' ? 1 : undefined;
+      this.list.push({ severity, reason, message, line, ...(column === undefined ? {} : { column }), ...(family === undefined ? {} : { family }) });
+      return;
+    }
+    const extra = this.overflow.get(reason);
+    if (extra === undefined) this.overflow.set(reason, { severity, count: 1, line });
+    else extra.count++;
+  }
+
+  finish(): Finding[] {
+    for (const [reason, extra] of this.overflow) {
+      this.list.push({
+        severity: extra.severity,
+        reason,
+        message: `${extra.count} more ${reason} finding${extra.count === 1 ? '' : 's'} not listed`,
+        line: extra.line,
+      });
+    }
+    return this.list;
+  }
+}
+
+function isValidCount(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value < UINT64_LIMIT;
+}
+
+function describeCount(value: number): string {
+  if (value !== value) return 'NaN';
+  if (value < 0) return 'negative';
+  if (!Number.isFinite(value) || value >= UINT64_LIMIT) return 'too large';
+  return 'not an integer';
+}
+
+function validateHistogram(family: MetricFamily, metric: HistogramMetric, out: Findings): void {
+  const name = family.name;
+  for (const dropped of metric.dropped) {
+    out.add(
+      'error',
+      'histogram_shape',
+      dropped.sampleName === `${name}_bucket`
+        ? `${dropped.sampleName} has no "le" label; Prometheus tools drop such a bucket silently`
+        : `sample ${dropped.sampleName} of histogram ${name} is neither a bucket, _sum nor _count; it would be dropped silently`,
+      dropped.line,
+      name,
+    );
+  }
+  for (const repeated of metric.repeated) {
+    out.add('error', 'duplicate_series', `${repeated.sampleName} appears twice for the same label set`, repeated.line, name);
+  }
+  const sorted = [...metric.buckets].sort((a, b) => a.upperBound - b.upperBound);
+  let hasInf = false;
+  for (let i = 0; i < sorted.length; i++) {
+    const bucket = sorted[i]!;
+    if (bucket.upperBound !== bucket.upperBound) {
+      out.add('error', 'histogram_shape', `${name}_bucket has le="NaN"`, bucket.line, name);
+      continue;
+    }
+    if (bucket.upperBound === Infinity) hasInf = true;
+    if (!isValidCount(bucket.count)) {
+      out.add('error', 'histogram_shape', `bucket count ${bucket.count} of ${name} is ${describeCount(bucket.count)}; bucket counts are non-negative integers`, bucket.line, name);
+    }
+    const previous = sorted[i - 1];
+    if (previous === undefined) continue;
+    if (previous.upperBound === bucket.upperBound) {
+      out.add('error', 'duplicate_series', `${name}_bucket with le="${bucket.upperBound}" appears twice (also line ${previous.line})`, bucket.line, name);
+    } else if (bucket.count < previous.count) {
+      out.add(
+        'error',
+        'histogram_shape',
+        `buckets of ${name} are not cumulative: le="${bucket.upperBound}" has ${bucket.count}, less than ${previous.count} for le="${previous.upperBound}"`,
+        bucket.line,
+        name,
+      );
+    }
+  }
+  if (metric.count === undefined) {
+    out.add('error', 'histogram_shape', `histogram ${name} has no ${name}_count sample for this label set (node_exporter would invent 0)`, metric.line, name);
+  } else if (!isValidCount(metric.count)) {
+    out.add('error', 'histogram_shape', `${name}_count ${metric.count} is ${describeCount(metric.count)}`, metric.countLine ?? metric.line, name);
+  }
+  if (metric.sum === undefined) {
+    out.add('error', 'histogram_shape', `histogram ${name} has no ${name}_sum sample for this label set (node_exporter would invent 0)`, metric.line, name);
+  }
+  const inf = sorted.find((b) => b.upperBound === Infinity);
+  if (!hasInf) {
+    if (metric.count !== undefined && sorted.length > 0) {
+      out.add('warning', 'histogram_shape', `histogram ${name} has no le="+Inf" bucket; it is served with one equal to ${name}_count`, metric.line, name);
+    }
+  } else if (inf !== undefined && metric.count !== undefined && inf.count !== metric.count) {
+    out.add('error', 'histogram_shape', `the le="+Inf" bucket of ${name} (${inf.count}) differs from ${name}_count (${metric.count})`, inf.line, name);
+  }
+  const last = sorted[sorted.length - 1];
+  if (!hasInf && last !== undefined && metric.count !== undefined && metric.count < last.count) {
+    out.add('error', 'histogram_shape', `${name}_count (${metric.count}) is less than the largest bucket (${last.count})`, metric.countLine ?? metric.line, name);
+  }
+}
+
+function validateSummary(family: MetricFamily, metric: SummaryMetric, out: Findings): void {
+  const name = family.name;
+  for (const dropped of metric.dropped) {
+    out.add('error', 'summary_shape', `sample ${dropped.sampleName} of summary ${name} has no "quantile" label; it would be dropped silently`, dropped.line, name);
+  }
+  for (const repeated of metric.repeated) {
+    out.add('error', 'duplicate_series', `${repeated.sampleName} appears twice for the same label set`, repeated.line, name);
+  }
+  const seen = new Map<number, number>();
+  for (const q of metric.quantiles) {
+    if (!(q.quantile >= 0 && q.quantile <= 1)) {
+      out.add('error', 'summary_shape', `quantile="${q.quantile}" of ${name} is outside [0, 1]`, q.line, name);
+    }
+    const earlier = seen.get(q.quantile);
+    if (earlier !== undefined) {
+      out.add('error', 'duplicate_series', `${name} with quantile="${q.quantile}" appears twice (also line ${earlier})`, q.line, name);
+    } else seen.set(q.quantile, q.line);
+  }
+  if (metric.count !== undefined && !isValidCount(metric.count)) {
+    out.add('error', 'summary_shape', `${name}_count ${metric.count} is ${describeCount(metric.count)}`, metric.countLine ?? metric.line, name);
+  }
+  if (metric.count === undefined || metric.sum === undefined) {
+    const missing = metric.count === undefined && metric.sum === undefined ? '_sum and _count' : metric.count === undefined ? '_count' : '_sum';
+    out.add('warning', 'summary_shape', `summary ${name} has no ${missing} for this label set; served as 0 like node_exporter does`, metric.line, name);
+  }
+}
+
+/** Findings for families that parsed; empty means the agent serves them as they are. */
+export function validateFamilies(families: readonly MetricFamily[], options: ValidateOptions = {}): Finding[] {
+  const out = new Findings();
+  let firstTimestampLine = 0;
+  let timestampedSamples = 0;
+  for (const family of families) {
+    const name = family.name;
+    if (options.isReservedMetricName?.(name) === true) {
+      out.add('error', 'reserved_metric', `${name} is a metric of the agent itself; a file may not define it`, family.metrics[0]?.line ?? family.firstLine, name);
+    }
+    if (family.type === 'gauge_histogram') {
+      out.add('error', 'unsupported_type', `${name} is a gauge_histogram, which text format 0.0.4 cannot carry`, family.metrics[0]?.line ?? family.firstLine, name);
+      continue;
+    }
+    const seen = new Map<string, number>();
+    for (const metric of family.metrics) {
+      const labels = metric.labels;
+      for (let i = 0; i < labels.length; i += 2) {
+        const labelName = labels[i]!;
+        if (labelName.charCodeAt(0) === 0x5f && labelName.charCodeAt(1) === 0x5f) {
+          out.add('error', 'reserved_label', `label name "${labelName}" of ${name} is reserved: names starting with "__" are for Prometheus itself`, metric.line, name);
+        }
+      }
+      if (metric.timestampMs !== undefined) {
+        timestampedSamples++;
+        if (firstTimestampLine === 0 || metric.line < firstTimestampLine) firstTimestampLine = metric.line;
+      }
+      if (metric.kind === 'scalar') {
+        const signature = seriesIdentity(labels);
+        const earlier = seen.get(signature);
+        if (earlier !== undefined) {
+          out.add('error', 'duplicate_series', `duplicate series ${name}${describeLabels(labels)} (also line ${earlier})`, metric.line, name);
+        } else seen.set(signature, metric.line);
+        if (family.type === 'counter' && metric.value < 0) {
+          out.add('warning', 'negative_counter', `counter ${name} has a negative value ${metric.value}`, metric.line, name);
+        }
+      } else if (metric.kind === 'histogram') validateHistogram(family, metric, out);
+      else validateSummary(family, metric, out);
+    }
+  }
+  if (timestampedSamples > 0 && options.allowTimestamps !== true) {
+    out.add(
+      'error',
+      'timestamp',
+      `${timestampedSamples} sample${timestampedSamples === 1 ? ' has a' : 's have'} client-side timestamp${timestampedSamples === 1 ? '' : 's'}, which textfiles may not carry (node_exporter skips the whole file too); drop the timestamp: the file's mtime is exported as node_textfile_mtime_seconds`,
+      firstTimestampLine,
+    );
+  }
+  return out.finish();
+}
+
+function describeLabels(labels: readonly string[]): string {
+  if (labels.length === 0) return '';
+  const parts: string[] = [];
+  for (let i = 0; i < labels.length; i += 2) parts.push(`${labels[i]}=${JSON.stringify(labels[i + 1])}`);
+  return `{${parts.join(',')}}`;
+}
