@@ -73,8 +73,10 @@ export function formatGoFloat(value: number): string {
   if (value !== value) return 'NaN';
   if (value === Infinity) return '+Inf';
   if (value === -Infinity) return '-Inf';
-  // Integers below 1e6 print the same in both languages and are the common case.
-  if (Number.isInteger(value) && value > -1e6 && value < 1e6) return String(value);
+  // Between 1e-4 and 1e6 both languages print the same shortest digits without an exponent:
+  // the common case, and much faster than the general path.
+  const magnitude = value < 0 ? -value : value;
+  if (magnitude >= 1e-4 && magnitude < 1e6) return String(value);
   const exponential = value.toExponential(); // shortest round-trip digits, e.g. "1.5e+6"
   const ePos = exponential.indexOf('e');
   const exp = Number(exponential.slice(ePos + 1));

@@ -5,7 +5,7 @@ export { parseExposition } from './parse.js';
 export { validateFamilies, type ValidateOptions } from './validate.js';
 export { checkExposition, type CheckOptions, type CheckResult } from './check.js';
 export { mergeSources, type Source, type MergeOptions, type MergeResult, type Conflict } from './merge.js';
-export { renderText, renderOpenMetrics } from './render.js';
+export { renderText, renderOpenMetrics, renderTextBytes, renderOpenMetricsBytes } from './render.js';
 export { lintFamilies } from './lint.js';
 export { parseGoFloat, formatGoFloat } from './float.js';
 export { parseDuration, formatDuration } from './duration.js';

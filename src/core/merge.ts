@@ -12,6 +12,7 @@
 // label pairs sorted by name, metrics sorted by label values, buckets and quantiles by bound.
 import { compareCodePoints } from './compare.js';
 import { seriesIdentity } from './parse.js';
+import { expandedNames } from './validate.js';
 import type { Bucket, Metric, MetricFamily, MetricType, Quantile, Severity } from './types.js';
 
 export interface Source {
@@ -24,7 +25,7 @@ export interface Conflict {
   /** The source that lost: its family or series is not served. */
   readonly source: string;
   readonly family: string;
-  readonly kind: 'type' | 'help' | 'duplicate_series';
+  readonly kind: 'type' | 'help' | 'duplicate_series' | 'name_collision';
   readonly severity: Severity;
   readonly message: string;
   /** Line in the losing source. */
@@ -147,6 +148,7 @@ export function mergeSources(sources: readonly Source[], options: MergeOptions =
     }
   }
 
+  dropNameCollisions(byName, conflicts);
   const families: MetricFamily[] = [];
   for (const merged of byName.values()) {
     if (merged.metrics.length === 0) continue;
@@ -161,6 +163,34 @@ export function mergeSources(sources: readonly Source[], options: MergeOptions =
   }
   families.sort((a, b) => compareCodePoints(a.name, b.name));
   return { families, conflicts };
+}
+
+/** A family named like another's `_sum`/`_count`/`_bucket` series, from different sources: the
+ *  family first defined in source order stays, the other is dropped and flagged. */
+function dropNameCollisions(byName: Map<string, MergedFamily>, conflicts: Conflict[]): void {
+  for (const aggregate of [...byName.values()]) {
+    if (!byName.has(aggregate.name)) continue;
+    const family = { name: aggregate.name, type: aggregate.type, help: undefined, metrics: [], firstLine: 0 };
+    for (const expanded of expandedNames(family)) {
+      const other = byName.get(expanded);
+      if (other === undefined || other.metrics.length === 0) continue;
+      const aggregateWins = compareCodePoints(aggregate.typeSource, other.typeSource) <= 0;
+      const [winner, loser] = aggregateWins ? [aggregate, other] : [other, aggregate];
+      for (const source of loser.sources) {
+        conflicts.push({
+          source,
+          family: loser.name,
+          kind: 'name_collision',
+          severity: 'error',
+          message: `${loser.name} collides with series of ${winner.type} ${winner.name} from ${winner.typeSource}, which is served; this file's ${loser.name} is not`,
+          line: loser.firstLine,
+          winner: winner.typeSource,
+        });
+      }
+      byName.delete(loser.name);
+      if (!aggregateWins) break;
+    }
+  }
 }
 
 function formatLabels(labels: readonly string[]): string {

@@ -59,6 +59,15 @@ for (let b = 0; b < 256; b++) {
   METRIC_CONTINUE[b] = letter || digit || b === 0x3a ? 1 : 0;
 }
 
+const POWERS_OF_TEN = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/** Bytes that end the fast scan of a label value: quote, backslash, LF, and any non-ASCII byte. */
+const LABEL_VALUE_STOP = new Uint8Array(256);
+LABEL_VALUE_STOP[QUOTE] = 1;
+LABEL_VALUE_STOP[BACKSLASH] = 1;
+LABEL_VALUE_STOP[NL] = 1;
+for (let b = 0x80; b < 256; b++) LABEL_VALUE_STOP[b] = 1;
+
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const TIMESTAMP_RE = /^[+-]?[0-9]+$/;
@@ -119,6 +128,11 @@ class TextParser {
   // Set by resolveFamily, as expfmt's currentIsSummaryCount etc.
   private role: Role = Role.Plain;
   private sampleSeq = 0;
+  private readonly names = new Map<number, string>();
+  // The previous sample's name and resolution: consecutive samples usually share them.
+  private lastSampleName = '';
+  private lastBuilder: FamilyBuilder | undefined;
+  private lastRole: Role = Role.Plain;
 
   constructor(input: Uint8Array) {
     const buffer = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
@@ -190,6 +204,59 @@ class TextParser {
 
   private text(start: number, end: number): string {
     return this.buf.latin1Slice(start, end);
+  }
+
+  /**
+   * The name at [start, end) as a shared string: a file repeats the same few metric and label
+   * names on every line, and one string per distinct name instead of one per occurrence saves
+   * a large share of the memory a big file costs.
+   */
+  private intern(start: number, end: number): string {
+    const buf = this.buf;
+    let hash = end - start;
+    for (let p = start; p < end; p++) hash = (Math.imul(hash, 31) + buf[p]!) | 0;
+    const cached = this.names.get(hash);
+    if (cached !== undefined && cached.length === end - start) {
+      let same = true;
+      for (let i = 0; i < cached.length; i++) {
+        if (cached.charCodeAt(i) !== buf[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return cached;
+    }
+    const name = this.text(start, end);
+    this.names.set(hash, name);
+    return name;
+  }
+
+  /**
+   * Plain decimals (`42`, `-1.5`) with at most 15 digits convert exactly as integer ÷ power of
+   * ten, which is the correctly rounded result Go's ParseFloat gives; everything else goes
+   * through the full Go syntax check. undefined: not a plain decimal.
+   */
+  private plainDecimal(start: number, end: number): number | undefined {
+    const buf = this.buf;
+    let p = start;
+    const sign = buf[p];
+    if (sign === 0x2d || sign === 0x2b) p++;
+    let mantissa = 0;
+    let digits = 0;
+    let fractionDigits = 0;
+    let dot = false;
+    for (; p < end; p++) {
+      const c = buf[p]!;
+      if (c >= 0x30 && c <= 0x39) {
+        mantissa = mantissa * 10 + (c - 0x30);
+        digits++;
+        if (dot) fractionDigits++;
+      } else if (c === 0x2e && !dot) dot = true;
+      else return undefined;
+    }
+    if (digits === 0 || digits > 15) return undefined;
+    const value = fractionDigits === 0 ? mantissa : mantissa / POWERS_OF_TEN[fractionDigits]!;
+    return sign === 0x2d ? -value : value;
   }
 
   private utf8(start: number, end: number): string {
@@ -438,9 +505,16 @@ class TextParser {
       const quoted = c === OPEN_BRACE || c === QUOTE;
       this.fail('invalid metric name', nameStart, quoted ? 'quoted_name' : 'syntax', quoted ? QUOTED_NAME_HINT : invalidNameHint(c));
     }
-    const sampleName = this.text(nameStart, nameEnd);
-    const builder = this.resolveFamily(sampleName);
-    const role = this.role;
+    const sampleName = this.intern(nameStart, nameEnd);
+    let builder = this.lastBuilder;
+    let role = this.lastRole;
+    if (sampleName !== this.lastSampleName || builder === undefined) {
+      builder = this.resolveFamily(sampleName);
+      role = this.role;
+      this.lastSampleName = sampleName;
+      this.lastBuilder = builder;
+      this.lastRole = role;
+    }
     const family = builder.family;
     if (!builder.typeSet) {
       family.type = 'untyped';
@@ -479,7 +553,7 @@ class TextParser {
     const valueEnd = this.scanToken();
     this.pos = valueEnd;
     if (valueEnd >= this.end) this.failEndOfInput();
-    const value = parseGoFloat(this.text(valueStart, valueEnd));
+    const value = this.plainDecimal(valueStart, valueEnd) ?? parseGoFloat(this.text(valueStart, valueEnd));
     if (value === undefined) {
       this.failValue(valueStart, valueEnd);
     }
@@ -527,7 +601,7 @@ class TextParser {
           quoted ? QUOTED_NAME_HINT : undefined,
         );
       }
-      const labelName = this.text(nameStart, nameEnd);
+      const labelName = this.intern(nameStart, nameEnd);
       if (labelName === '__name__') {
         this.fail('label name "__name__" is reserved', nameStart, 'reserved_label', 'the metric name goes before the braces');
       }
@@ -597,6 +671,9 @@ class TextParser {
     let highBytes = false;
     let escaped = false;
     for (;;) {
+      // One table lookup per byte for the common case; past the end buf[p] is undefined and
+      // the lookup is too, which also stops the loop.
+      while (LABEL_VALUE_STOP[buf[p]!] === 0) p++;
       if (p >= this.end) this.failEndOfInput();
       const c = buf[p]!;
       if (c === QUOTE) break;
@@ -605,7 +682,7 @@ class TextParser {
         break;
       }
       if (c === NL) this.failRawNewline(open, buf.subarray(open + 1, p));
-      if (c >= 0x80) highBytes = true;
+      highBytes = true;
       p++;
     }
     if (!escaped) {
@@ -741,7 +818,7 @@ class TextParser {
       const reference = `expected integer as timestamp, got ${goQuoteBytes(buf.subarray(start, end))}`;
       if (start === end) this.fail(reference, blanksStart, 'trailing_whitespace', 'trailing whitespace after the value');
       if (buf[start] === HASH) {
-        this.fail(reference, start, 'openmetrics', 'exemplars (" # {...} value") are OpenMetrics-only and not allowed in text format 0.0.4');
+        this.fail(reference, start, 'openmetrics', EXEMPLAR_HINT);
       }
       if (buf.indexOf(CR, start) === end - 1) this.fail(reference, start, 'crlf', CRLF_HINT);
       this.fail(reference, start, 'syntax', 'a timestamp is an integer count of milliseconds since the epoch');
@@ -751,13 +828,11 @@ class TextParser {
     if (newline === -1) this.failEndOfInput();
     if (newline > end) {
       const rest = withoutBackslashes(buf.subarray(end, newline));
-      const onlyBlanks = rest.every((b) => b === SPACE || b === TAB);
-      this.fail(
-        `spurious string after timestamp: ${goQuoteBytes(rest)}`,
-        end,
-        onlyBlanks ? 'trailing_whitespace' : 'syntax',
-        onlyBlanks ? 'trailing whitespace after the timestamp' : 'nothing may follow the timestamp',
-      );
+      const reference = `spurious string after timestamp: ${goQuoteBytes(rest)}`;
+      const firstText = rest.find((b) => b !== SPACE && b !== TAB);
+      if (firstText === undefined) this.fail(reference, end, 'trailing_whitespace', 'trailing whitespace after the timestamp');
+      if (firstText === HASH) this.fail(reference, end, 'openmetrics', EXEMPLAR_HINT);
+      this.fail(reference, end, 'syntax', 'nothing may follow the timestamp');
     }
     this.pos = newline + 1;
   }
@@ -765,6 +840,7 @@ class TextParser {
 
 const QUOTED_NAME_HINT =
   'quoted UTF-8 names like {"my.metric"} need the Prometheus 3 format; text format 0.0.4 names match [a-zA-Z_:][a-zA-Z0-9_:]*';
+const EXEMPLAR_HINT = 'exemplars (" # {...} value") are OpenMetrics-only and not allowed in text format 0.0.4';
 const CRLF_HINT = 'the file has Windows (CRLF) line endings; the format allows only LF (convert with dos2unix)';
 
 function invalidNameHint(byte: number): string {

@@ -2,29 +2,22 @@
 // as expfmt's OpenMetrics writer do. Input is mergeSources' normalised output: labels, metrics,
 // buckets and quantiles already in order, so rendering is one linear pass — it runs once per
 // change of the served files, and its output is what every scrape sends.
+import { ByteWriter } from './byte-writer.js';
 import { formatGoFloat } from './float.js';
 import type { Metric, MetricFamily } from './types.js';
 
-const ESCAPES_IN_LABEL_VALUE = /[\\\n"]/;
-const ESCAPES_IN_HELP = /[\\\n]/;
+const NEEDS_ESCAPE_IN_LABEL_VALUE = /[\\\n"]/;
+const NEEDS_ESCAPE_IN_HELP = /[\\\n]/;
 
 function escapeLabelValue(value: string): string {
-  if (!ESCAPES_IN_LABEL_VALUE.test(value)) return value;
+  if (!NEEDS_ESCAPE_IN_LABEL_VALUE.test(value)) return value;
   return value.replace(/[\\\n"]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
 }
 
 function escapeHelp(help: string, quote: boolean): string {
   if (quote) return escapeLabelValue(help);
-  if (!ESCAPES_IN_HELP.test(help)) return help;
+  if (!NEEDS_ESCAPE_IN_HELP.test(help)) return help;
   return help.replace(/[\\\n]/g, (c) => (c === '\n' ? '\\n' : '\\\\'));
-}
-
-/** `{a="1",b="2"` without the closing brace, or '' for no labels. */
-function labelPrefix(labels: readonly string[]): string {
-  if (labels.length === 0) return '';
-  let out = `{${labels[0]}="${escapeLabelValue(labels[1]!)}"`;
-  for (let i = 2; i < labels.length; i += 2) out += `,${labels[i]}="${escapeLabelValue(labels[i + 1]!)}"`;
-  return out;
 }
 
 interface Dialect {
@@ -55,58 +48,91 @@ const OPENMETRICS: Dialect = {
   quoteHelp: true,
 };
 
-function renderMetric(out: string[], name: string, metric: Metric, dialect: Dialect): void {
-  const prefix = labelPrefix(metric.labels);
+/** `name{labels[,extra]} value ts` as one string: one write per line is much cheaper than one
+ *  per token. */
+function writeSample(out: ByteWriter, name: string, labels: readonly string[], extraName: string, extraValue: string, value: string, ts: string): void {
+  let line = name;
+  if (labels.length !== 0 || extraName !== '') {
+    let separator = '{';
+    for (let i = 0; i < labels.length; i += 2) {
+      line += `${separator}${labels[i]}="${escapeLabelValue(labels[i + 1]!)}"`;
+      separator = ',';
+    }
+    if (extraName !== '') line += `${separator}${extraName}="${extraValue}"`;
+    line += '}';
+  }
+  out.utf8(`${line} ${value}${ts}`);
+}
+
+function renderMetric(out: ByteWriter, name: string, metric: Metric, dialect: Dialect): void {
   const ts = metric.timestampMs === undefined ? '\n' : ` ${dialect.timestamp(metric.timestampMs)}\n`;
-  const plain = prefix === '' ? ' ' : `${prefix}} `;
+  const labels = metric.labels;
   if (metric.kind === 'scalar') {
-    out.push(`${name}${plain}${dialect.float(metric.value)}${ts}`);
+    writeSample(out, name, labels, '', '', dialect.float(metric.value), ts);
     return;
   }
-  const open = prefix === '' ? '{' : `${prefix},`;
   if (metric.kind === 'histogram') {
+    const bucketName = `${name}_bucket`;
     let infSeen = false;
     for (const bucket of metric.buckets) {
       if (bucket.upperBound === Infinity) infSeen = true;
-      out.push(`${name}_bucket${open}le="${dialect.float(bucket.upperBound)}"} ${dialect.count(bucket.count)}${ts}`);
+      writeSample(out, bucketName, labels, 'le', dialect.float(bucket.upperBound), dialect.count(bucket.count), ts);
     }
-    if (!infSeen) out.push(`${name}_bucket${open}le="+Inf"} ${dialect.count(metric.count ?? 0)}${ts}`);
+    if (!infSeen) writeSample(out, bucketName, labels, 'le', '+Inf', dialect.count(metric.count ?? 0), ts);
   } else {
     for (const q of metric.quantiles) {
-      out.push(`${name}${open}quantile="${dialect.float(q.quantile)}"} ${dialect.float(q.value)}${ts}`);
+      writeSample(out, name, labels, 'quantile', dialect.float(q.quantile), dialect.float(q.value), ts);
     }
   }
-  out.push(`${name}_sum${plain}${dialect.float(metric.sum ?? 0)}${ts}`);
-  out.push(`${name}_count${plain}${dialect.count(metric.count ?? 0)}${ts}`);
+  writeSample(out, `${name}_sum`, labels, '', '', dialect.float(metric.sum ?? 0), ts);
+  writeSample(out, `${name}_count`, labels, '', '', dialect.count(metric.count ?? 0), ts);
 }
 
-/** Text format 0.0.4 as node_exporter serves it. Families of a type the format cannot carry
- *  (gauge_histogram, which validation rejects) are left out rather than written wrongly. */
-export function renderText(families: readonly MetricFamily[]): string {
-  const out: string[] = [];
+/** Text format 0.0.4 as node_exporter serves it, as bytes. Families of a type the format cannot
+ *  carry (gauge_histogram, which validation rejects) are left out rather than written wrongly. */
+export function renderTextBytes(families: readonly MetricFamily[]): Buffer {
+  const out = new ByteWriter();
   for (const family of families) {
     if (family.type === 'gauge_histogram' || family.metrics.length === 0) continue;
     const name = family.name;
-    if (family.help !== undefined) out.push(`# HELP ${name} ${escapeHelp(family.help, false)}\n`);
-    out.push(`# TYPE ${name} ${family.type}\n`);
+    if (family.help !== undefined) {
+      out.ascii(`# HELP ${name} `);
+      out.utf8(escapeHelp(family.help, false));
+      out.ascii('\n');
+    }
+    out.ascii(`# TYPE ${name} ${family.type}\n`);
     for (const metric of family.metrics) renderMetric(out, name, metric, TEXT);
   }
-  return out.join('');
+  return out.finish();
 }
 
-/** OpenMetrics 1.0.0 as expfmt writes it, ending with `# EOF`. */
-export function renderOpenMetrics(families: readonly MetricFamily[]): string {
-  const out: string[] = [];
+/** OpenMetrics 1.0.0 as expfmt writes it, ending with `# EOF`, as bytes. */
+export function renderOpenMetricsBytes(families: readonly MetricFamily[]): Buffer {
+  const out = new ByteWriter();
   for (const family of families) {
     if (family.type === 'gauge_histogram' || family.metrics.length === 0) continue;
     const name = family.name;
     const isTotalCounter = family.type === 'counter' && name.endsWith('_total');
     const shortName = isTotalCounter ? name.slice(0, -6) : name;
     const type = family.type === 'untyped' || (family.type === 'counter' && !isTotalCounter) ? 'unknown' : family.type;
-    if (family.help !== undefined) out.push(`# HELP ${shortName} ${escapeHelp(family.help, true)}\n`);
-    out.push(`# TYPE ${shortName} ${type}\n`);
+    if (family.help !== undefined) {
+      out.ascii(`# HELP ${shortName} `);
+      out.utf8(escapeHelp(family.help, true));
+      out.ascii('\n');
+    }
+    out.ascii(`# TYPE ${shortName} ${type}\n`);
     for (const metric of family.metrics) renderMetric(out, name, metric, OPENMETRICS);
   }
-  out.push('# EOF\n');
-  return out.join('');
+  out.ascii('# EOF\n');
+  return out.finish();
+}
+
+/** renderTextBytes as a string, for tests and the CLI. */
+export function renderText(families: readonly MetricFamily[]): string {
+  return renderTextBytes(families).toString('utf8');
+}
+
+/** renderOpenMetricsBytes as a string. */
+export function renderOpenMetrics(families: readonly MetricFamily[]): string {
+  return renderOpenMetricsBytes(families).toString('utf8');
 }

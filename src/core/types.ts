@@ -94,6 +94,8 @@ export type FindingReason =
   | 'summary_shape'
   | 'unsupported_type'
   | 'reserved_metric'
+  // merging files: a conflict with another file (TYPE, HELP, duplicate series, name collision)
+  | 'conflict'
   // validation warnings: served, but worth fixing
   | 'split_family'
   | 'negative_counter'

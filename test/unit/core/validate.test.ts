@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { checkExposition } from '../../../src/core/check.js';
+import type { FindingReason } from '../../../src/core/types.js';
+
+function check(text: string, options: Parameters<typeof checkExposition>[1] = {}) {
+  return checkExposition(Buffer.from(text), options);
+}
+
+function errorReasons(text: string, options: Parameters<typeof checkExposition>[1] = {}): FindingReason[] {
+  return check(text, options)
+    .findings.filter((f) => f.severity === 'error')
+    .map((f) => f.reason);
+}
+
+describe('validation rejects what expfmt accepts but the agent must not serve', () => {
+  it('rejects client-side timestamps by default, naming the first timestamped line', () => {
+    const result = check('a 1\nb 2 1700000000000\nc 3 1700000000001\n');
+    expect(result.accepted).toBe(false);
+    const finding = result.findings.find((f) => f.reason === 'timestamp');
+    expect(finding).toMatchObject({ severity: 'error', line: 2, column: 1 });
+    expect(finding?.message).toContain('2 samples have client-side timestamps');
+  });
+
+  it('accepts timestamps when allowed', () => {
+    expect(check('b 2 1700000000000\n', { allowTimestamps: true }).accepted).toBe(true);
+  });
+
+  it('rejects reserved label names (they crash node_exporter)', () => {
+    expect(errorReasons('ok 1\nfoo{__meta="x"} 1\n')).toEqual(['reserved_label']);
+  });
+
+  it('rejects duplicate series, also when labels are written in another order or empty', () => {
+    expect(errorReasons('foo{a="1",b="2"} 1\nfoo{b="2",a="1"} 2\n')).toEqual(['duplicate_series']);
+    expect(errorReasons('foo 1\nfoo{a=""} 2\n')).toEqual(['duplicate_series']);
+    const finding = check('x 1\nfoo{a="1"} 1\nfoo{a="1"} 2\n').findings[0];
+    expect(finding).toMatchObject({ line: 3, reason: 'duplicate_series' });
+    expect(finding?.message).toContain('also line 2');
+  });
+
+  it('finds duplicates among many series without confusing distinct ones', () => {
+    const lines = Array.from({ length: 5000 }, (_, i) => `m{instance="host-${i}",path="/p/${i}"} ${i}`);
+    expect(check(`${lines.join('\n')}\n`).accepted).toBe(true);
+    lines.push('m{path="/p/4321",instance="host-4321"} 1');
+    const result = check(`${lines.join('\n')}\n`);
+    expect(result.findings.map((f) => [f.reason, f.line])).toEqual([['duplicate_series', 5001]]);
+  });
+
+  it('rejects a family that collides with the _sum/_count series of a summary or histogram', () => {
+    const result = check('foo_sum 5\nfoo_count 2\n# TYPE foo summary\nfoo{quantile="0.5"} 1\n');
+    expect(result.accepted).toBe(false);
+    expect(result.findings.filter((f) => f.severity === 'error').map((f) => f.line)).toEqual([1, 2]);
+  });
+
+  it('rejects gauge_histogram samples, which text format 0.0.4 cannot carry', () => {
+    expect(errorReasons('# TYPE g gauge_histogram\ng 1\n')).toEqual(['unsupported_type']);
+  });
+
+  it('rejects names reserved by the caller', () => {
+    const isReservedMetricName = (name: string) => name === 'node_textfile_scrape_error';
+    expect(errorReasons('node_textfile_scrape_error 5\n', { isReservedMetricName })).toEqual(['reserved_metric']);
+  });
+
+  it('bounds the number of findings for a file with one systematic mistake', () => {
+    const lines = Array.from({ length: 1000 }, (_, i) => `m{__x="${i}"} 1`);
+    const findings = check(`${lines.join('\n')}\n`).findings;
+    expect(findings.length).toBe(21);
+    expect(findings.at(-1)?.message).toBe('980 more reserved_label findings not listed');
+  });
+});
+
+describe('histogram shape', () => {
+  const good = '# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 3\nh_sum 4\nh_count 3\n';
+
+  it('accepts a well-formed histogram', () => {
+    expect(check(good).findings).toEqual([]);
+  });
+
+  it.each([
+    ['a bucket without le', '# TYPE h histogram\nh_bucket 1\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n', 'has no "le" label'],
+    ['non-cumulative buckets', '# TYPE h histogram\nh_bucket{le="1"} 5\nh_bucket{le="2"} 3\nh_bucket{le="+Inf"} 5\nh_sum 1\nh_count 5\n', 'not cumulative'],
+    ['+Inf differing from _count', '# TYPE h histogram\nh_bucket{le="+Inf"} 3\nh_sum 1\nh_count 4\n', 'differs from h_count'],
+    ['a missing _count', '# TYPE h histogram\nh_bucket{le="+Inf"} 3\nh_sum 1\n', 'no h_count'],
+    ['a fractional count', '# TYPE h histogram\nh_bucket{le="+Inf"} 2.5\nh_sum 1\nh_count 2.5\n', 'not an integer'],
+    ['a negative bucket', '# TYPE h histogram\nh_bucket{le="1"} -1\nh_bucket{le="+Inf"} 0\nh_sum 1\nh_count 0\n', 'negative'],
+    ['a bare sample', '# TYPE h histogram\nh 3\n', 'neither a bucket'],
+  ])('rejects %s', (_name, text, message) => {
+    const result = check(text);
+    expect(result.accepted).toBe(false);
+    expect(result.findings.some((f) => f.severity === 'error' && f.message.includes(message))).toBe(true);
+  });
+
+  it('warns (and serves) a histogram without +Inf bucket when _count is there', () => {
+    const result = check('# TYPE h histogram\nh_bucket{le="1"} 1\nh_sum 1\nh_count 3\n');
+    expect(result.accepted).toBe(true);
+    expect(result.findings.map((f) => f.severity)).toEqual(['warning']);
+  });
+
+  it('rejects a repeated bucket', () => {
+    expect(errorReasons('# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="1.0"} 1\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n')).toEqual([
+      'duplicate_series',
+    ]);
+  });
+});
+
+describe('summary shape', () => {
+  it('rejects quantiles outside [0, 1] and samples without quantile', () => {
+    expect(check('# TYPE s summary\ns{quantile="1.5"} 1\ns_sum 1\ns_count 1\n').accepted).toBe(false);
+    expect(check('# TYPE s summary\ns 1\ns_sum 1\ns_count 1\n').accepted).toBe(false);
+  });
+
+  it('warns about a summary without _sum/_count but serves it', () => {
+    const result = check('# TYPE s summary\ns{quantile="0.5"} 1\n');
+    expect(result.accepted).toBe(true);
+    expect(result.findings[0]?.message).toContain('no _sum and _count');
+  });
+});
+
+describe('warnings', () => {
+  it('flags a family split by another one, but serves the file', () => {
+    const result = check('a 1\nb 1\na{x="1"} 2\n');
+    expect(result.accepted).toBe(true);
+    expect(result.findings).toMatchObject([{ reason: 'split_family', line: 3, severity: 'warning' }]);
+  });
+
+  it('flags a negative counter', () => {
+    expect(check('# TYPE c_total counter\nc_total -1\n').findings).toMatchObject([{ reason: 'negative_counter' }]);
+  });
+
+  it('adds promlint warnings only when asked', () => {
+    expect(check('# TYPE c counter\nc 1\n').findings).toEqual([]);
+    expect(check('# TYPE c counter\nc 1\n', { lint: true }).findings.map((f) => f.message)).toEqual([
+      'c: no help text',
+      'c: counter metrics should have "_total" suffix',
+    ]);
+  });
+});
