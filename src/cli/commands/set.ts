@@ -1,0 +1,65 @@
+// `promdrop set FILE METRIC VALUE`: one series of a textfile, created or replaced, every other
+// series of the file kept. Safe against concurrent writers of the same file (it locks).
+import type { Command } from 'commander';
+import { parseGoFloat } from '../../core/float.js';
+import { seriesAddressProblem, setSeries } from '../../fs/textfile-edit.js';
+import { CliError } from '../errors.js';
+import { EXIT_USAGE } from '../exit-codes.js';
+import {
+  addSeriesOptions,
+  addWriterOptions,
+  parseSampleValue,
+  reportWriteFailure,
+  resolveDirectory,
+  textfilePath,
+  writeStderrLine,
+  type SeriesOptions,
+} from '../writer-options.js';
+
+const EXAMPLES = `
+Examples:
+  # record when the backup last finished, in /var/lib/promdrop/backup.prom
+  promdrop set backup backup_last_success_timestamp_seconds "$(date +%s)"
+
+  # one series per volume in the same file; the other volumes' series are kept
+  promdrop set backup backup_size_bytes 1.2e9 -l volume=home --help "Size of the last backup."
+  promdrop set backup backup_size_bytes 3.4e9 -l volume=srv
+
+  # a counter's absolute value
+  promdrop set mail mail_sent_total 1024 --type counter
+
+Created families are gauges unless --type says otherwise; an existing family keeps its TYPE
+(a different --type is refused). Writes are atomic and locked, so cron jobs can run at once.`;
+
+export function registerSet(program: Command): void {
+  const command = program
+    .command('set')
+    .description('create or update one series in FILE.prom, keeping every other series')
+    .argument('<FILE>', 'file name in the textfile directory (".prom" is added when missing)')
+    .argument('<METRIC>', 'metric name')
+    .argument('<VALUE>', 'sample value (Go syntax: 42, -1.5, 1e9, NaN, +Inf)');
+  addSeriesOptions(command, 'gauge');
+  addWriterOptions(command, true)
+    .addHelpText('after', EXAMPLES)
+    .action(async (file: string, metric: string, valueText: string, options: SeriesOptions) => {
+      const path = textfilePath(resolveDirectory(options), file);
+      const value = parseSampleValue(valueText, 'value', parseGoFloat);
+      const series = {
+        metric,
+        labels: options.label ?? [],
+        value,
+        ...(options.type === undefined ? {} : { type: options.type }),
+        ...(options.help === undefined ? {} : { help: options.help }),
+      };
+      const problem = seriesAddressProblem(series);
+      if (problem !== undefined) throw new CliError(problem, EXIT_USAGE);
+      try {
+        await setSeries(path, series, {
+          lockTimeoutMs: options.lockTimeout,
+          ...(options.mode === undefined ? {} : { mode: options.mode }),
+        });
+      } catch (error) {
+        reportWriteFailure(error, writeStderrLine);
+      }
+    });
+}

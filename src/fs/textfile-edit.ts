@@ -1,0 +1,304 @@
+// Read-modify-write of one textfile under its lock: the file is read and judged by the core
+// exactly as the agent would judge it, changed as families (never as text), rendered back by
+// the core, judged again, and written atomically. Two writers therefore never lose each
+// other's series, and a file that the agent would refuse is never produced.
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { Buffer } from 'node:buffer';
+import { checkExposition } from '../core/check.js';
+import { readDirectives, type DirectiveFinding } from '../core/directives.js';
+import { formatDuration } from '../core/duration.js';
+import { mergeSources } from '../core/merge.js';
+import { seriesIdentity } from '../core/parse.js';
+import { renderText } from '../core/render.js';
+import type { Finding, Metric, MetricFamily, MetricType, ScalarMetric } from '../core/types.js';
+import { errnoCode, removeAbandonedTempFiles, removeDurably, writeAtomically } from './atomic-write.js';
+import { withLock } from './lock.js';
+
+export type TextfileProblem =
+  /** The file on disk is not something the agent would serve; editing it would hide that. */
+  | 'invalid-existing'
+  /** It exists but cannot be read (permissions, a directory, ...). */
+  | 'unreadable'
+  /** The requested change does not fit the file (type mismatch, not a scalar series, ...). */
+  | 'conflict'
+  /** The edited file would be refused by the agent (a bug, or a name the core reserves). */
+  | 'invalid-result';
+
+/** A finding of the core or about a `# promdrop:` directive line. */
+export type TextfileFinding = Finding | DirectiveFinding;
+
+/** Why an edit was refused; `findings` point into the file named by `path` when there are any. */
+export class TextfileError extends Error {
+  constructor(
+    readonly path: string,
+    readonly problem: TextfileProblem,
+    message: string,
+    readonly findings: readonly TextfileFinding[] = [],
+    options?: { cause: unknown },
+  ) {
+    super(message, options);
+    this.name = 'TextfileError';
+  }
+}
+
+/** What an edit sees and returns: the file's families and its `# promdrop: ttl=` directive. */
+export interface TextfileContent {
+  readonly families: readonly MetricFamily[];
+  readonly ttlMs: number | undefined;
+}
+
+export interface EditOptions {
+  /** Bounded wait for the lock (see lock.ts). */
+  readonly lockTimeoutMs?: number;
+  /** Mode of the written file (see atomic-write.ts). */
+  readonly mode?: number;
+  /**
+   * When given, an existing file the agent would refuse is edited as if it were empty (after
+   * this is told why) instead of failing the edit. For files promdrop owns outright, such as
+   * `run`'s outcome file, where refusing to record would only hide the job's result.
+   */
+  readonly replaceInvalid?: (error: TextfileError) => void;
+}
+
+/** A series is addressed by metric name and label pairs; label order does not matter. */
+export interface SeriesAddress {
+  readonly metric: string;
+  readonly labels: ReadonlyArray<readonly [name: string, value: string]>;
+}
+
+export interface SetSeries extends SeriesAddress {
+  readonly value: number;
+  /** The family's TYPE when it is created (default gauge); must match when it exists. */
+  readonly type?: ScalarType;
+  /** Replaces the family's HELP when given. */
+  readonly help?: string;
+}
+
+export interface AddToSeries extends SeriesAddress {
+  readonly delta: number;
+  /** The family's TYPE when it is created (default counter); must match when it exists. */
+  readonly type?: ScalarType;
+  readonly help?: string;
+}
+
+export type ScalarType = 'gauge' | 'counter' | 'untyped';
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** Why `address` cannot name a series in a textfile, or undefined when it can. */
+export function seriesAddressProblem(address: SeriesAddress): string | undefined {
+  if (!METRIC_NAME.test(address.metric)) {
+    return `invalid metric name ${JSON.stringify(address.metric)}: must match [a-zA-Z_:][a-zA-Z0-9_:]*`;
+  }
+  const seen = new Set<string>();
+  for (const [name] of address.labels) {
+    if (!LABEL_NAME.test(name)) return `invalid label name ${JSON.stringify(name)}: must match [a-zA-Z_][a-zA-Z0-9_]*`;
+    if (name.startsWith('__')) return `label name ${JSON.stringify(name)} is reserved: names starting with "__" belong to Prometheus`;
+    if (seen.has(name)) return `label ${JSON.stringify(name)} given twice`;
+    seen.add(name);
+  }
+  return undefined;
+}
+
+/**
+ * Runs `edit` on the current content of `path` (empty when the file does not exist) and writes
+ * the result atomically, all under the file's lock. Returns what `edit` returned.
+ */
+export async function editTextfile(
+  path: string,
+  edit: (current: TextfileContent) => TextfileContent,
+  options: EditOptions = {},
+): Promise<TextfileContent> {
+  return withLock(
+    path,
+    async (lock) => {
+      await removeAbandonedTempFiles(path);
+      const next = edit(await readForEdit(path, options.replaceInvalid));
+      const text = renderTextfile(path, next);
+      await writeAtomically(path, text, {
+        ...(options.mode === undefined ? {} : { mode: options.mode }),
+        beforeCommit: () => lock.assertHeld(),
+      });
+      return next;
+    },
+    options.lockTimeoutMs === undefined ? {} : { timeoutMs: options.lockTimeoutMs },
+  );
+}
+
+/** Creates or replaces one scalar series, keeping every other series of the file. */
+export async function setSeries(path: string, series: SetSeries, options: EditOptions = {}): Promise<void> {
+  await editTextfile(path, (current) => upsertScalar(path, current, series, 'gauge', () => series.value), options);
+}
+
+/** Adds `delta` to one scalar series (0 when it does not exist yet); returns the new value. */
+export async function addToSeries(path: string, series: AddToSeries, options: EditOptions = {}): Promise<number> {
+  let result = 0;
+  await editTextfile(
+    path,
+    (current) =>
+      upsertScalar(path, current, series, 'counter', (previous, type) => {
+        if (type === 'counter' && series.delta < 0) {
+          throw new TextfileError(path, 'conflict', `${series.metric} is a counter: it cannot decrease (delta ${series.delta})`);
+        }
+        result = (previous ?? 0) + series.delta;
+        return result;
+      }),
+    options,
+  );
+  return result;
+}
+
+/**
+ * Replaces `path` with `bytes` as given, under the file's lock so that it cannot interleave
+ * with a read-modify-write of the same file. The caller has judged `bytes` already.
+ */
+export async function replaceTextfile(path: string, bytes: Uint8Array | string, options: EditOptions = {}): Promise<void> {
+  await withLock(
+    path,
+    async (lock) => {
+      await removeAbandonedTempFiles(path);
+      await writeAtomically(path, bytes, {
+        ...(options.mode === undefined ? {} : { mode: options.mode }),
+        beforeCommit: () => lock.assertHeld(),
+      });
+    },
+    options.lockTimeoutMs === undefined ? {} : { timeoutMs: options.lockTimeoutMs },
+  );
+}
+
+/** Removes `path` under its lock, so that it cannot race a read-modify-write; false if absent. */
+export async function deleteTextfile(path: string, options: EditOptions = {}): Promise<boolean> {
+  return withLock(
+    path,
+    async (lock) => {
+      await removeAbandonedTempFiles(path);
+      lock.assertHeld();
+      return removeDurably(path);
+    },
+    options.lockTimeoutMs === undefined ? {} : { timeoutMs: options.lockTimeoutMs },
+  );
+}
+
+async function readForEdit(path: string, replaceInvalid: EditOptions['replaceInvalid']): Promise<TextfileContent> {
+  try {
+    return await readTextfile(path);
+  } catch (error) {
+    if (replaceInvalid === undefined || !(error instanceof TextfileError) || error.problem !== 'invalid-existing') throw error;
+    replaceInvalid(error);
+    return { families: [], ttlMs: undefined };
+  }
+}
+
+/** The `# promdrop: ttl=` line, in the canonical duration spelling. */
+export function ttlDirectiveLine(ttlMs: number): string {
+  return `# promdrop: ttl=${formatDuration(ttlMs)}\n`;
+}
+
+/** Reads and judges `path` as the agent would; empty content when the file does not exist. */
+export async function readTextfile(path: string): Promise<TextfileContent> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return { families: [], ttlMs: undefined };
+    throw new TextfileError(path, 'unreadable', `${path}: cannot read: ${error instanceof Error ? error.message : String(error)}`, [], {
+      cause: error,
+    });
+  }
+  const verdict = judgeTextfile(bytes);
+  if (!verdict.accepted) {
+    throw new TextfileError(path, 'invalid-existing', `${path} is not a valid textfile (the agent would not serve it); fix or delete it first`, verdict.findings);
+  }
+  return { families: verdict.families, ttlMs: verdict.ttlMs };
+}
+
+/** The agent's verdict on a file's bytes: the core's check plus its `# promdrop:` directives. */
+export interface TextfileVerdict extends TextfileContent {
+  /** True when no finding is an error: the agent would serve the file. */
+  readonly accepted: boolean;
+  readonly families: MetricFamily[];
+  /** Every finding, by line. */
+  readonly findings: TextfileFinding[];
+}
+
+export function judgeTextfile(bytes: Uint8Array): TextfileVerdict {
+  const checked = checkExposition(bytes);
+  const directives = readDirectives(bytes);
+  const findings: TextfileFinding[] = [...checked.findings, ...directives.findings];
+  findings.sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
+  return {
+    accepted: checked.accepted && !directives.findings.some((finding) => finding.severity === 'error'),
+    families: checked.families,
+    ttlMs: directives.ttlMs,
+    findings,
+  };
+}
+
+/** The file's text: the TTL directive first, then the families as the agent would serve them. */
+export function renderTextfile(path: string, content: TextfileContent): string {
+  const merged = mergeSources([{ id: basename(path), families: [...content.families] }], {
+    missingHelp: () => undefined,
+  });
+  const conflicts = merged.conflicts.filter((conflict) => conflict.severity === 'error');
+  if (conflicts.length > 0) {
+    throw new TextfileError(path, 'invalid-result', `${path}: the edited file would conflict with itself: ${conflicts[0]!.message}`);
+  }
+  const text = (content.ttlMs === undefined ? '' : ttlDirectiveLine(content.ttlMs)) + renderText(merged.families);
+  const verdict = judgeTextfile(Buffer.from(text, 'utf8'));
+  if (!verdict.accepted) {
+    throw new TextfileError(path, 'invalid-result', `${path}: refusing to write a file the agent would not serve`, verdict.findings);
+  }
+  return text;
+}
+
+function upsertScalar(
+  path: string,
+  current: TextfileContent,
+  series: SeriesAddress & { readonly type?: ScalarType; readonly help?: string },
+  defaultType: ScalarType,
+  nextValue: (previous: number | undefined, type: MetricType) => number,
+): TextfileContent {
+  const problem = seriesAddressProblem(series);
+  if (problem !== undefined) throw new TextfileError(path, 'conflict', problem);
+  const labels = flatSortedLabels(series.labels);
+  const families = [...current.families];
+  const index = families.findIndex((family) => family.name === series.metric);
+  const existing = index < 0 ? undefined : families[index]!;
+  if (existing !== undefined && existing.type !== 'gauge' && existing.type !== 'counter' && existing.type !== 'untyped') {
+    throw new TextfileError(path, 'conflict', `${series.metric} is a ${existing.type} in ${path}; only counter, gauge and untyped series can be set or added to`);
+  }
+  if (existing !== undefined && series.type !== undefined && series.type !== existing.type) {
+    throw new TextfileError(
+      path,
+      'conflict',
+      `${series.metric} is a ${existing.type} in ${path}, not a ${series.type}; delete the file (or drop --type) to change it`,
+    );
+  }
+  const type: MetricType = existing?.type ?? series.type ?? defaultType;
+  const metrics: Metric[] = existing === undefined ? [] : [...existing.metrics];
+  // The core's identity: label order does not matter, and `a=""` is the same as no `a`.
+  const identity = seriesIdentity(labels);
+  const at = metrics.findIndex((metric) => seriesIdentity(metric.labels) === identity);
+  const previous = at < 0 ? undefined : (metrics[at] as ScalarMetric).value;
+  const updated: ScalarMetric = { kind: 'scalar', labels, value: nextValue(previous, type), timestampMs: undefined, line: 0 };
+  if (at < 0) metrics.push(updated);
+  else metrics[at] = updated;
+  const family: MetricFamily = {
+    name: series.metric,
+    help: series.help ?? existing?.help,
+    type,
+    metrics,
+    firstLine: existing?.firstLine ?? 0,
+  };
+  if (index < 0) families.push(family);
+  else families[index] = family;
+  return { families, ttlMs: current.ttlMs };
+}
+
+function flatSortedLabels(labels: SeriesAddress['labels']): string[] {
+  const flat: string[] = [];
+  for (const [name, value] of [...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) flat.push(name, value);
+  return flat;
+}

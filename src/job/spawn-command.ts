@@ -1,0 +1,88 @@
+// Runs the wrapped command the way a shell would, so that `promdrop run -- cmd` can replace
+// `cmd` in a crontab or a systemd unit without changing how the job behaves: same stdin,
+// stdout and stderr, the signals its supervisor sends passed on, and an exit status a shell
+// would report (127 not found, 126 not executable, 128+N killed by signal N).
+import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
+
+/** Signals a supervisor (cron, systemd, a terminal) sends to ask a job to stop or act. */
+export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+/** Shell conventions for commands that could not be started. */
+export const EXIT_NOT_FOUND = 127;
+export const EXIT_NOT_EXECUTABLE = 126;
+/** coreutils `timeout`'s status for a command stopped by the deadline that still exited 0. */
+export const EXIT_TIMED_OUT = 124;
+
+export interface CommandOptions {
+  /** Stop the command after this long: SIGTERM, then SIGKILL after `killAfterMs`. */
+  readonly timeoutMs?: number;
+  /** Grace period between SIGTERM and SIGKILL on timeout (default 10 s). */
+  readonly killAfterMs?: number;
+}
+
+export const DEFAULT_KILL_AFTER_MS = 10_000;
+
+export interface CommandOutcome {
+  /** What a shell would report as `$?`. */
+  readonly status: number;
+  /** The signal that ended the command, if one did. */
+  readonly signal: NodeJS.Signals | undefined;
+  /** True when the command was stopped because of the timeout. */
+  readonly timedOut: boolean;
+  /** Why the command could not be started at all (ENOENT, EACCES, ...). */
+  readonly startError: Error | undefined;
+}
+
+/** Runs `command` with inherited stdio and forwarded signals; never rejects. */
+export function runCommand(command: string, args: readonly string[], options: CommandOptions = {}): Promise<CommandOutcome> {
+  return new Promise((resolve) => {
+    let timedOut = false;
+    let termTimer: NodeJS.Timeout | undefined;
+    let killTimer: NodeJS.Timeout | undefined;
+    let settled = false;
+    const child = spawn(command, args, { stdio: 'inherit' });
+
+    // Installing a handler also keeps promdrop alive on these signals until the command has
+    // reacted, so the outcome is still recorded.
+    const forward = (signal: NodeJS.Signals): void => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    };
+    for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+
+    const finish = (outcome: CommandOutcome): void => {
+      if (settled) return;
+      settled = true;
+      for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+      clearTimeout(termTimer);
+      clearTimeout(killTimer);
+      resolve(outcome);
+    };
+
+    if (options.timeoutMs !== undefined) {
+      termTimer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGTERM');
+        killTimer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs ?? DEFAULT_KILL_AFTER_MS);
+      }, options.timeoutMs);
+    }
+
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      // 'error' also fires when kill() fails on a live child; only a failed start ends the run.
+      if (child.pid !== undefined) return;
+      const status = error.code === 'ENOENT' ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
+      finish({ status, signal: undefined, timedOut: false, startError: error });
+    });
+    child.once('exit', (code, signal) => {
+      let status: number;
+      if (signal !== null) status = 128 + signalNumber(signal);
+      else status = code ?? 1;
+      if (timedOut && status === 0) status = EXIT_TIMED_OUT;
+      finish({ status, signal: signal ?? undefined, timedOut, startError: undefined });
+    });
+  });
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  return osConstants.signals[signal] ?? 0;
+}

@@ -1,0 +1,62 @@
+// Concurrent cron jobs writing the same file through the CLI: every read-modify-write holds the
+// file's lock, so no increment and no series is ever lost.
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkExposition } from '../../src/core/check.js';
+import { makeTempDir, requireBuiltCli } from './writer-support.js';
+
+const WORKERS = 20;
+const ROUNDS = 50;
+
+let dir: string;
+beforeAll(() => {
+  requireBuiltCli();
+  dir = makeTempDir('lost-updates');
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Runs WORKERS shell loops at once, each running `promdrop ARGS` ROUNDS times in a row. */
+async function runWorkers(argsFor: (worker: number) => string): Promise<void> {
+  const workers = Array.from({ length: WORKERS }, (_, worker) => {
+    const script = `for i in $(seq ${ROUNDS}); do "${process.execPath}" "${requireBuiltCli()}" ${argsFor(worker)} || exit 1; done`;
+    return new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn('sh', ['-c', script], {
+        env: { ...process.env, PROMDROP_DIR: dir },
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: 280_000,
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+  });
+  const results = await Promise.all(workers);
+  expect(results.filter((result) => result.code !== 0)).toEqual([]);
+}
+
+describe('no lost updates', () => {
+  it(`${WORKERS} processes × ${ROUNDS} \`promdrop inc\` on one counter end at exactly ${WORKERS * ROUNDS}`, async () => {
+    await runWorkers(() => 'inc jobs jobs_done_total');
+    expect(readFileSync(join(dir, 'jobs.prom'), 'utf8')).toBe(`# TYPE jobs_done_total counter\njobs_done_total ${WORKERS * ROUNDS}\n`);
+    expect(readdirSync(dir)).toEqual(['jobs.prom']);
+  }, 300_000);
+
+  it(`${WORKERS} processes × ${ROUNDS} \`promdrop set\` on different series of one file keep every series`, async () => {
+    await runWorkers((worker) => `set items item_value "$i" -l worker=${worker} -l round="$i"`);
+    const bytes = readFileSync(join(dir, 'items.prom'));
+    const checked = checkExposition(bytes);
+    expect(checked.accepted).toBe(true);
+    const series = checked.families.find((family) => family.name === 'item_value')?.metrics ?? [];
+    const seen = new Set(series.map((metric) => `${metric.labels.join(',')}=${metric.kind === 'scalar' ? metric.value : ''}`));
+    const expected = new Set<string>();
+    for (let worker = 0; worker < WORKERS; worker++) {
+      for (let round = 1; round <= ROUNDS; round++) expected.add(`round,${round},worker,${worker}=${round}`);
+    }
+    expect(seen).toEqual(expected);
+  }, 300_000);
+});
