@@ -94,6 +94,7 @@ export type FindingReason =
   | 'summary_shape'
   | 'unsupported_type'
   | 'reserved_metric'
+  | 'directive'
   // merging files: a conflict with another file (TYPE, HELP, duplicate series, name collision)
   | 'conflict'
   // validation warnings: served, but worth fixing

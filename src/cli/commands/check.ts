@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { checkExposition } from '../../core/check.js';
+import { readDirectives } from '../../core/directives.js';
 import { mergeSources, type Source } from '../../core/merge.js';
 import type { Finding } from '../../core/types.js';
 import { formatFinding } from '../diagnostics.js';
@@ -73,8 +74,11 @@ function runCheck(inputs: readonly string[], options: CheckCommandOptions): numb
       continue;
     }
     const result = checkExposition(content, checkOptions);
-    checked.push({ name, findings: [...result.findings] });
-    if (result.accepted) sources.push({ id: name, families: result.families });
+    // `# promdrop: ttl=` lines are comments to the format but the agent judges them too.
+    const directives = readDirectives(content).findings;
+    const findings = [...result.findings, ...directives].sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
+    checked.push({ name, findings });
+    if (result.accepted && directives.length === 0) sources.push({ id: name, families: result.families });
   }
   // Files that are fine alone can still collide when the agent serves them together.
   if (sources.length > 1) {

@@ -1,0 +1,730 @@
+// The agent's one store: every textfile's last judged content and state, and the snapshot that
+// scrapes serve. All file-system work happens here, serialised, on change: a watcher hint, a
+// directory that changed since the last scan (checked per scrape, O(directories)), a periodic
+// rescan, SIGHUP, or a timer for the next time-based change (expiry, end of grace, settling).
+// A scrape never reads a file and never renders: it gets the current immutable Snapshot.
+//
+// INTERFACE NOTE (for the HTTP side), additions to the interface in the brief; nothing removed:
+// - StoreOptions.reservedMetricNames?: extra metric names files may not define (e.g. the self
+//   metrics' names), on top of node_textfile_mtime_seconds, node_textfile_scrape_error, promdrop_*.
+// - StoreOptions.defaultTtlMs and now accept an explicit undefined.
+// - Snapshot.directories (DirectoryReport[]: path, pattern, ok, message) and Snapshot.builtAtMs.
+// - Snapshot.gzip(format) takes 'text' | 'openmetrics' (type ExpositionFormat, exported here).
+// - Exported defaults: DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_SERIES_PER_FILE, DEFAULT_GRACE_PERIOD_MS,
+//   DEFAULT_SETTLE_MS, DEFAULT_RESCAN_INTERVAL_MS (documented in docs/agent.md).
+// - A file appears in Snapshot.files once it has been read whole at least once (a brand-new file
+//   caught mid-write is left out until it settles).
+// - FileReport: `conflict` files are served (minus what conflicts); `stale_grace` is served and
+//   has no `reason` while an in-place rewrite settles (not an error), a reason once the file is
+//   known bad. docs/agent.md has the table.
+// - loadOnce(options: LoadOptions) takes only `directories` plus optional limits; it is
+//   TextfileStore.scanOnce() on a store that never starts a watcher or timers.
+// - serve should pass the self-metrics' names as reservedMetricNames, so that a textfile cannot
+//   define e.g. process_cpu_seconds_total next to the agent's own.
+import { basename, dirname, join, normalize } from 'node:path';
+import { compareCodePoints } from '../core/compare.js';
+import type { Conflict } from '../core/merge.js';
+import {
+  expandDirectoryPatterns,
+  isTextfileName,
+  listTextfiles,
+  sameDirectoryIdentity,
+  statDirectory,
+  type DirectoryIdentity,
+} from '../fs/directory-scan.js';
+import { readTextfile, statTextfile, type FileIdentity, type TextfileRead } from '../fs/textfile-reader.js';
+import type { DirectoryWatcher, WatchHint } from '../fs/watcher.js';
+import {
+  decideAfterStat,
+  judgeContent,
+  judgeFile,
+  mtimeMsOf,
+  newFileEntry,
+  settlingFor,
+  type ContentOptions,
+  type FileEntry,
+  type FileErrorReason,
+  type Judgement,
+  type JudgementOptions,
+} from './file-state.js';
+import { ExpositionComposer, type ComposeSource } from './compose.js';
+import { buildMetaFamilies, isReservedMetricName } from './meta-metrics.js';
+import { BuiltSnapshot, type DirectoryReport, type FileReport, type Snapshot } from './snapshot.js';
+
+export type { FileErrorReason, FileState } from './file-state.js';
+export type { DirectoryReport, ExpositionFormat, FileReport, Snapshot } from './snapshot.js';
+
+/** 64 MiB: a 500,000-series file is about 51 MB. Larger files are reported, never read. */
+export const DEFAULT_MAX_FILE_SIZE = 64 * 1024 * 1024;
+/** Counting every bucket, quantile, _sum and _count. */
+export const DEFAULT_MAX_SERIES_PER_FILE = 1_000_000;
+/** How long an invalid file keeps serving its last good content. */
+export const DEFAULT_GRACE_PERIOD_MS = 60_000;
+/** How long an in-place rewrite must be quiet before it is read (chokidar's awaitWriteFinish
+ *  default). Atomic renames are read at once. */
+export const DEFAULT_SETTLE_MS = 2_000;
+/** Full rescan, the safety net for missed watch events. */
+export const DEFAULT_RESCAN_INTERVAL_MS = 30_000;
+
+export interface StoreLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+export interface StoreOptions {
+  /** Directories or globs (Go filepath.Match syntax), expanded by the store at every rescan. */
+  directories: string[];
+  maxFileSize: number;
+  maxSeriesPerFile: number;
+  /** TTL for files without a `# promdrop: ttl=` directive; undefined: never expire. */
+  defaultTtlMs?: number | undefined;
+  gracePeriodMs: number;
+  settleMs: number;
+  rescanIntervalMs: number;
+  usePolling: boolean;
+  allowTimestamps: boolean;
+  /** Wall clock in ms for TTL, grace and settling; Date.now by default. */
+  now?: (() => number) | undefined;
+  logger: StoreLogger;
+  /** Extra names files may not define, e.g. the agent's self-metrics. */
+  reservedMetricNames?: ReadonlySet<string> | undefined;
+}
+
+/** A directory whose mtime is this close to the time it was listed may have changed within the
+ *  same tick of the kernel's coarse clock after the listing: trust its mtime only once it is
+ *  older than that (git's "racily clean" rule). */
+const RACY_MARGIN_NS = 50_000_000n;
+/** Watch events arriving together are handled together. */
+const HINT_DELAY_MS = 20;
+/** Rescan interval once watching has failed. */
+const DEGRADED_RESCAN_INTERVAL_MS = 5_000;
+/** Files stat'ed at once during a scan; reads and parses are one at a time to bound memory. */
+const STAT_CONCURRENCY = 16;
+/** One-shot loads retry a file caught mid-write this many times before leaving it out. */
+const ONE_SHOT_READ_ATTEMPTS = 4;
+const ONE_SHOT_RETRY_DELAY_MS = 25;
+/** The longest delay setTimeout accepts. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+interface DirectoryState {
+  readonly path: string;
+  readonly pattern: string;
+  /** Set while the directory lists fine. */
+  listing: { identity: DirectoryIdentity; listedAtNs: bigint } | undefined;
+  error: { code: string | undefined; message: string } | undefined;
+  /** Textfile paths found in it at the last listing (plus hinted additions since). */
+  paths: Set<string>;
+  /** Inode the watcher was set up on; undefined when it needs (re)watching. */
+  watchedIno: bigint | undefined;
+}
+
+interface FileView {
+  readonly entry: FileEntry;
+  readonly judgement: Judgement;
+}
+
+export class TextfileStore {
+  private readonly now: () => number;
+  private readonly logger: StoreLogger;
+  private readonly judgementOptions: JudgementOptions;
+  private readonly contentOptions: ContentOptions;
+  private readonly entries = new Map<string, FileEntry>();
+  private readonly composer = new ExpositionComposer();
+  /** By normalised path, in the order the patterns name them. */
+  private directories = new Map<string, DirectoryState>();
+  private current: BuiltSnapshot;
+  private generation = 0;
+  private lastViews = new Map<string, Judgement>();
+  private previousReports = new Map<string, FileReport>();
+  private contentChanged = true;
+  private nextChangeAtMs: number | undefined;
+
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly readLock = new Mutex();
+  private freshnessRunning: Promise<void> | undefined;
+  private freshnessQueued: Promise<void> | undefined;
+  private readonly pendingPaths = new Set<string>();
+  private readonly pendingDirectories = new Set<string>();
+  private hintTimer: NodeJS.Timeout | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private rescanTimer: NodeJS.Timeout | undefined;
+  private rescanQueued = false;
+  private watcher: DirectoryWatcher | undefined;
+  private watchDegraded = false;
+  private started = false;
+  private ready = false;
+  private closed = false;
+  private oneShot = false;
+
+  constructor(private readonly options: StoreOptions) {
+    this.now = options.now ?? Date.now;
+    this.logger = options.logger;
+    this.judgementOptions = { defaultTtlMs: options.defaultTtlMs, gracePeriodMs: options.gracePeriodMs, settleMs: options.settleMs };
+    const extraReserved = options.reservedMetricNames;
+    this.contentOptions = {
+      maxSeriesPerFile: options.maxSeriesPerFile,
+      allowTimestamps: options.allowTimestamps,
+      isReservedMetricName:
+        extraReserved === undefined || extraReserved.size === 0
+          ? isReservedMetricName
+          : (name: string) => isReservedMetricName(name) || extraReserved.has(name),
+    };
+    this.current = this.build(this.now(), new Map());
+  }
+
+  /** First full scan, then the watcher; resolves once both are done. */
+  async start(): Promise<void> {
+    if (this.started) throw new Error('TextfileStore.start() called twice');
+    this.started = true;
+    await this.exclusive(() => this.scanAll());
+    if (this.closed) return;
+    const { DirectoryWatcher } = await import('../fs/watcher.js');
+    const watcher = await DirectoryWatcher.start([...this.directories.values()].map((d) => d.path), {
+      usePolling: this.options.usePolling,
+      pollIntervalMs: Math.min(1_000, this.options.rescanIntervalMs),
+      logger: this.logger,
+      onHint: (hint) => this.onHint(hint),
+    });
+    if (this.closed) {
+      await watcher.close();
+      return;
+    }
+    this.watcher = watcher;
+    for (const directory of this.directories.values()) directory.watchedIno = directory.listing?.identity.ino;
+    // Whatever changed between the first scan and the watches being set up.
+    await this.exclusive(() => this.scanAll());
+    this.scheduleRescans();
+    this.ready = true;
+    const files = this.current.files;
+    this.logger.info(
+      {
+        directories: this.current.directories.length,
+        files: files.length,
+        served: files.filter((file) => file.served).length,
+        series: files.reduce((sum, file) => sum + (file.served ? file.series : 0), 0),
+      },
+      'textfile store ready',
+    );
+  }
+
+  /** True once the first scan is done and watching is set up. */
+  isReady(): boolean {
+    return this.ready;
+  }
+
+  /**
+   * The snapshot to serve now. Read-your-writes: every directory is stat'ed (O(directories),
+   * not O(files)); one that changed, or changed too recently to trust its mtime, is rescanned
+   * first. A caller joins a check that has not started yet, never one already under way (it
+   * could have stat'ed a directory before this caller's writer renamed into it).
+   */
+  async snapshot(): Promise<Snapshot> {
+    if (!this.closed) await this.freshen();
+    return this.current;
+  }
+
+  /** A full rescan: glob expansion, every directory, every file (SIGHUP). */
+  async rescan(): Promise<void> {
+    await this.exclusive(() => this.scanAll());
+  }
+
+  /** Stops the watcher and timers; the last snapshot stays readable. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of [this.hintTimer, this.deadlineTimer, this.rescanTimer]) if (timer !== undefined) clearTimeout(timer);
+    this.hintTimer = this.deadlineTimer = this.rescanTimer = undefined;
+    await this.watcher?.close();
+    this.watcher = undefined;
+    await this.tail.catch(() => undefined);
+  }
+
+  /** One full scan without watcher or timers, for `promdrop list` and `promdrop cat`. */
+  async scanOnce(): Promise<Snapshot> {
+    this.oneShot = true;
+    await this.exclusive(() => this.scanAll());
+    return this.current;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Serialisation and triggers
+
+  /** Runs store work one task at a time; a failing task is logged and never blocks the next. */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task);
+    this.tail = result.catch((error: unknown) => {
+      this.logger.error({ err: error instanceof Error ? (error.stack ?? error.message) : String(error) }, 'textfile store task failed');
+    });
+    return result;
+  }
+
+  private freshen(): Promise<void> {
+    if (this.freshnessQueued !== undefined) return this.freshnessQueued;
+    if (this.freshnessRunning === undefined) {
+      const running = this.checkFreshness().finally(() => {
+        if (this.freshnessRunning === running) this.freshnessRunning = undefined;
+      });
+      this.freshnessRunning = running;
+      return running;
+    }
+    const queued = this.freshnessRunning.then(() => {
+      this.freshnessQueued = undefined;
+      return this.freshen();
+    });
+    this.freshnessQueued = queued;
+    return queued;
+  }
+
+  private async checkFreshness(): Promise<void> {
+    const states = [...this.directories.values()];
+    const stats = await Promise.all(states.map((state) => statDirectory(state.path)));
+    const changed: DirectoryState[] = [];
+    states.forEach((state, index) => {
+      const result = stats[index]!;
+      if (directoryMayHaveChanged(state, result)) changed.push(state);
+    });
+    const due = this.nextChangeAtMs !== undefined && this.now() >= this.nextChangeAtMs;
+    if (changed.length === 0 && !due) return;
+    await this.exclusive(async () => {
+      for (const state of changed) {
+        if (this.directories.get(normalize(state.path)) === state) await this.scanDirectory(state);
+      }
+      await this.finishBatch();
+    }).catch(() => undefined);
+  }
+
+  private onHint(hint: WatchHint): void {
+    if (this.closed) return;
+    if (hint.kind === 'degraded') {
+      this.watchDegraded = true;
+      this.scheduleRescans();
+      return;
+    }
+    if (hint.kind === 'directory') this.pendingDirectories.add(normalize(hint.path));
+    else this.pendingPaths.add(hint.path);
+    if (this.hintTimer === undefined) {
+      this.hintTimer = setTimeout(() => {
+        this.hintTimer = undefined;
+        void this.exclusive(() => this.processHints()).catch(() => undefined);
+      }, HINT_DELAY_MS);
+      this.hintTimer.unref();
+    }
+  }
+
+  private async processHints(): Promise<void> {
+    const directories = [...this.pendingDirectories];
+    const paths = [...this.pendingPaths];
+    this.pendingDirectories.clear();
+    this.pendingPaths.clear();
+    for (const key of directories) {
+      const state = this.directories.get(key);
+      if (state !== undefined) await this.scanDirectory(state);
+    }
+    const rescanned = new Set(directories);
+    await forEachLimited(paths, STAT_CONCURRENCY, async (path) => {
+      const key = normalize(dirname(path));
+      const state = this.directories.get(key);
+      if (state === undefined || state.listing === undefined || rescanned.has(key) || !isTextfileName(basename(path))) return;
+      const filePath = join(state.path, basename(path));
+      state.paths.add(filePath);
+      await this.refreshPath(filePath, state);
+    });
+    await this.finishBatch();
+  }
+
+  private scheduleRescans(): void {
+    if (this.closed || this.oneShot) return;
+    if (this.rescanTimer !== undefined) clearInterval(this.rescanTimer);
+    const interval = this.watchDegraded ? Math.min(this.options.rescanIntervalMs, DEGRADED_RESCAN_INTERVAL_MS) : this.options.rescanIntervalMs;
+    this.rescanTimer = setInterval(() => {
+      if (this.rescanQueued) return;
+      this.rescanQueued = true;
+      void this.exclusive(async () => {
+        this.rescanQueued = false;
+        await this.scanAll();
+      }).catch(() => undefined);
+    }, interval);
+    this.rescanTimer.unref();
+  }
+
+  private scheduleDeadline(): void {
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    if (this.closed || this.oneShot || this.nextChangeAtMs === undefined) return;
+    // One millisecond late rather than early: the judgement uses `now >= deadline`.
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, this.nextChangeAtMs - this.now()) + 1);
+    this.deadlineTimer = setTimeout(() => {
+      this.deadlineTimer = undefined;
+      void this.exclusive(() => this.tick()).catch(() => undefined);
+    }, delay);
+    this.deadlineTimer.unref();
+  }
+
+  /** Time-based work: re-stat files waiting to settle, then re-judge every file. */
+  private async tick(): Promise<void> {
+    const settling: Array<[string, FileEntry]> = [];
+    for (const [path, entry] of this.entries) if (entry.settling !== undefined) settling.push([path, entry]);
+    await forEachLimited(settling, STAT_CONCURRENCY, async ([path]) => {
+      const state = this.directories.get(normalize(dirname(path)));
+      if (state !== undefined) await this.refreshPath(path, state);
+    });
+    await this.finishBatch();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Scanning
+
+  private async scanAll(): Promise<void> {
+    const expansions = await expandDirectoryPatterns(this.options.directories);
+    const next = new Map<string, DirectoryState>();
+    for (const expansion of expansions) {
+      for (const directory of expansion.directories) {
+        const key = normalize(directory);
+        const existing = this.directories.get(key);
+        next.set(key, existing ?? { path: directory, pattern: expansion.pattern, listing: undefined, error: undefined, paths: new Set(), watchedIno: undefined });
+        if (expansion.error !== undefined && existing === undefined) {
+          this.logger.warn({ pattern: expansion.pattern }, expansion.error);
+        }
+      }
+    }
+    for (const [key, state] of this.directories) {
+      if (!next.has(key)) {
+        for (const path of state.paths) this.removeEntry(path);
+        this.contentChanged = true;
+      }
+    }
+    const changedSet = this.directories.size !== next.size || [...next.keys()].some((key) => !this.directories.has(key));
+    this.directories = next;
+    if (changedSet) {
+      this.contentChanged = true;
+      this.watcher?.setDirectories([...next.values()].map((state) => state.path));
+    }
+    for (const state of next.values()) await this.scanDirectory(state);
+    await this.finishBatch();
+  }
+
+  private async scanDirectory(state: DirectoryState): Promise<void> {
+    const listedAtNs = BigInt(Date.now()) * 1_000_000n;
+    const listing = await listTextfiles(state.path);
+    if (!listing.ok) {
+      const previous = state.error;
+      state.listing = undefined;
+      state.watchedIno = undefined;
+      state.error = { code: listing.code, message: listing.message };
+      if (previous === undefined || previous.message !== listing.message) {
+        this.logger.warn({ directory: state.path }, `cannot read textfile directory: ${listing.message}`);
+        this.contentChanged = true;
+      }
+      for (const path of state.paths) this.removeEntry(path);
+      state.paths = new Set();
+      return;
+    }
+    if (state.error !== undefined) {
+      this.logger.info({ directory: state.path }, 'textfile directory is readable again');
+      this.contentChanged = true;
+    }
+    state.error = undefined;
+    state.listing = { identity: listing.identity, listedAtNs };
+    if (this.watcher !== undefined && state.watchedIno !== listing.identity.ino) {
+      // Deleted and created again, or created after start: the old watch (if any) is dead.
+      this.watcher.rewatch(state.path);
+      state.watchedIno = listing.identity.ino;
+    }
+    const paths = listing.names.map((name) => join(state.path, name));
+    const present = new Set(paths);
+    for (const path of state.paths) if (!present.has(path)) this.removeEntry(path);
+    state.paths = present;
+    await forEachLimited(paths, STAT_CONCURRENCY, (path) => this.refreshPath(path, state));
+  }
+
+  private removeEntry(path: string): void {
+    if (this.entries.delete(path)) this.contentChanged = true;
+  }
+
+  /** Looks at one textfile again: stat, and read it if it changed and may be read now. */
+  private async refreshPath(path: string, state: DirectoryState): Promise<void> {
+    const existing = this.entries.get(path);
+    const entry = existing ?? newFileEntry(path);
+    const stat = await statTextfile(path);
+    if (stat.kind === 'gone') {
+      state.paths.delete(path);
+      this.removeEntry(path);
+      return;
+    }
+    if (existing === undefined) this.entries.set(path, entry);
+    if (stat.kind === 'failed') {
+      this.applyFailure(entry, stat);
+      return;
+    }
+    entry.seenIdentity = stat.identity;
+    const decision = decideAfterStat(entry, stat.identity, this.now(), this.options.settleMs);
+    if (decision === 'unchanged') {
+      // Rewritten and restored (or touched back): nothing left to settle.
+      entry.settling = undefined;
+      return;
+    }
+    if (decision === 'settle') {
+      entry.settling = settlingFor(entry, stat.identity, this.now());
+      return;
+    }
+    const read = await this.readWhole(path);
+    if (read.kind === 'gone') {
+      state.paths.delete(path);
+      this.removeEntry(path);
+      return;
+    }
+    if (read.kind === 'failed') {
+      this.applyFailure(entry, read);
+      return;
+    }
+    const now = this.now();
+    // The file may have changed between the stat and the read: judge what was read.
+    const recheck = read.stable ? decideAfterStat(entry, read.identity, now, this.options.settleMs) : 'settle';
+    if (recheck === 'unchanged') {
+      entry.settling = undefined;
+      return;
+    }
+    if (recheck === 'settle') {
+      entry.settling = settlingFor(entry, read.identity, now);
+      return;
+    }
+    const verdict = judgeContent(path, read.bytes, read.identity, this.contentOptions);
+    entry.judgedIdentity = read.identity;
+    entry.seenIdentity = read.identity;
+    entry.settling = undefined;
+    this.contentChanged = true;
+    if (verdict.ok) {
+      entry.good = verdict.content;
+      entry.problem = undefined;
+      entry.warnings = verdict.content.warnings;
+    } else {
+      entry.problem = { reason: verdict.reason, message: verdict.message, sinceMs: entry.problem?.sinceMs ?? now };
+      entry.warnings = verdict.warnings;
+    }
+  }
+
+  /** Reads are one at a time (bounded memory); a one-shot load retries a file caught mid-write. */
+  private readWhole(path: string): Promise<TextfileRead> {
+    return this.readLock.run(async () => {
+      for (let attempt = 1; ; attempt++) {
+        const read = await readTextfile(path, { maxFileSize: this.options.maxFileSize });
+        if (read.kind !== 'read' || read.stable || !this.oneShot || attempt >= ONE_SHOT_READ_ATTEMPTS) return read;
+        await new Promise((resolve) => setTimeout(resolve, ONE_SHOT_RETRY_DELAY_MS));
+      }
+    });
+  }
+
+  private applyFailure(entry: FileEntry, failure: { reason: FileErrorReason; message: string; identity?: FileIdentity }): void {
+    // Without an identity (the stat itself failed) the next look tries again from scratch.
+    entry.judgedIdentity = failure.identity;
+    entry.seenIdentity = failure.identity ?? entry.seenIdentity;
+    entry.settling = undefined;
+    // The same failure as last time (a dangling symlink seen at every rescan) changes nothing.
+    if (entry.problem?.reason === failure.reason && entry.problem.message === failure.message) return;
+    entry.problem = { reason: failure.reason, message: failure.message, sinceMs: entry.problem?.sinceMs ?? this.now() };
+    this.contentChanged = true;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Judging and building snapshots
+
+  /** Re-judges every file; builds a new snapshot when content or any judgement changed. */
+  private async finishBatch(): Promise<void> {
+    const now = this.now();
+    const views = new Map<string, Judgement>();
+    let changed = this.contentChanged;
+    let next: number | undefined;
+    for (const [path, entry] of this.entries) {
+      const judgement = judgeFile(entry, now, this.judgementOptions);
+      if (judgement.nextChangeAtMs !== undefined && (next === undefined || judgement.nextChangeAtMs < next)) next = judgement.nextChangeAtMs;
+      // A new file caught mid-write is only waited for (its settle deadline), not reported yet.
+      if (entry.good === undefined && entry.problem === undefined) continue;
+      views.set(path, judgement);
+      if (!changed) {
+        const before = this.lastViews.get(path);
+        if (before === undefined || !sameJudgement(before, judgement)) changed = true;
+      }
+    }
+    if (!changed && views.size !== this.lastViews.size) changed = true;
+    this.nextChangeAtMs = next;
+    if (changed) {
+      this.current = this.build(now, views);
+      this.lastViews = views;
+      this.contentChanged = false;
+    }
+    this.scheduleDeadline();
+  }
+
+  private build(now: number, views: ReadonlyMap<string, Judgement>): BuiltSnapshot {
+    const paths = [...views.keys()].sort(compareCodePoints);
+    const sources: ComposeSource[] = [];
+    const fileViews: FileView[] = [];
+    for (const path of paths) {
+      const entry = this.entries.get(path)!;
+      const judgement = views.get(path)!;
+      fileViews.push({ entry, judgement });
+      if (judgement.served && entry.good !== undefined) sources.push({ id: path, families: entry.good.families });
+    }
+    const merged = this.composer.merge(sources);
+    const conflictsBySource = new Map<string, Conflict[]>();
+    for (const conflict of merged.conflicts) {
+      const list = conflictsBySource.get(conflict.source);
+      if (list === undefined) conflictsBySource.set(conflict.source, [conflict]);
+      else list.push(conflict);
+    }
+    const files = fileViews.map((view) => reportOf(view, conflictsBySource.get(view.entry.path)));
+    const directories: DirectoryReport[] = [...this.directories.values()].map((state) =>
+      state.error === undefined ? { path: state.path, pattern: state.pattern, ok: true } : { path: state.path, pattern: state.pattern, ok: false, message: state.error.message },
+    );
+    const meta = buildMetaFamilies(
+      files.map((file, index) => ({
+        path: file.path,
+        served: file.served,
+        servedMtimeNs: file.served ? fileViews[index]!.entry.good?.identity.mtimeNs : undefined,
+        errorReason: file.reason,
+      })),
+      directories,
+    );
+    const exposition = merged.finish(meta);
+    this.logTransitions(files);
+    const snapshot = new BuiltSnapshot(this.generation++, exposition.families, exposition.text, files, directories, now);
+    if (!this.oneShot) snapshot.prepareGzip();
+    return snapshot;
+  }
+
+  /** One log line per file whose state, reason or message changed; never one per scrape. */
+  private logTransitions(files: readonly FileReport[]): void {
+    const next = new Map<string, FileReport>();
+    const quietAdds = !this.ready;
+    for (const file of files) {
+      next.set(file.path, file);
+      const before = this.previousReports.get(file.path);
+      if (before !== undefined && before.state === file.state && before.reason === file.reason && before.message === file.message) continue;
+      const fields = { file: file.path, state: file.state, ...(file.reason === undefined ? {} : { reason: file.reason }) };
+      if (file.state === 'ok') {
+        if (before === undefined) {
+          if (quietAdds) this.logger.debug(fields, 'textfile added');
+          else this.logger.info(fields, 'textfile added');
+        } else if (before.state !== 'stale_grace' || before.reason !== undefined) {
+          this.logger.info(fields, 'textfile is served again');
+        }
+      } else if (file.state === 'stale_grace' && file.reason === undefined) {
+        // An in-place writer at work: expected, frequent, and harmless.
+        this.logger.debug(fields, file.message ?? 'textfile is being rewritten');
+      } else {
+        this.logger.warn(fields, file.message ?? `textfile is ${file.state}`);
+      }
+    }
+    if (!this.oneShot) {
+      for (const path of this.previousReports.keys()) {
+        if (!next.has(path)) this.logger.info({ file: path }, 'textfile removed');
+      }
+    }
+    this.previousReports = next;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface LoadOptions {
+  directories: string[];
+  maxFileSize?: number | undefined;
+  maxSeriesPerFile?: number | undefined;
+  defaultTtlMs?: number | undefined;
+  allowTimestamps?: boolean | undefined;
+  now?: (() => number) | undefined;
+  logger?: StoreLogger | undefined;
+}
+
+const SILENT_LOGGER: StoreLogger = { info() {}, warn() {}, error() {}, debug() {} };
+
+/** One scan with the agent's judgement, without watcher or timers: `promdrop list` and `cat`. */
+export async function loadOnce(options: LoadOptions): Promise<Snapshot> {
+  const store = new TextfileStore({
+    directories: options.directories,
+    maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,
+    maxSeriesPerFile: options.maxSeriesPerFile ?? DEFAULT_MAX_SERIES_PER_FILE,
+    defaultTtlMs: options.defaultTtlMs,
+    gracePeriodMs: DEFAULT_GRACE_PERIOD_MS,
+    settleMs: DEFAULT_SETTLE_MS,
+    rescanIntervalMs: DEFAULT_RESCAN_INTERVAL_MS,
+    usePolling: false,
+    allowTimestamps: options.allowTimestamps ?? false,
+    now: options.now,
+    logger: options.logger ?? SILENT_LOGGER,
+  });
+  try {
+    return await store.scanOnce();
+  } finally {
+    await store.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+function directoryMayHaveChanged(state: DirectoryState, now: Awaited<ReturnType<typeof statDirectory>>): boolean {
+  const listing = state.listing;
+  if (!now.ok) return listing !== undefined || state.error?.message !== now.message;
+  if (listing === undefined) return true;
+  if (!sameDirectoryIdentity(listing.identity, now.identity)) return true;
+  return listing.identity.mtimeNs >= listing.listedAtNs - RACY_MARGIN_NS;
+}
+
+function sameJudgement(a: Judgement, b: Judgement): boolean {
+  return a.state === b.state && a.served === b.served && a.reason === b.reason && a.message === b.message && a.expiresAtMs === b.expiresAtMs && a.ttlMs === b.ttlMs;
+}
+
+function reportOf(view: FileView, conflicts: readonly Conflict[] | undefined): FileReport {
+  const { entry, judgement } = view;
+  let state = judgement.state;
+  let reason = judgement.reason;
+  let message = judgement.message;
+  if (conflicts !== undefined && conflicts.length > 0 && reason === undefined) {
+    const first = conflicts[0]!;
+    state = judgement.state === 'ok' ? 'conflict' : judgement.state;
+    reason = conflicts.every((c) => c.kind === 'duplicate_series') ? 'duplicate' : 'conflict';
+    const more = conflicts.length > 1 ? ` (and ${conflicts.length - 1} more conflict${conflicts.length > 2 ? 's' : ''})` : '';
+    message = `${entry.path}${first.line > 0 ? `:${first.line}` : ''}: ${first.message}${more}`;
+  }
+  const shown = judgement.served && entry.good !== undefined ? entry.good.identity : (entry.judgedIdentity ?? entry.seenIdentity);
+  const report: {
+    -readonly [K in keyof FileReport]: FileReport[K];
+  } = {
+    path: entry.path,
+    state,
+    served: judgement.served,
+    series: judgement.served && entry.good !== undefined ? entry.good.series : 0,
+    warnings: entry.warnings,
+  };
+  if (reason !== undefined) report.reason = reason;
+  if (message !== undefined) report.message = message;
+  if (shown !== undefined) {
+    report.mtimeMs = mtimeMsOf(shown);
+    report.sizeBytes = Number(shown.size);
+  }
+  if (judgement.ttlMs !== undefined) report.ttlMs = judgement.ttlMs;
+  if (judgement.expiresAtMs !== undefined) report.expiresAtMs = judgement.expiresAtMs;
+  return report;
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Runs async sections one at a time. */
+class Mutex {
+  private last: Promise<unknown> = Promise.resolve();
+
+  run<T>(section: () => Promise<T>): Promise<T> {
+    const result = this.last.then(section);
+    this.last = result.catch(() => undefined);
+    return result;
+  }
+}

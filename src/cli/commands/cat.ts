@@ -1,0 +1,38 @@
+// `promdrop cat`: the exposition exactly as `promdrop serve` would answer a scrape of the same
+// directories right now (served files merged, conflicts resolved, meta metrics added), without
+// starting a server. Useful to see what Prometheus would get, or to diff before a migration.
+import type { Command } from 'commander';
+import { EXIT_OK } from '../exit-codes.js';
+import { addViewOptions, loadView, type ViewOptions } from './list.js';
+
+interface CatOptions extends ViewOptions {
+  readonly openmetrics: boolean;
+}
+
+const EXAMPLES = `
+The output includes node_textfile_mtime_seconds, node_textfile_scrape_error and the
+promdrop_textfile_* metrics, as the agent serves them; problems are in \`promdrop list\`.
+
+Examples:
+  $ promdrop cat
+  $ promdrop cat -d /var/lib/prometheus/node-exporter | promtool check metrics
+  $ promdrop cat --openmetrics | tail -n 3`;
+
+export function registerCat(program: Command): void {
+  addViewOptions(
+    program
+      .command('cat')
+      .description('print the merged exposition the agent would serve for the textfile directories')
+      .option('--openmetrics', 'print OpenMetrics 1.0.0 instead of text format 0.0.4', false),
+  )
+    .addHelpText('after', EXAMPLES)
+    .action(async (options: CatOptions) => {
+      const snapshot = await loadView(options);
+      // `promdrop cat | head` closes the pipe early: that is not an error worth a stack trace.
+      process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EPIPE') throw error;
+      });
+      process.stdout.write(options.openmetrics ? snapshot.openMetrics() : snapshot.text);
+      process.exitCode = EXIT_OK;
+    });
+}
