@@ -1,0 +1,171 @@
+// The agent's metrics about itself, in a prom-client Registry of their own so that nothing a
+// library registers globally can leak into /metrics. They change on every scrape (process CPU,
+// scrape counters), so unlike the textfile snapshot they are rendered per scrape; they are a few
+// kilobytes, which keeps that cheap. With --web.disable-exporter-metrics only the constant
+// build-info gauge is left (node_exporter keeps its build info too), rendered once.
+import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
+import { parseExposition } from '../core/parse.js';
+import { renderOpenMetricsBytes, renderTextBytes } from '../core/render.js';
+import type { ExpositionFormat } from '../http/negotiate.js';
+import type { FileState, Snapshot } from './store.js';
+
+export interface SelfMetricsOptions {
+  readonly version: string;
+  /** False with --web.disable-exporter-metrics: process, Node.js and scrape metrics are left out. */
+  readonly exporterMetrics: boolean;
+}
+
+/** Every state a file can be in, so that `promdrop_files{state}` always has all of them. */
+const FILE_STATES: readonly FileState[] = ['ok', 'invalid', 'expired', 'conflict', 'stale_grace'];
+
+const OPENMETRICS_EOF = '# EOF\n';
+
+/** What the HTTP layer needs from self metrics; the unit tests of that layer substitute it. */
+export interface SelfMetricsSource {
+  /** The self metrics as a body fragment in `format`, without OpenMetrics' `# EOF`. */
+  render(format: ExpositionFormat, snapshot: Snapshot): Promise<Buffer>;
+  scrapeStarted(): void;
+  scrapeFinished(format: ExpositionFormat, gzip: boolean, durationSeconds: number): void;
+  scrapeRejected(): void;
+}
+
+export class SelfMetrics implements SelfMetricsSource {
+  private readonly registry = new Registry();
+  private readonly exporterMetrics: boolean;
+  private readonly scrapes: Counter<'format' | 'encoding'> | undefined;
+  private readonly scrapeDuration: Histogram | undefined;
+  private readonly inFlight: Gauge | undefined;
+  private readonly rejected: Counter | undefined;
+  private readonly files: Gauge<'state'> | undefined;
+  private readonly servedSeries: Gauge | undefined;
+  private readonly generation: Gauge | undefined;
+  /** The snapshot the file gauges were last set from: counting files once per snapshot, not per
+   *  scrape, keeps a scrape's cost independent of the number of files. */
+  private countedSnapshot: Snapshot | undefined;
+  private constantCache: Record<ExpositionFormat, Buffer> | undefined;
+
+  constructor(options: SelfMetricsOptions) {
+    this.exporterMetrics = options.exporterMetrics;
+    const buildInfo = new Gauge({
+      name: 'promdrop_build_info',
+      help: "A metric with a constant '1' value labeled by version, node_version, platform and arch from which promdrop was built.",
+      labelNames: ['version', 'node_version', 'platform', 'arch'],
+      registers: [this.registry],
+    });
+    buildInfo.set({ version: options.version, node_version: process.version, platform: process.platform, arch: process.arch }, 1);
+    if (!options.exporterMetrics) return;
+
+    collectDefaultMetrics({ register: this.registry });
+    this.scrapes = new Counter({
+      name: 'promdrop_scrapes_total',
+      help: 'Scrapes of the metrics endpoint answered, by exposition format and content encoding.',
+      labelNames: ['format', 'encoding'],
+      registers: [this.registry],
+    });
+    for (const format of ['text', 'openmetrics']) {
+      for (const encoding of ['identity', 'gzip']) this.scrapes.inc({ format, encoding }, 0);
+    }
+    this.scrapeDuration = new Histogram({
+      name: 'promdrop_scrape_duration_seconds',
+      help: 'Time from receiving a scrape of the metrics endpoint to handing the last byte of the answer to the kernel.',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [this.registry],
+    });
+    this.inFlight = new Gauge({
+      name: 'promdrop_scrapes_in_flight',
+      help: 'Scrapes of the metrics endpoint being answered right now, this one included.',
+      registers: [this.registry],
+    });
+    this.rejected = new Counter({
+      name: 'promdrop_scrapes_rejected_total',
+      help: 'Scrapes answered with 503 because --web.max-requests scrapes were already in flight.',
+      registers: [this.registry],
+    });
+    this.files = new Gauge({
+      name: 'promdrop_files',
+      help: 'Textfiles (*.prom entries) in the watched directories, by state (ok, invalid, expired, conflict, stale_grace).',
+      labelNames: ['state'],
+      registers: [this.registry],
+    });
+    this.servedSeries = new Gauge({
+      name: 'promdrop_served_series',
+      help: 'Series read from textfiles that the metrics endpoint serves.',
+      registers: [this.registry],
+    });
+    this.generation = new Gauge({
+      name: 'promdrop_snapshot_generation',
+      help: 'Generation of the served snapshot; it grows by one each time the served content changes.',
+      registers: [this.registry],
+    });
+  }
+
+  /** Metric and sample names this registry can emit, which textfiles must therefore not define. */
+  reservedNames(): ReadonlySet<string> {
+    const names = new Set<string>();
+    // From the registered metrics rather than their output: a histogram with labels has no
+    // samples before its first observation, but its names are taken all the same.
+    for (const metric of this.registry.getMetricsAsArray()) {
+      names.add(metric.name);
+      if (metric instanceof Histogram) for (const suffix of ['_bucket', '_sum', '_count']) names.add(metric.name + suffix);
+      if (metric instanceof Summary) for (const suffix of ['_sum', '_count']) names.add(metric.name + suffix);
+    }
+    return names;
+  }
+
+  async render(format: ExpositionFormat, snapshot: Snapshot): Promise<Buffer> {
+    if (!this.exporterMetrics) return (await this.constantFragments())[format];
+    this.countFiles(snapshot);
+    return this.renderFresh(format);
+  }
+
+  scrapeStarted(): void {
+    this.inFlight?.inc();
+  }
+
+  scrapeFinished(format: ExpositionFormat, gzip: boolean, durationSeconds: number): void {
+    this.inFlight?.dec();
+    this.scrapes?.inc({ format, encoding: gzip ? 'gzip' : 'identity' });
+    this.scrapeDuration?.observe(durationSeconds);
+  }
+
+  scrapeRejected(): void {
+    this.rejected?.inc();
+  }
+
+  /** Only build info is left without exporter metrics: render it once, in both formats. */
+  private async constantFragments(): Promise<Record<ExpositionFormat, Buffer>> {
+    this.constantCache ??= { text: await this.renderFresh('text'), openmetrics: await this.renderFresh('openmetrics') };
+    return this.constantCache;
+  }
+
+  /**
+   * prom-client renders one format per registry (and renames counters in place when asked for
+   * OpenMetrics), so both forms are made by the core from its text, with the renderers the
+   * textfiles go through. OpenMetrics loses its `# EOF`: the snapshot's body, which follows,
+   * ends with it.
+   */
+  private async renderFresh(format: ExpositionFormat): Promise<Buffer> {
+    const parsed = parseExposition(Buffer.from(await this.registry.metrics(), 'utf8'));
+    // Should a future prom-client write something the core rejects, that scrape goes without
+    // self metrics rather than with a broken exposition.
+    if (!parsed.ok) return Buffer.alloc(0);
+    if (format === 'text') return renderTextBytes(parsed.families);
+    const rendered = renderOpenMetricsBytes(parsed.families);
+    const eofAt = rendered.length - OPENMETRICS_EOF.length;
+    return rendered.toString('latin1', eofAt) === OPENMETRICS_EOF ? rendered.subarray(0, eofAt) : rendered;
+  }
+
+  private countFiles(snapshot: Snapshot): void {
+    if (this.countedSnapshot === snapshot || this.files === undefined) return;
+    this.countedSnapshot = snapshot;
+    const counts = new Map<FileState, number>(FILE_STATES.map((state) => [state, 0]));
+    let series = 0;
+    for (const file of snapshot.files) {
+      counts.set(file.state, (counts.get(file.state) ?? 0) + 1);
+      if (file.served) series += file.series;
+    }
+    for (const [state, count] of counts) this.files.set({ state }, count);
+    this.servedSeries?.set(series);
+    this.generation?.set(snapshot.generation);
+  }
+}

@@ -1,0 +1,184 @@
+// `promdrop serve`, once its flags are valid: wires the logger, the store, the self metrics and
+// the HTTP application together, listens, and handles signals. Loaded by the CLI with a dynamic
+// import, so that the writer commands never pay for fastify, chokidar, pino or prom-client.
+import { buildHttpApp } from '../http/app.js';
+import { HttpListeners, type ListenAddress } from '../http/listen.js';
+import type { SnapshotSource } from '../http/snapshot-source.js';
+import { createLogger, httpLogLevel, type LogFormat, type LogLevel, type Logger } from '../log/logger.js';
+import { SelfMetrics } from './self-metrics.js';
+import { TextfileStore, type StoreOptions } from './store.js';
+
+/** Validated settings of `promdrop serve` (src/cli/commands/serve.ts turns flags into this). */
+export interface ServeConfig {
+  readonly version: string;
+  /** As given: directories or globs, expanded by the store. */
+  readonly directories: readonly string[];
+  readonly listenAddresses: readonly ListenAddress[];
+  readonly telemetryPath: string;
+  readonly exporterMetrics: boolean;
+  readonly maxRequests: number;
+  readonly maxFileSize: number;
+  readonly maxSeriesPerFile: number;
+  readonly defaultTtlMs: number | undefined;
+  readonly gracePeriodMs: number;
+  readonly settleMs: number;
+  readonly rescanIntervalMs: number;
+  readonly usePolling: boolean;
+  readonly allowTimestamps: boolean;
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+}
+
+/** SIGTERM to exit: the whole shutdown (draining scrapes, closing the store) fits in this. */
+const SHUTDOWN_BUDGET_MS = 5_000;
+/** Of that budget, how long scrapes in flight may take to finish before they are cut. */
+const DRAIN_GRACE_MS = 3_500;
+
+export function storeOptionsFromConfig(config: ServeConfig, logger: Logger, reservedMetricNames: ReadonlySet<string>): StoreOptions {
+  return {
+    directories: [...config.directories],
+    maxFileSize: config.maxFileSize,
+    maxSeriesPerFile: config.maxSeriesPerFile,
+    gracePeriodMs: config.gracePeriodMs,
+    settleMs: config.settleMs,
+    rescanIntervalMs: config.rescanIntervalMs,
+    usePolling: config.usePolling,
+    allowTimestamps: config.allowTimestamps,
+    defaultTtlMs: config.defaultTtlMs,
+    logger,
+    reservedMetricNames,
+  };
+}
+
+/** Errors that stop the agent from starting (a port in use, a store that cannot start). */
+export class AgentStartError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AgentStartError';
+  }
+}
+
+/**
+ * Runs the agent until SIGTERM or SIGINT, then shuts down in order: stop accepting connections,
+ * let scrapes in flight finish, close the store. Resolves once that is done.
+ */
+export async function runAgent(config: ServeConfig): Promise<void> {
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  const selfMetrics = new SelfMetrics({ version: config.version, exporterMetrics: config.exporterMetrics });
+  // A file defining process_cpu_seconds_total (say) would put a second family of that name
+  // into the exposition, which Prometheus's parsers reject or mis-ingest: such files are refused.
+  const store = new TextfileStore(storeOptionsFromConfig(config, logger, selfMetrics.reservedNames()));
+
+  // Listening starts before the first scan so that /-/healthy answers and /-/ready says "not
+  // yet" during a long first scan; a scrape in that window waits for the scan instead of
+  // getting a view of the directories with files missing.
+  const started = store.start();
+  // A failure is handled below, once listening; until then nothing must call it unhandled.
+  started.catch(() => undefined);
+  const source: SnapshotSource = {
+    isReady: () => store.isReady(),
+    snapshot: async () => {
+      if (!store.isReady()) await started;
+      return store.snapshot();
+    },
+  };
+  const app = buildHttpApp({
+    source,
+    selfMetrics,
+    telemetryPath: config.telemetryPath,
+    maxRequests: config.maxRequests,
+    version: config.version,
+    directories: config.directories,
+    logger: logger.child({ component: 'http' }, { level: httpLogLevel(config.logLevel) }),
+  });
+
+  let listeners: HttpListeners;
+  try {
+    listeners = await HttpListeners.open(app, config.listenAddresses);
+  } catch (error) {
+    await Promise.allSettled([store.close(), app.close()]);
+    throw new AgentStartError(`cannot listen: ${errorMessage(error)}`, { cause: error });
+  }
+  logger.info(
+    {
+      version: config.version,
+      directories: config.directories.join(','),
+      listen_address: listeners.boundAddresses().join(','),
+      telemetry_path: config.telemetryPath,
+    },
+    'promdrop serving textfiles',
+  );
+
+  const signals = listenForSignals(logger, store);
+  const outcome = await Promise.race([
+    signals.stopped.then(() => ({ kind: 'stop' }) as const),
+    started.then(
+      () => ({ kind: 'ready' }) as const,
+      (error: unknown) => ({ kind: 'failed', error }) as const,
+    ),
+  ]);
+  if (outcome.kind === 'failed') {
+    signals.dispose();
+    await shutdown(listeners, app, store, logger);
+    throw new AgentStartError(`cannot start watching the textfile directories: ${errorMessage(outcome.error)}`, { cause: outcome.error });
+  }
+  if (outcome.kind === 'ready') await signals.stopped;
+  await shutdown(listeners, app, store, logger);
+}
+
+interface SignalHandling {
+  /** Resolves on the first SIGTERM or SIGINT. */
+  readonly stopped: Promise<void>;
+  dispose(): void;
+}
+
+/** SIGHUP asks the store for a full rescan; SIGTERM and SIGINT ask the agent to stop. */
+function listenForSignals(logger: Logger, store: TextfileStore): SignalHandling {
+  let resolveStopped: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    resolveStopped = resolve;
+  });
+  const onHangup = (): void => {
+    logger.info({}, 'SIGHUP: rescanning the textfile directories');
+    store.rescan().catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'rescan failed'));
+  };
+  const dispose = (): void => {
+    process.off('SIGHUP', onHangup);
+    process.off('SIGTERM', onStop);
+    process.off('SIGINT', onStop);
+  };
+  const onStop = (signal: NodeJS.Signals): void => {
+    dispose();
+    logger.info({ signal }, 'shutting down');
+    resolveStopped();
+  };
+  process.on('SIGHUP', onHangup);
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  return { stopped, dispose };
+}
+
+async function shutdown(listeners: HttpListeners, app: { close(): Promise<unknown> }, store: TextfileStore, logger: Logger): Promise<void> {
+  const deadline = Date.now() + SHUTDOWN_BUDGET_MS;
+  // fastify's close makes requests that arrive from now on answer 503 with Connection: close;
+  // the listeners stop accepting and wait for the scrapes in flight.
+  const appClosed = app.close();
+  await listeners.close(DRAIN_GRACE_MS);
+  await appClosed.catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'closing the HTTP application failed'));
+  logger.debug({}, 'HTTP server closed');
+  const left = Math.max(deadline - Date.now() - 250, 100);
+  await withTimeout(store.close(), left).catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'closing the store failed'));
+  logger.debug({}, 'textfile store closed');
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

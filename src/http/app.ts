@@ -1,0 +1,56 @@
+// The agent's HTTP application: a fastify instance built from one small plugin per concern
+// (scrape endpoint, landing page, JSON file list, health). It holds no state of its own beyond the
+// scrape endpoint's in-flight count; everything it shows comes from the store's snapshot.
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from '../log/logger.js';
+import type { SelfMetricsSource } from '../agent/self-metrics.js';
+import { filesApi } from './files-api.js';
+import { healthRoutes } from './health-routes.js';
+import { landingPage } from './landing-page.js';
+import { metricsRoute } from './metrics-route.js';
+import { LANDING_PAGE_PATH } from './paths.js';
+import type { SnapshotSource } from './snapshot-source.js';
+
+export interface HttpAppOptions {
+  readonly source: SnapshotSource;
+  readonly selfMetrics: SelfMetricsSource;
+  readonly telemetryPath: string;
+  readonly maxRequests: number;
+  readonly version: string;
+  /** The directories as given (globs unexpanded), for the landing page. */
+  readonly directories: readonly string[];
+  /** fastify's logger, at warn or above (see httpLogLevel); leave out to log nothing (tests). */
+  readonly logger?: Logger;
+  readonly now?: () => number;
+}
+
+export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
+  const app = (
+    options.logger === undefined
+      ? Fastify({ logger: false })
+      : // Per-request lines are info-level; the caller passes a logger at warn or above, so
+        // that only server errors get through.
+        Fastify({ loggerInstance: options.logger })
+  ) as FastifyInstance;
+
+  // Registered as encapsulated plugins: each concern sees only the options it is given.
+  void app.register(metricsRoute, {
+    path: options.telemetryPath,
+    source: options.source,
+    selfMetrics: options.selfMetrics,
+    maxRequests: options.maxRequests,
+  });
+  void app.register(filesApi, { source: options.source });
+  void app.register(healthRoutes, { source: options.source });
+  // As node_exporter: no landing page when the metrics themselves are served at the root.
+  if (options.telemetryPath !== LANDING_PAGE_PATH) {
+    void app.register(landingPage, {
+      source: options.source,
+      version: options.version,
+      telemetryPath: options.telemetryPath,
+      directories: options.directories,
+      now: options.now ?? Date.now,
+    });
+  }
+  return app;
+}

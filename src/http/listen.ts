@@ -1,0 +1,138 @@
+// Listening on --web.listen-address, which (as in every Prometheus exporter) may be given more
+// than once and uses Go's host:port syntax, where an empty host means every interface. fastify
+// binds one server per instance, so each address gets a plain node:http server that hands its
+// requests to the same fastify router: one application, any number of sockets, one way to close.
+import { createServer, type Server } from 'node:http';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { ListenAddress } from './listen-address.js';
+
+export type { ListenAddress } from './listen-address.js';
+
+/** The bound address as Go prints it: `[::]:10049`, `127.0.0.1:10049`. */
+export function formatBoundAddress(info: AddressInfo): string {
+  return info.family === 'IPv6' ? `[${info.address}]:${info.port}` : `${info.address}:${info.port}`;
+}
+
+/**
+ * One listening socket plus what a graceful stop needs: which connections are busy answering.
+ * Node's own server.close() destroys every connection whose response has been *ended*, even
+ * when megabytes of it still sit unsent in the socket's buffer (seen on Node 20 with a 12 MB
+ * scrape: the client got 3.9 MB). So a connection counts as busy from its request until its
+ * response is flushed ('finish'), and only idle connections are closed.
+ */
+class DrainableServer {
+  private readonly busy = new Map<Socket, number>();
+  private readonly sockets = new Set<Socket>();
+  private draining = false;
+
+  constructor(readonly server: Server) {
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        this.busy.delete(socket);
+      });
+    });
+    server.on('request', (request, response) => {
+      const socket = request.socket;
+      this.busy.set(socket, (this.busy.get(socket) ?? 0) + 1);
+      let done = false;
+      const settle = (): void => {
+        if (done) return;
+        done = true;
+        const left = (this.busy.get(socket) ?? 1) - 1;
+        if (left > 0) {
+          this.busy.set(socket, left);
+          return;
+        }
+        this.busy.delete(socket);
+        // The response is in the kernel's hands: closing now loses nothing.
+        if (this.draining) socket.destroy();
+      };
+      response.once('finish', settle);
+      response.once('close', settle);
+    });
+  }
+
+  /** Stops accepting, closes idle connections now and busy ones once their response is out. */
+  drain(): Promise<void> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => {
+      if (!this.server.listening) return resolve();
+      // net.Server's close only stops accepting (see the class comment for http.Server's).
+      NetServer.prototype.close.call(this.server, () => resolve());
+    });
+    for (const socket of this.sockets) if (!this.busy.has(socket)) socket.destroy();
+    return closed;
+  }
+
+  destroyAll(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+}
+
+export class HttpListeners {
+  private constructor(private readonly servers: readonly DrainableServer[]) {}
+
+  /** Binds every address or none: if one fails (in use, no permission), the others are closed. */
+  static async open(app: FastifyInstance, addresses: readonly ListenAddress[]): Promise<HttpListeners> {
+    await app.ready();
+    const servers: DrainableServer[] = [];
+    try {
+      for (const address of addresses) servers.push(new DrainableServer(await listenOne(app, address)));
+    } catch (error) {
+      await Promise.all(servers.map((server) => server.drain()));
+      throw error;
+    }
+    return new HttpListeners(servers);
+  }
+
+  /** Where the sockets are bound, in the order the addresses were given. */
+  boundAddresses(): string[] {
+    return this.servers.map(({ server }) => formatBoundAddress(server.address() as AddressInfo));
+  }
+
+  /**
+   * Stops accepting connections, lets the responses in flight go out whole (idle keep-alive
+   * connections are closed at once), and cuts whatever is still open after `graceMs`.
+   */
+  async close(graceMs: number): Promise<void> {
+    const drained = Promise.all(this.servers.map((server) => server.drain()));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        for (const server of this.servers) server.destroyAll();
+        resolve();
+      }, graceMs);
+    });
+    await Promise.race([drained, deadline]);
+    clearTimeout(timer);
+  }
+}
+
+async function listenOne(app: FastifyInstance, address: ListenAddress): Promise<Server> {
+  if (address.host !== undefined) return bind(app, address.host, address.port);
+  try {
+    // '::' is dual-stack on Linux unless net.ipv6.bindv6only is set, like Go's ":port".
+    return await bind(app, '::', address.port);
+  } catch (error) {
+    if (isErrno(error, 'EAFNOSUPPORT') || isErrno(error, 'EADDRNOTAVAIL')) return bind(app, '0.0.0.0', address.port);
+    throw error;
+  }
+}
+
+function bind(app: FastifyInstance, host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((request, response) => app.routing(request, response));
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+function isErrno(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}

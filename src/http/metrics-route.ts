@@ -1,0 +1,93 @@
+// The scrape endpoint. A scrape never reads a file and never renders the textfiles: it takes the
+// current snapshot (shared by every concurrent scrape), picks the format and encoding the scraper
+// prefers, and writes the snapshot's cached bytes after a small per-scrape fragment of self
+// metrics. Self metrics go first because the snapshot's OpenMetrics body ends with `# EOF`; with
+// gzip, the fragment is spliced in front of the snapshot's cached gzip member as one member
+// (gzip-splice.ts), so the big body is compressed once per snapshot, not once per scrape.
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import { gzipSync } from 'node:zlib';
+import type { SelfMetricsSource } from '../agent/self-metrics.js';
+import { deflatePrefix, gzipWithPrefix, type DeflatedPrefix } from './gzip-splice.js';
+import { acceptsGzip, negotiateFormat } from './negotiate.js';
+import type { SnapshotSource } from './snapshot-source.js';
+
+export interface MetricsRouteOptions {
+  readonly path: string;
+  readonly source: SnapshotSource;
+  readonly selfMetrics: SelfMetricsSource;
+  /** node_exporter's --web.max-requests: scrapes in flight beyond this get 503; 0 = no limit. */
+  readonly maxRequests: number;
+}
+
+const VARY = 'Accept, Accept-Encoding';
+
+export const metricsRoute: FastifyPluginCallback<MetricsRouteOptions> = (app, options, done) => {
+  const { source, selfMetrics, maxRequests } = options;
+  let inFlight = 0;
+  const limitMessage = `Limit of concurrent requests reached (${maxRequests}), try again later.\n`;
+
+  async function scrape(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    if (maxRequests > 0 && inFlight >= maxRequests) {
+      // promhttp's answer to the same condition, word for word.
+      selfMetrics.scrapeRejected();
+      await reply.code(503).type('text/plain; charset=utf-8').send(limitMessage);
+      return;
+    }
+    const started = process.hrtime.bigint();
+    const negotiated = negotiateFormat(request.headers.accept);
+    const gzip = acceptsGzip(request.headers['accept-encoding']);
+    const response = reply.raw;
+    inFlight++;
+    selfMetrics.scrapeStarted();
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      inFlight--;
+      selfMetrics.scrapeFinished(negotiated.format, gzip, Number(process.hrtime.bigint() - started) / 1e9);
+    };
+    // Registered before the first await: a scraper that hangs up while the snapshot is being
+    // checked must still leave the in-flight count.
+    response.once('close', finish);
+    try {
+      const snapshot = await source.snapshot();
+      const head = await selfMetrics.render(negotiated.format, snapshot);
+      const body = negotiated.format === 'text' ? snapshot.text : snapshot.openMetrics();
+      const chunks = gzip ? gzipChunks(head, snapshot.gzip(negotiated.format), body.length) : [head, body];
+      // Written straight to the socket: fastify's send() takes one payload, and joining the
+      // chunks would copy a body that can be tens of megabytes on every scrape.
+      reply.hijack();
+      let length = 0;
+      for (const chunk of chunks) length += chunk.length;
+      const headers: Record<string, string | number> = {
+        'Content-Type': negotiated.contentType,
+        'Content-Length': length,
+        Vary: VARY,
+      };
+      if (gzip) headers['Content-Encoding'] = 'gzip';
+      response.writeHead(200, headers);
+      // Node sends the headers with the first chunk.
+      for (let i = 0; i < chunks.length - 1; i++) if (chunks[i]!.length > 0) response.write(chunks[i]);
+      response.end(chunks[chunks.length - 1]);
+    } catch (error) {
+      finish();
+      throw error;
+    }
+  }
+
+  // Without exporter metrics the fragment is the same Buffer every time: compress it once.
+  let lastHead: Buffer | undefined;
+  let lastDeflated: DeflatedPrefix | undefined;
+  function gzipChunks(head: Buffer, member: Buffer, memberLength: number): Buffer[] {
+    if (head !== lastHead || lastDeflated === undefined) {
+      lastHead = head;
+      lastDeflated = deflatePrefix(head);
+    }
+    // A member node:zlib did not write: fall back to two members (valid gzip, but some readers
+    // such as curl show only the first).
+    return gzipWithPrefix(lastDeflated, member, memberLength) ?? [gzipSync(head), member];
+  }
+
+  app.get(options.path, scrape);
+  done();
+};

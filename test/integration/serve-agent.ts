@@ -1,0 +1,133 @@
+// Starting the real agent (the built CLI, `promdrop serve`) for integration tests, on 127.0.0.1
+// and a free port, over a real temporary directory.
+import { existsSync } from 'node:fs';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { runProgram, type RunningProcess } from '../helpers/peers.js';
+
+export const CLI = fileURLToPath(new URL('../../bin/promdrop', import.meta.url));
+const BUNDLE = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+export interface Agent extends RunningProcess {
+  /** Every address the agent bound, as it logged them (`127.0.0.1:41234`). */
+  readonly addresses: readonly string[];
+  /** GET a path; the body as text. */
+  get(path: string, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; body: string }>;
+  metrics(headers?: Record<string, string>): Promise<string>;
+  /** Resolves with the exit code (null if killed by a signal) and how long the exit took. */
+  terminate(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+}
+
+/**
+ * Starts `promdrop serve` with `args` plus `--web.listen-address=127.0.0.1:0` (unless
+ * `listen: false`), learns the ports the agent bound from its start-up log line (no race for a
+ * "free" port), and waits until /-/ready answers 200.
+ */
+export async function startAgent(args: readonly string[], options: { env?: NodeJS.ProcessEnv; listen?: boolean } = {}): Promise<Agent> {
+  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` before the integration tests`);
+  const listen = options.listen === false ? [] : ['--web.listen-address=127.0.0.1:0'];
+  const child = spawn(process.execPath, [CLI, 'serve', ...listen, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const terminate: Agent['terminate'] = (signal = 'SIGTERM') =>
+    new Promise((resolve) => {
+      const started = Date.now();
+      if (child.exitCode !== null || child.signalCode !== null) {
+        resolve({ code: child.exitCode, signal: child.signalCode, ms: 0 });
+        return;
+      }
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.once('exit', (code, exitSignal) => {
+        clearTimeout(killer);
+        resolve({ code, signal: exitSignal, ms: Date.now() - started });
+      });
+      child.kill(signal);
+    });
+  const deadline = Date.now() + 20_000;
+  const fail = async (why: string): Promise<never> => {
+    await terminate('SIGKILL');
+    throw new Error(`promdrop serve ${why}:\n${output}`);
+  };
+  let addresses: string[] | undefined;
+  while (addresses === undefined) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`promdrop serve exited early (${child.exitCode ?? child.signalCode}):\n${output}`);
+    const match = / listen_address=(\S+)/.exec(output) ?? /"listen_address":"([^"]+)"/.exec(output);
+    if (match !== null) addresses = match[1]!.split(',');
+    else if (Date.now() > deadline) await fail('did not log its listen address within 20 s');
+    else await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const port = Number(/:(\d+)$/.exec(addresses[0]!)?.[1]);
+  const url = `http://127.0.0.1:${port}`;
+  const get: Agent['get'] = async (path, headers = {}) => {
+    const response = await fetch(`${url}${path}`, { headers, signal: AbortSignal.timeout(30_000) });
+    return { status: response.status, headers: response.headers, body: await response.text() };
+  };
+  const agent: Agent = {
+    child,
+    port,
+    url,
+    addresses,
+    output: () => output,
+    stop: async () => {
+      await terminate('SIGTERM');
+    },
+    terminate,
+    get,
+    metrics: async (headers) => {
+      const response = await get('/metrics', headers);
+      if (response.status !== 200) throw new Error(`/metrics answered ${response.status}: ${response.body}`);
+      return response.body;
+    },
+  };
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`promdrop serve exited early (${child.exitCode ?? child.signalCode}):\n${output}`);
+    if (await fetch(`${url}/-/ready`).then((response) => response.ok, () => false)) return agent;
+    if (Date.now() > deadline) await fail('was not ready within 20 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Runs the CLI to completion (for flag errors and the like). */
+export function runCli(args: readonly string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runProgram(process.execPath, [CLI, ...args], undefined, timeoutMs);
+}
+
+export async function makeTempDir(prefix = 'promdrop-serve-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export async function removeDir(path: string | undefined): Promise<void> {
+  if (path !== undefined) await rm(path, { recursive: true, force: true });
+}
+
+/** Writes `content` to `dir/name` the safe way: a temp name the agent ignores, then rename(). */
+export async function writeAtomically(dir: string, name: string, content: string | Buffer): Promise<void> {
+  const temp = join(dir, `.${name}.tmp-${process.pid}`);
+  await writeFile(temp, content);
+  await rename(temp, join(dir, name));
+}
+
+/** The value of the first sample line `series` (exact name and labels) in an exposition. */
+export function sampleValue(exposition: string, series: string): string | undefined {
+  for (const line of exposition.split('\n')) {
+    if (line.startsWith(`${series} `)) return line.slice(series.length + 1).split(' ')[0];
+  }
+  return undefined;
+}
+
+/** Polls `check` until it returns true, for at most `timeoutMs`. */
+export async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -1,0 +1,257 @@
+// The HTTP layer over a stand-in store: what a scraper, a browser and a script see. Requests
+// go through fastify's inject (no socket); the real store is exercised by the integration tests.
+import { gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { SelfMetrics, type SelfMetricsSource } from '../../../src/agent/self-metrics.js';
+import type { FileReport, Snapshot } from '../../../src/agent/store.js';
+import { buildHttpApp, type HttpAppOptions } from '../../../src/http/app.js';
+import { OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from '../../../src/http/negotiate.js';
+import type { SnapshotSource } from '../../../src/http/snapshot-source.js';
+
+const PROMETHEUS_ACCEPT =
+  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+
+const TEXT_BODY = '# HELP job_last_success_seconds Last success.\n# TYPE job_last_success_seconds gauge\njob_last_success_seconds{job="backup"} 1.7e+09\n';
+const OPENMETRICS_BODY =
+  '# HELP job_last_success_seconds Last success.\n# TYPE job_last_success_seconds gauge\njob_last_success_seconds{job="backup"} 1.7e+09\n# EOF\n';
+
+interface FakeSnapshot extends Snapshot {
+  readonly gzipCalls: string[];
+}
+
+function fakeSnapshot(files: FileReport[] = [], generation = 1): FakeSnapshot {
+  const gzipCalls: string[] = [];
+  const cached = { text: gzipSync(TEXT_BODY), openmetrics: gzipSync(OPENMETRICS_BODY) };
+  return {
+    generation,
+    text: Buffer.from(TEXT_BODY),
+    openMetrics: () => Buffer.from(OPENMETRICS_BODY),
+    gzip: (format) => {
+      gzipCalls.push(format);
+      return cached[format];
+    },
+    files,
+    directories: [],
+    builtAtMs: 0,
+    gzipCalls,
+  };
+}
+
+function source(snapshot: Snapshot, ready = true): SnapshotSource {
+  return { isReady: () => ready, snapshot: async () => snapshot };
+}
+
+function app(overrides: Partial<HttpAppOptions> & Pick<HttpAppOptions, 'source'>) {
+  return buildHttpApp({
+    selfMetrics: new SelfMetrics({ version: '1.2.3', exporterMetrics: false }),
+    telemetryPath: '/metrics',
+    maxRequests: 40,
+    version: '1.2.3',
+    directories: ['/var/lib/promdrop'],
+    now: () => 1_800_000_000_000,
+    ...overrides,
+  });
+}
+
+describe('/metrics', () => {
+  it('serves text 0.0.4 by default: self metrics first, then the snapshot byte for byte', async () => {
+    const response = await app({ source: source(fakeSnapshot()) }).inject({ url: '/metrics' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe(TEXT_CONTENT_TYPE);
+    expect(response.body.startsWith('# HELP promdrop_build_info ')).toBe(true);
+    expect(response.body).toContain('promdrop_build_info{version="1.2.3",');
+    expect(response.body.endsWith(TEXT_BODY)).toBe(true);
+    expect(Number(response.headers['content-length'])).toBe(response.rawPayload.length);
+  });
+
+  it("serves OpenMetrics to Prometheus's Accept header, with exactly one # EOF, at the end", async () => {
+    const response = await app({ source: source(fakeSnapshot()) }).inject({ url: '/metrics', headers: { accept: PROMETHEUS_ACCEPT } });
+    expect(response.headers['content-type']).toBe(OPENMETRICS_CONTENT_TYPE);
+    expect(response.body.match(/^# EOF$/gm)).toHaveLength(1);
+    expect(response.body.endsWith(OPENMETRICS_BODY)).toBe(true);
+    expect(response.body).toContain('# TYPE promdrop_build_info gauge\n');
+  });
+
+  it("answers gzip as one member that reuses the snapshot's compressed body", async () => {
+    const snapshot = fakeSnapshot();
+    const server = app({ source: source(snapshot) });
+    for (const [accept, format, body] of [
+      ['text/plain', 'text', TEXT_BODY],
+      [PROMETHEUS_ACCEPT, 'openmetrics', OPENMETRICS_BODY],
+    ] as const) {
+      const response = await server.inject({ url: '/metrics', headers: { accept, 'accept-encoding': 'gzip' } });
+      expect(response.headers['content-encoding']).toBe('gzip');
+      expect(response.headers['vary']).toBe('Accept, Accept-Encoding');
+      const raw = response.rawPayload;
+      const plain = gunzipSync(raw).toString('utf8');
+      expect(plain.endsWith(body)).toBe(true);
+      expect(plain).toContain('promdrop_build_info{');
+      // One DEFLATE stream between header and trailer: readers that stop after the first gzip
+      // member (curl --compressed) still see everything.
+      expect(inflateRawSync(raw.subarray(10, raw.length - 8)).toString('utf8')).toBe(plain);
+      // The snapshot's compressed body went out as it was, not compressed again.
+      const cached = snapshot.gzip(format);
+      expect(raw.includes(cached.subarray(10, cached.length - 8))).toBe(true);
+    }
+  });
+
+  it('does not compress when gzip is refused', async () => {
+    const response = await app({ source: source(fakeSnapshot()) }).inject({ url: '/metrics', headers: { 'accept-encoding': 'gzip;q=0, identity' } });
+    expect(response.headers['content-encoding']).toBeUndefined();
+    expect(response.body.endsWith(TEXT_BODY)).toBe(true);
+  });
+
+  it('answers HEAD with the headers and no body', async () => {
+    const response = await app({ source: source(fakeSnapshot()) }).inject({ method: 'HEAD', url: '/metrics' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe(TEXT_CONTENT_TYPE);
+    expect(response.rawPayload.length).toBe(0);
+  });
+
+  it('answers 503 beyond --web.max-requests scrapes in flight, and serves again once they finish', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const snapshot = fakeSnapshot();
+    const slow: SnapshotSource = { isReady: () => true, snapshot: async () => (await gate, snapshot) };
+    const server = app({ source: slow, maxRequests: 2 });
+    const first = server.inject({ url: '/metrics' });
+    const second = server.inject({ url: '/metrics' });
+    // Let both reach the snapshot wait before the third arrives.
+    await new Promise((resolve) => setImmediate(resolve));
+    const third = await server.inject({ url: '/metrics' });
+    expect(third.statusCode).toBe(503);
+    expect(third.body).toBe('Limit of concurrent requests reached (2), try again later.\n');
+    release();
+    expect((await first).statusCode).toBe(200);
+    expect((await second).statusCode).toBe(200);
+    expect((await server.inject({ url: '/metrics' })).statusCode).toBe(200);
+  });
+
+  it('counts scrapes and files by state in the self metrics, in text and OpenMetrics', async () => {
+    const files: FileReport[] = [
+      { path: '/d/a.prom', state: 'ok', served: true, series: 3, warnings: 0 },
+      { path: '/d/b.prom', state: 'invalid', served: false, reason: 'parse', message: '/d/b.prom:1:5: bad', series: 0, warnings: 0 },
+      { path: '/d/c.prom', state: 'stale_grace', served: true, reason: 'parse', series: 4, warnings: 0 },
+    ];
+    const server = app({ source: source(fakeSnapshot(files, 7)), selfMetrics: new SelfMetrics({ version: 'x', exporterMetrics: true }) });
+    await server.inject({ url: '/metrics' });
+    const text = (await server.inject({ url: '/metrics' })).body;
+    expect(text).toMatch(/^promdrop_scrapes_total\{format="text",encoding="identity"\} 1$/m);
+    expect(text).toMatch(/^promdrop_files\{state="ok"\} 1$/m);
+    expect(text).toMatch(/^promdrop_files\{state="invalid"\} 1$/m);
+    expect(text).toMatch(/^promdrop_files\{state="expired"\} 0$/m);
+    expect(text).toMatch(/^promdrop_served_series 7$/m);
+    expect(text).toMatch(/^promdrop_snapshot_generation 7$/m);
+    expect(text).toMatch(/^process_cpu_user_seconds_total /m);
+    const openMetrics = (await server.inject({ url: '/metrics', headers: { accept: PROMETHEUS_ACCEPT } })).body;
+    expect(openMetrics).toContain('# TYPE promdrop_scrapes counter\n');
+    expect(openMetrics).toMatch(/^promdrop_scrapes_total\{format="text",encoding="identity"\} 2(\.0)?$/m);
+    expect(openMetrics.match(/^# EOF$/gm)).toHaveLength(1);
+    expect(openMetrics.endsWith(OPENMETRICS_BODY)).toBe(true);
+  });
+
+  it('leaves out process and scrape metrics with exporter metrics disabled, keeping build info', async () => {
+    const body = (await app({ source: source(fakeSnapshot()) }).inject({ url: '/metrics' })).body;
+    expect(body).toContain('promdrop_build_info{');
+    expect(body).not.toMatch(/^(process_|nodejs_|promdrop_scrapes)/m);
+  });
+
+  it('serves metrics at / when the telemetry path is /, without a landing page', async () => {
+    const response = await app({ source: source(fakeSnapshot()), telemetryPath: '/' }).inject({ url: '/' });
+    expect(response.headers['content-type']).toBe(TEXT_CONTENT_TYPE);
+    expect(response.body.endsWith(TEXT_BODY)).toBe(true);
+  });
+});
+
+describe('landing page and file API', () => {
+  const files: FileReport[] = [
+    { path: '/d/good.prom', state: 'ok', served: true, mtimeMs: 1_800_000_000_000 - 90_000, sizeBytes: 120, series: 2, ttlMs: 3_600_000, expiresAtMs: 1_800_000_000_000 + 3_510_000, warnings: 1 },
+    {
+      path: '/d/<script>alert(1)</script>.prom',
+      state: 'invalid',
+      served: false,
+      reason: 'parse',
+      message: '/d/<script>.prom:1:9: unexpected end of label value "<b>"',
+      series: 0,
+      warnings: 0,
+    },
+  ];
+
+  it('lists every file with state, age, series, TTL and error, escaped', async () => {
+    const response = await app({ source: source(fakeSnapshot(files)) }).inject({ url: '/' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
+    const html = response.body;
+    expect(html).toContain('<a href="/metrics">');
+    expect(html).toContain('1.2.3');
+    expect(html).toContain('/d/good.prom');
+    expect(html).toContain('>1m30s<');
+    expect(html).toContain('>1h<');
+    expect(html).toContain('in 58m30s');
+    expect(html).not.toContain('<script>');
+    expect(html).not.toContain('<b>');
+    expect(html).toContain('/d/&lt;script&gt;alert(1)&lt;/script&gt;.prom');
+    expect(html).toContain('unexpected end of label value &quot;&lt;b&gt;&quot;');
+    expect(html).toContain('2 files, 1 served, 1 with a problem');
+  });
+
+  it('names a directory that cannot be read, and the glob it came from', async () => {
+    const snapshot: Snapshot = {
+      ...fakeSnapshot(),
+      directories: [
+        { path: '/srv/a/metrics', pattern: '/srv/*/metrics', ok: true },
+        { path: '/srv/b/metrics', pattern: '/srv/*/metrics', ok: false, message: 'EACCES: permission denied, scandir' },
+      ],
+    };
+    const html = (await app({ source: source(snapshot) }).inject({ url: '/' })).body;
+    expect(html).toContain('<code>/srv/a/metrics</code> (from <code>/srv/*/metrics</code>)</li>');
+    expect(html).toMatch(/\/srv\/b\/metrics.*cannot be read.*EACCES: permission denied/);
+  });
+
+  it('says the agent is starting instead of waiting for the first scan', async () => {
+    const pending: SnapshotSource = { isReady: () => false, snapshot: () => new Promise(() => {}) };
+    const response = await app({ source: pending }).inject({ url: '/' });
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toContain('first scan');
+  });
+
+  it('serves the same files as JSON', async () => {
+    const response = await app({ source: source(fakeSnapshot(files, 4)) }).inject({ url: '/api/v1/files' });
+    expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(response.json()).toEqual({ status: 'success', data: { generation: 4, files, directories: [] } });
+  });
+});
+
+describe('health', () => {
+  it('is healthy at once and ready only after the first scan', async () => {
+    let ready = false;
+    const server = app({ source: { isReady: () => ready, snapshot: async () => fakeSnapshot() } });
+    expect((await server.inject({ url: '/-/healthy' })).body).toBe('OK');
+    expect((await server.inject({ url: '/-/ready' })).statusCode).toBe(503);
+    ready = true;
+    const response = await server.inject({ url: '/-/ready' });
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toBe('OK');
+  });
+});
+
+describe('self metrics', () => {
+  it('reserves every name it can emit, histogram samples included', () => {
+    const names = new SelfMetrics({ version: 'x', exporterMetrics: true }).reservedNames();
+    for (const name of ['promdrop_build_info', 'process_cpu_seconds_total', 'nodejs_gc_duration_seconds_bucket', 'promdrop_scrape_duration_seconds_count']) {
+      expect(names.has(name)).toBe(true);
+    }
+  });
+
+  it('renders per scrape: the scrape counter moves between two renders', async () => {
+    const metrics: SelfMetricsSource = new SelfMetrics({ version: 'x', exporterMetrics: true });
+    const snapshot = fakeSnapshot();
+    const before = (await metrics.render('text', snapshot)).toString();
+    metrics.scrapeStarted();
+    metrics.scrapeFinished('openmetrics', true, 0.002);
+    const after = (await metrics.render('text', snapshot)).toString();
+    expect(before).toMatch(/^promdrop_scrapes_total\{format="openmetrics",encoding="gzip"\} 0$/m);
+    expect(after).toMatch(/^promdrop_scrapes_total\{format="openmetrics",encoding="gzip"\} 1$/m);
+    expect(after).toMatch(/^promdrop_scrape_duration_seconds_count 1$/m);
+  });
+});

@@ -1,0 +1,133 @@
+// `promdrop serve`'s flags, parsed by the real commander definition (without starting the agent).
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import * as store from '../../../src/agent/store.js';
+import { SERVE_DEFAULTS, parseByteSize, registerServe, serveConfigFromFlags, type ServeFlags } from '../../../src/cli/commands/serve.js';
+import { DEFAULT_TEXTFILE_DIRECTORY } from '../../../src/defaults.js';
+import { parseListenAddress } from '../../../src/http/listen-address.js';
+
+function parse(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const program = new Command().exitOverride();
+  registerServe(program);
+  const serve = program.commands.find((command) => command.name() === 'serve')!;
+  serve.exitOverride().configureOutput({ writeErr: () => {} });
+  serve.parseOptions(args);
+  return serveConfigFromFlags(serve.opts<ServeFlags>(), env);
+}
+
+describe('promdrop serve flags', () => {
+  it('defaults like node_exporter where it has the flag, and to $PROMDROP_DIR or the system directory', () => {
+    const config = parse([]);
+    expect(config.directories).toEqual([DEFAULT_TEXTFILE_DIRECTORY]);
+    expect(config.listenAddresses).toEqual([{ host: undefined, port: 10049 }]);
+    expect(config).toMatchObject({
+      telemetryPath: '/metrics',
+      exporterMetrics: true,
+      maxRequests: 40,
+      maxFileSize: 64 * 1024 * 1024,
+      defaultTtlMs: undefined,
+      usePolling: false,
+      allowTimestamps: false,
+      logLevel: 'info',
+      logFormat: 'logfmt',
+    });
+    expect(parse([], { PROMDROP_DIR: '/srv/metrics' }).directories).toEqual(['/srv/metrics']);
+  });
+
+  it("uses the store's defaults for the textfile limits and timings", () => {
+    expect(SERVE_DEFAULTS.maxFileSize).toBe(store.DEFAULT_MAX_FILE_SIZE);
+    expect(SERVE_DEFAULTS.maxSeriesPerFile).toBe(store.DEFAULT_MAX_SERIES_PER_FILE);
+    expect(SERVE_DEFAULTS.gracePeriodMs).toBe(store.DEFAULT_GRACE_PERIOD_MS);
+    expect(SERVE_DEFAULTS.settleMs).toBe(store.DEFAULT_SETTLE_MS);
+    expect(SERVE_DEFAULTS.rescanIntervalMs).toBe(store.DEFAULT_RESCAN_INTERVAL_MS);
+  });
+
+  it('reads every flag, with repeatable directories (both spellings) and listen addresses', () => {
+    const config = parse([
+      '--textfile.directory=/a',
+      '--collector.textfile.directory',
+      '/b/*',
+      '--textfile.directory=/a',
+      '--web.listen-address=127.0.0.1:9999',
+      '--web.listen-address=[::1]:9998',
+      '--web.telemetry-path=/m',
+      '--web.disable-exporter-metrics',
+      '--web.max-requests=0',
+      '--textfile.max-file-size=512KiB',
+      '--textfile.max-series=10',
+      '--textfile.max-age=26h',
+      '--textfile.grace-period=0s',
+      '--textfile.settle=500ms',
+      '--textfile.rescan-interval=15s',
+      '--textfile.poll',
+      '--textfile.allow-timestamps',
+      '--log.level=debug',
+      '--log.format=json',
+    ]);
+    expect(config).toMatchObject({
+      directories: ['/a', '/b/*'],
+      listenAddresses: [
+        { host: '127.0.0.1', port: 9999 },
+        { host: '::1', port: 9998 },
+      ],
+      telemetryPath: '/m',
+      exporterMetrics: false,
+      maxRequests: 0,
+      maxFileSize: 512 * 1024,
+      maxSeriesPerFile: 10,
+      defaultTtlMs: 26 * 3_600_000,
+      gracePeriodMs: 0,
+      settleMs: 500,
+      rescanIntervalMs: 15_000,
+      usePolling: true,
+      allowTimestamps: true,
+      logLevel: 'debug',
+      logFormat: 'json',
+    });
+  });
+
+  it.each([
+    ['--textfile.max-age=0s'],
+    ['--textfile.rescan-interval=0'],
+    ['--textfile.settle=1.5s'],
+    ['--textfile.max-series=0'],
+    ['--web.max-requests=1.5'],
+    ['--web.telemetry-path=/api/v1/files'],
+    ['--web.telemetry-path=/metrics?x=1'],
+    ['--web.listen-address=:99999'],
+    ['--log.level=warning'],
+  ])('refuses %s', (flag) => {
+    expect(() => parse([flag])).toThrow();
+  });
+});
+
+describe('parseByteSize', () => {
+  it('reads plain bytes and 1024-based units, as Prometheus does', () => {
+    expect(parseByteSize('1048576')).toBe(1_048_576);
+    expect(parseByteSize('64MiB')).toBe(64 * 1024 * 1024);
+    expect(parseByteSize('64MB')).toBe(64 * 1024 * 1024);
+    expect(parseByteSize('1g')).toBe(1024 ** 3);
+    expect(parseByteSize('100B')).toBe(100);
+  });
+
+  it('refuses nonsense and zero', () => {
+    for (const text of ['', '0', '-1', '1.5MiB', '12 parsecs', 'MiB']) expect(() => parseByteSize(text)).toThrow();
+  });
+});
+
+describe('parseListenAddress', () => {
+  it("reads Go's host:port forms", () => {
+    expect(parseListenAddress(':10049')).toEqual({ ok: true, address: { host: undefined, port: 10049 } });
+    expect(parseListenAddress('0.0.0.0:80')).toEqual({ ok: true, address: { host: '0.0.0.0', port: 80 } });
+    expect(parseListenAddress('localhost:0')).toEqual({ ok: true, address: { host: 'localhost', port: 0 } });
+    expect(parseListenAddress('[::]:10049')).toEqual({ ok: true, address: { host: '::', port: 10049 } });
+  });
+
+  it('says what is wrong with a bad one', () => {
+    expect(parseListenAddress('10049')).toMatchObject({ ok: false, message: expect.stringContaining('use ":10049"') });
+    expect(parseListenAddress('host')).toMatchObject({ ok: false, message: expect.stringContaining('no port') });
+    expect(parseListenAddress(':http')).toMatchObject({ ok: false, message: expect.stringContaining('not a number') });
+    expect(parseListenAddress('[::1:80')).toMatchObject({ ok: false });
+    expect(parseListenAddress('[]:80')).toMatchObject({ ok: false });
+  });
+});
