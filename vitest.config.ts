@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // peers (promtool, node_exporter, Prometheus) run one file at a time, since CI has 2 cores.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/reporters/summary-line.ts'],
     projects: [
       {
         test: {
