@@ -59,6 +59,9 @@ for (let b = 0; b < 256; b++) {
   METRIC_CONTINUE[b] = letter || digit || b === 0x3a ? 1 : 0;
 }
 
+/** Shared by every series without labels; never mutated. */
+const NO_LABELS: string[] = [];
+
 const POWERS_OF_TEN = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
 /** Bytes that end the fast scan of a label value: quote, backslash, LF, and any non-ASCII byte. */
@@ -129,6 +132,7 @@ class TextParser {
   private role: Role = Role.Plain;
   private sampleSeq = 0;
   private readonly names = new Map<number, string>();
+  private readonly scratchLabels: string[] = [];
   // The previous sample's name and resolution: consecutive samples usually share them.
   private lastSampleName = '';
   private lastBuilder: FamilyBuilder | undefined;
@@ -543,9 +547,13 @@ class TextParser {
     const aggregate = type === 'histogram' || type === 'summary';
     const specialLabel = type === 'histogram' ? 'le' : type === 'summary' ? 'quantile' : '';
     let special = NaN; // expfmt's currentBucket / currentQuantile
-    const labels: string[] = [];
+    let labels: string[] = NO_LABELS;
     if (buf[this.pos] === OPEN_BRACE) {
-      special = this.labelSet(family.name, labels, specialLabel, special);
+      const scratch = this.scratchLabels;
+      scratch.length = 0;
+      special = this.labelSet(family.name, scratch, specialLabel, special);
+      // An exact-size copy: arrays grown by push keep spare capacity, a real cost per series.
+      if (scratch.length > 0) labels = scratch.slice();
     }
 
     const lineOfSample = this.line;

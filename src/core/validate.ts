@@ -239,7 +239,9 @@ class SeriesSet {
   private readonly slots: Int32Array; // metric index + 1, 0 = empty
   private readonly hashes: Int32Array;
   private readonly mask: number;
-  private readonly entries: { labels: readonly string[]; line: number }[] = [];
+  // Parallel arrays rather than an object per series: nothing to allocate or collect.
+  private readonly labelSets: (readonly string[])[] = [];
+  private readonly lines: number[] = [];
 
   constructor(expected: number) {
     let size = 16;
@@ -258,14 +260,14 @@ class SeriesSet {
       const occupant = this.slots[slot]!;
       if (occupant === 0) break;
       if (this.hashes[slot] === hash) {
-        const other = this.entries[occupant - 1]!;
         identity ??= seriesIdentity(labels);
-        if (seriesIdentity(other.labels) === identity) return other.line;
+        if (seriesIdentity(this.labelSets[occupant - 1]!) === identity) return this.lines[occupant - 1];
       }
       slot = (slot + 1) & this.mask;
     }
-    this.entries.push({ labels, line });
-    this.slots[slot] = this.entries.length;
+    this.labelSets.push(labels);
+    this.lines.push(line);
+    this.slots[slot] = this.lines.length;
     this.hashes[slot] = hash;
     return undefined;
   }
