@@ -29,8 +29,16 @@ export interface SelfMetricsSource {
   scrapeRejected(): void;
 }
 
+/** Process and Node.js metrics are read from /proc and the runtime, about a millisecond per
+ *  collection: at most once per this interval, so that scrape throughput does not hinge on it. */
+const PROCESS_METRICS_MAX_AGE_MS = 1_000;
+
 export class SelfMetrics implements SelfMetricsSource {
   private readonly registry = new Registry();
+  /** collectDefaultMetrics' process_* and nodejs_* metrics, in a registry of their own so their
+   *  text can be cached while the scrape counters stay exact. */
+  private readonly processRegistry = new Registry();
+  private processText: { readonly atMs: number; readonly text: Promise<string> } | undefined;
   private readonly exporterMetrics: boolean;
   private readonly scrapes: Counter<'format' | 'encoding'> | undefined;
   private readonly scrapeDuration: Histogram | undefined;
@@ -55,7 +63,7 @@ export class SelfMetrics implements SelfMetricsSource {
     buildInfo.set({ version: options.version, node_version: process.version, platform: process.platform, arch: process.arch }, 1);
     if (!options.exporterMetrics) return;
 
-    collectDefaultMetrics({ register: this.registry });
+    collectDefaultMetrics({ register: this.processRegistry });
     this.scrapes = new Counter({
       name: 'promdrop_scrapes_total',
       help: 'Scrapes of the metrics endpoint answered, by exposition format and content encoding.',
@@ -104,7 +112,7 @@ export class SelfMetrics implements SelfMetricsSource {
     const names = new Set<string>();
     // From the registered metrics rather than their output: a histogram with labels has no
     // samples before its first observation, but its names are taken all the same.
-    for (const metric of this.registry.getMetricsAsArray()) {
+    for (const metric of [...this.registry.getMetricsAsArray(), ...this.processRegistry.getMetricsAsArray()]) {
       names.add(metric.name);
       if (metric instanceof Histogram) for (const suffix of ['_bucket', '_sum', '_count']) names.add(metric.name + suffix);
       if (metric instanceof Summary) for (const suffix of ['_sum', '_count']) names.add(metric.name + suffix);
@@ -145,7 +153,8 @@ export class SelfMetrics implements SelfMetricsSource {
    * ends with it.
    */
   private async renderFresh(format: ExpositionFormat): Promise<Buffer> {
-    const parsed = parseExposition(Buffer.from(await this.registry.metrics(), 'utf8'));
+    const [processText, ownText] = await Promise.all([this.processMetricsText(), this.registry.metrics()]);
+    const parsed = parseExposition(Buffer.from(processText + ownText, 'utf8'));
     // Should a future prom-client write something the core rejects, that scrape goes without
     // self metrics rather than with a broken exposition.
     if (!parsed.ok) return Buffer.alloc(0);
@@ -153,6 +162,16 @@ export class SelfMetrics implements SelfMetricsSource {
     const rendered = renderOpenMetricsBytes(parsed.families);
     const eofAt = rendered.length - OPENMETRICS_EOF.length;
     return rendered.toString('latin1', eofAt) === OPENMETRICS_EOF ? rendered.subarray(0, eofAt) : rendered;
+  }
+
+  /** The process metrics' text, collected again once it is older than the maximum age. */
+  private processMetricsText(): Promise<string> {
+    if (!this.exporterMetrics) return Promise.resolve('');
+    const now = Date.now();
+    if (this.processText === undefined || now - this.processText.atMs >= PROCESS_METRICS_MAX_AGE_MS) {
+      this.processText = { atMs: now, text: this.processRegistry.metrics() };
+    }
+    return this.processText.text;
   }
 
   private countFiles(snapshot: Snapshot): void {

@@ -133,6 +133,9 @@ class TextParser {
   private sampleSeq = 0;
   private readonly names = new Map<number, string>();
   private readonly scratchLabels: string[] = [];
+  // Side results of intern() and labelSet(), read right after the call.
+  private nameHash = 0;
+  private labelsHash = 0;
   // The previous sample's name and resolution: consecutive samples usually share them.
   private lastSampleName = '';
   private lastBuilder: FamilyBuilder | undefined;
@@ -219,20 +222,31 @@ class TextParser {
     const buf = this.buf;
     let hash = end - start;
     for (let p = start; p < end; p++) hash = (Math.imul(hash, 31) + buf[p]!) | 0;
+    this.nameHash = hash;
     const cached = this.names.get(hash);
-    if (cached !== undefined && cached.length === end - start) {
-      let same = true;
-      for (let i = 0; i < cached.length; i++) {
-        if (cached.charCodeAt(i) !== buf[start + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return cached;
-    }
+    if (cached !== undefined && this.sameText(cached, start, end)) return cached;
     const name = this.text(start, end);
     this.names.set(hash, name);
     return name;
+  }
+
+  /** True when the bytes [start, end) spell `text` (an ASCII name). */
+  private sameText(text: string, start: number, end: number): boolean {
+    if (text.length !== end - start) return false;
+    const buf = this.buf;
+    for (let i = 0; i < text.length; i++) {
+      if (text.charCodeAt(i) !== buf[start + i]) return false;
+    }
+    return true;
+  }
+
+  /** FNV-1a over the raw bytes of a label value (quotes excluded). Raw bytes and decoded values
+   *  correspond one to one (each escape has a single spelling), so equal values hash equally. */
+  private bytesHash(start: number, end: number): number {
+    const buf = this.buf;
+    let h = 0x811c9dc5;
+    for (let p = start; p < end; p++) h = Math.imul(h ^ buf[p]!, 0x01000193);
+    return h;
   }
 
   /**
@@ -548,6 +562,7 @@ class TextParser {
     const specialLabel = type === 'histogram' ? 'le' : type === 'summary' ? 'quantile' : '';
     let special = NaN; // expfmt's currentBucket / currentQuantile
     let labels: string[] = NO_LABELS;
+    this.labelsHash = 0;
     if (buf[this.pos] === OPEN_BRACE) {
       const scratch = this.scratchLabels;
       scratch.length = 0;
@@ -570,7 +585,14 @@ class TextParser {
     if (aggregate) {
       target = this.addToAggregate(builder, labels, role, special, value, sampleName, lineOfSample);
     } else {
-      const metric = { kind: 'scalar' as const, labels, value, timestampMs: undefined, line: lineOfSample };
+      const metric = {
+        kind: 'scalar' as const,
+        labels,
+        value,
+        timestampMs: undefined,
+        line: lineOfSample,
+        identityHash: this.labelsHash & 0x3fffffff,
+      };
       family.metrics.push(metric);
       target = metric;
     }
@@ -586,6 +608,7 @@ class TextParser {
   private labelSet(familyName: string, labels: string[], specialLabel: string, special: number): number {
     const buf = this.buf;
     let result = special;
+    this.labelsHash = 0;
     this.pos++; // '{'
     for (;;) {
       this.skipBlanks();
@@ -610,6 +633,7 @@ class TextParser {
         );
       }
       const labelName = this.intern(nameStart, nameEnd);
+      const labelNameHash = this.nameHash;
       if (labelName === '__name__') {
         this.fail('label name "__name__" is reserved', nameStart, 'reserved_label', 'the metric name goes before the braces');
       }
@@ -642,7 +666,12 @@ class TextParser {
       if (buf[this.pos] !== QUOTE) {
         this.fail(`expected '"' at start of label value, found ${goQuoteByte(buf[this.pos]!)}`, this.pos, 'syntax', 'label values must be in double quotes');
       }
+      const valueStart = this.pos + 1;
       const labelValue = this.labelValue();
+      if (!isSpecial && labelValue !== '') {
+        // An empty label is no label: it takes no part in the series' identity.
+        this.labelsHash = (this.labelsHash + pairHash(labelNameHash, this.bytesHash(valueStart, this.pos - 1))) | 0;
+      }
       if (isSpecial) {
         const parsed = parseGoFloat(labelValue);
         if (parsed === undefined) {
@@ -882,6 +911,18 @@ function inInt64(token: string): boolean {
   if (token.length < 19) return true;
   const value = BigInt(token);
   return value >= INT64_MIN && value <= INT64_MAX;
+}
+
+/** Mixes a label name's and value's hashes into one pair hash (murmur3's finaliser), so that
+ *  summing pair hashes gives an order-independent, well-spread hash of a label set. */
+export function pairHash(nameHash: number, valueHash: number): number {
+  let h = Math.imul(nameHash, 0x9e3779b1) ^ valueHash;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h;
 }
 
 /** Order-independent identity of a label set (expfmt's LabelsToSignature). */

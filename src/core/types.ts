@@ -25,6 +25,9 @@ interface MetricBase {
 export interface ScalarMetric extends MetricBase {
   readonly kind: 'scalar';
   readonly value: number;
+  /** Order-independent hash of the non-empty label pairs, computed by the parser while it reads
+   *  the bytes anyway; validation's duplicate detection uses it (see validate.ts). */
+  readonly identityHash?: number;
 }
 
 export interface Bucket {

@@ -2,6 +2,7 @@
 // Go client would reject or panic on it when gathering, node_exporter would drop it silently,
 // or Prometheus would ingest nonsense. Each finding names the line and a stable reason.
 import { seriesIdentity } from './parse.js';
+import type { Metric } from './types.js';
 import type { Finding, FindingReason, HistogramMetric, MetricFamily, Severity, SummaryMetric } from './types.js';
 
 export interface ValidateOptions {
@@ -193,7 +194,7 @@ export function validateFamilies(families: readonly MetricFamily[], options: Val
       out.add('error', 'unsupported_type', `${name} is a gauge_histogram, which text format 0.0.4 cannot carry`, family.metrics[0]?.line ?? family.firstLine, name);
       continue;
     }
-    const seen = new SeriesSet(family.metrics.length);
+    const seen = new SeriesSet(family.metrics.length, family.metrics.every(hasParsedHash));
     for (const metric of family.metrics) {
       const labels = metric.labels;
       for (let i = 0; i < labels.length; i += 2) {
@@ -207,7 +208,7 @@ export function validateFamilies(families: readonly MetricFamily[], options: Val
         if (firstTimestampLine === 0 || metric.line < firstTimestampLine) firstTimestampLine = metric.line;
       }
       if (metric.kind === 'scalar') {
-        const earlier = seen.addOrFind(labels, metric.line);
+        const earlier = seen.addOrFind(labels, metric.line, metric.identityHash);
         if (earlier !== undefined) {
           out.add('error', 'duplicate_series', `duplicate series ${name}${describeLabels(labels)} (also line ${earlier})`, metric.line, name);
         }
@@ -243,7 +244,12 @@ class SeriesSet {
   private readonly labelSets: (readonly string[])[] = [];
   private readonly lines: number[] = [];
 
-  constructor(expected: number) {
+  /** `parsedHashes`: every series carries the parser's identityHash (one hash function for
+   *  the whole set is what matters; the parser's is free, the fallback costs a pass). */
+  constructor(
+    expected: number,
+    private readonly parsedHashes: boolean,
+  ) {
     let size = 16;
     while (size < expected * 2) size *= 2;
     this.slots = new Int32Array(size);
@@ -252,8 +258,8 @@ class SeriesSet {
   }
 
   /** Adds the series; returns the line of an earlier identical series instead, if any. */
-  addOrFind(labels: readonly string[], line: number): number | undefined {
-    const hash = identityHash(labels);
+  addOrFind(labels: readonly string[], line: number, parsedHash: number | undefined): number | undefined {
+    const hash = this.parsedHashes && parsedHash !== undefined ? parsedHash : identityHash(labels);
     let slot = hash & this.mask;
     let identity: string | undefined;
     for (;;) {
@@ -273,7 +279,12 @@ class SeriesSet {
   }
 }
 
-/** Order-independent hash of the non-empty label pairs (an empty label is no label). */
+function hasParsedHash(metric: Metric): boolean {
+  return metric.kind !== 'scalar' || metric.identityHash !== undefined;
+}
+
+/** Order-independent hash of the non-empty label pairs (an empty label is no label), for series
+ *  that were not built by the parser. */
 function identityHash(labels: readonly string[]): number {
   let sum = 0;
   for (let i = 0; i < labels.length; i += 2) {

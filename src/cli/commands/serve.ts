@@ -4,7 +4,16 @@
 // chokidar, pino or prom-client.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseDuration } from '../../core/duration.js';
-import { DEFAULT_LISTEN_ADDRESS, DEFAULT_TEXTFILE_DIRECTORY, textfileDirectoryFromEnv } from '../../defaults.js';
+import {
+  DEFAULT_GRACE_PERIOD_MS,
+  DEFAULT_LISTEN_ADDRESS,
+  DEFAULT_MAX_FILE_SIZE,
+  DEFAULT_MAX_SERIES_PER_FILE,
+  DEFAULT_RESCAN_INTERVAL_MS,
+  DEFAULT_SETTLE_MS,
+  DEFAULT_TEXTFILE_DIRECTORY,
+  textfileDirectoryFromEnv,
+} from '../../defaults.js';
 import { parseListenAddress, type ListenAddress } from '../../http/listen-address.js';
 import { RESERVED_PATHS } from '../../http/paths.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../../log/levels.js';
@@ -13,19 +22,15 @@ import { CliError } from '../errors.js';
 import { EXIT_INVALID } from '../exit-codes.js';
 import { VERSION } from '../version.js';
 
-/**
- * Defaults of the flags. The textfile ones repeat the store's DEFAULT_* constants (a unit test
- * keeps them equal) because importing src/agent/store.ts here would put the store's code on
- * every cron job's start-up path.
- */
+/** Defaults of the flags; the textfile ones are the store's, from src/defaults.ts. */
 export const SERVE_DEFAULTS = {
   telemetryPath: '/metrics',
   maxRequests: 40,
-  maxFileSize: 64 * 1024 * 1024,
-  maxSeriesPerFile: 1_000_000,
-  gracePeriodMs: 60_000,
-  settleMs: 2_000,
-  rescanIntervalMs: 30_000,
+  maxFileSize: DEFAULT_MAX_FILE_SIZE,
+  maxSeriesPerFile: DEFAULT_MAX_SERIES_PER_FILE,
+  gracePeriodMs: DEFAULT_GRACE_PERIOD_MS,
+  settleMs: DEFAULT_SETTLE_MS,
+  rescanIntervalMs: DEFAULT_RESCAN_INTERVAL_MS,
   logLevel: 'info' as LogLevel,
   logFormat: 'logfmt' as LogFormat,
 } as const;

@@ -1,7 +1,6 @@
 // `promdrop serve`'s flags, parsed by the real commander definition (without starting the agent).
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import * as store from '../../../src/agent/store.js';
 import { SERVE_DEFAULTS, parseByteSize, registerServe, serveConfigFromFlags, type ServeFlags } from '../../../src/cli/commands/serve.js';
 import { DEFAULT_TEXTFILE_DIRECTORY } from '../../../src/defaults.js';
 import { parseListenAddress } from '../../../src/http/listen-address.js';
@@ -32,14 +31,6 @@ describe('promdrop serve flags', () => {
       logFormat: 'logfmt',
     });
     expect(parse([], { PROMDROP_DIR: '/srv/metrics' }).directories).toEqual(['/srv/metrics']);
-  });
-
-  it("uses the store's defaults for the textfile limits and timings", () => {
-    expect(SERVE_DEFAULTS.maxFileSize).toBe(store.DEFAULT_MAX_FILE_SIZE);
-    expect(SERVE_DEFAULTS.maxSeriesPerFile).toBe(store.DEFAULT_MAX_SERIES_PER_FILE);
-    expect(SERVE_DEFAULTS.gracePeriodMs).toBe(store.DEFAULT_GRACE_PERIOD_MS);
-    expect(SERVE_DEFAULTS.settleMs).toBe(store.DEFAULT_SETTLE_MS);
-    expect(SERVE_DEFAULTS.rescanIntervalMs).toBe(store.DEFAULT_RESCAN_INTERVAL_MS);
   });
 
   it('reads every flag, with repeatable directories (both spellings) and listen addresses', () => {
