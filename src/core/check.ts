@@ -1,11 +1,11 @@
 // parse → validate (→ lint): the one verdict shared by `promdrop check`, the writer commands and
 // the agent, so that "check says OK" always means "the agent serves it".
 import { lintFamilies } from './lint.js';
-import { parseExposition } from './parse.js';
+import { parseExposition, type ParseOptions } from './parse.js';
 import type { Finding, MetricFamily, ParseFailure } from './types.js';
 import { validateFamilies, type ValidateOptions } from './validate.js';
 
-export interface CheckOptions extends ValidateOptions {
+export interface CheckOptions extends ValidateOptions, ParseOptions {
   /** Add promlint's style warnings (they never make a file rejected). */
   readonly lint?: boolean;
 }
@@ -13,7 +13,8 @@ export interface CheckOptions extends ValidateOptions {
 export interface CheckResult {
   /** True when no finding is an error: the agent would serve the input. */
   readonly accepted: boolean;
-  /** The parsed families; empty when the input does not parse. */
+  /** The parsed families; empty when the input does not parse. With `retainSeries: false` their
+   *  scalar series are digests, good for a verdict but not for merging or rendering. */
   readonly families: MetricFamily[];
   /** Every finding, ordered by line. A parse failure is one finding with reason `parse`. */
   readonly findings: Finding[];
@@ -21,7 +22,7 @@ export interface CheckResult {
 }
 
 export function checkExposition(input: Uint8Array, options: CheckOptions = {}): CheckResult {
-  const parsed = parseExposition(input);
+  const parsed = parseExposition(input, options);
   if (!parsed.ok) {
     const failure = parsed.error;
     return {

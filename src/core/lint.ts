@@ -3,6 +3,7 @@
 // Warnings never make a file rejected. Where promlint's result depends on Go map iteration
 // order (a name with several unit words), we report the non-base unit deterministically.
 import type { Finding, MetricFamily } from './types.js';
+import { firstSampleLine } from './validate.js';
 
 const UNITS: ReadonlyMap<string, string> = new Map([
   ['amperes', 'amperes'],
@@ -59,6 +60,17 @@ function containsWord(lowerName: string, word: string): boolean {
   return lowerName.includes(`_${word}_`) || lowerName.endsWith(`_${word}`);
 }
 
+/** The family's label names in order of first appearance (promlint looks at every series;
+ *  its messages depend only on which names occur). */
+function labelNames(family: MetricFamily): readonly string[] {
+  if (family.digest !== undefined) return family.digest.labelNames;
+  const names = new Set<string>();
+  for (const metric of family.metrics) {
+    for (let i = 0; i < metric.labels.length; i += 2) names.add(metric.labels[i]!);
+  }
+  return [...names];
+}
+
 function problemsOf(family: MetricFamily): string[] {
   const problems: string[] = [];
   const name = family.name;
@@ -85,12 +97,9 @@ function problemsOf(family: MetricFamily): string[] {
     if (!isHistogram && !isSummary && name.endsWith('_sum')) {
       problems.push('non-histogram and non-summary metrics should not have "_sum" suffix');
     }
-    for (const metric of family.metrics) {
-      for (let i = 0; i < metric.labels.length; i += 2) {
-        const label = metric.labels[i];
-        if (!isHistogram && label === 'le') problems.push('non-histogram metrics should not have "le" label');
-        if (!isSummary && label === 'quantile') problems.push('non-summary metrics should not have "quantile" label');
-      }
+    for (const label of labelNames(family)) {
+      if (!isHistogram && label === 'le') problems.push('non-histogram metrics should not have "le" label');
+      if (!isSummary && label === 'quantile') problems.push('non-summary metrics should not have "quantile" label');
     }
   }
 
@@ -100,10 +109,8 @@ function problemsOf(family: MetricFamily): string[] {
   }
   if (name.includes(':')) problems.push("metric names should not contain ':'");
   if (CAMEL_CASE.test(name)) problems.push("metric names should be written in 'snake_case' not 'camelCase'");
-  for (const metric of family.metrics) {
-    for (let i = 0; i < metric.labels.length; i += 2) {
-      if (CAMEL_CASE.test(metric.labels[i]!)) problems.push("label names should be written in 'snake_case' not 'camelCase'");
-    }
+  for (const label of labelNames(family)) {
+    if (CAMEL_CASE.test(label)) problems.push("label names should be written in 'snake_case' not 'camelCase'");
   }
   for (const abbreviation of UNIT_ABBREVIATIONS) {
     if (containsWord(lower, abbreviation)) problems.push('metric names should not contain abbreviated units');
@@ -115,7 +122,7 @@ function problemsOf(family: MetricFamily): string[] {
 export function lintFamilies(families: readonly MetricFamily[]): Finding[] {
   const findings: Finding[] = [];
   for (const family of families) {
-    const line = family.metrics[0]?.line ?? family.firstLine;
+    const line = firstSampleLine(family);
     for (const message of new Set(problemsOf(family))) {
       findings.push({ severity: 'warning', reason: 'lint', message: `${family.name}: ${message}`, line, family: family.name });
     }

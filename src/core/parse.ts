@@ -9,6 +9,7 @@
 import { Buffer, isUtf8 } from 'node:buffer';
 import { parseGoFloat } from './float.js';
 import { goQuote, goQuoteByte, goQuoteBytes } from './go-quote.js';
+import { SeriesDigestBuilder } from './series-digest.js';
 import type {
   Finding,
   HistogramMetric,
@@ -100,6 +101,8 @@ interface FamilyBuilder {
   /** Line of this family's latest sample, and which sample of the file it was. */
   lastSampleLine: number;
   lastSampleSeq: number;
+  /** Scalar series not retained as Metric objects (retainSeries: false). */
+  digest: SeriesDigestBuilder | undefined;
 }
 
 /** Which part of a histogram/summary a sample name addresses (expfmt's isCount/isSum flags). */
@@ -119,8 +122,20 @@ function isBucketName(name: string): boolean {
   return name.length > 7 && name.endsWith('_bucket');
 }
 
+export interface ParseOptions {
+  /**
+   * Keep every series as a Metric (the default: the agent merges and renders them). false:
+   * scalar series are validated from a compact SeriesDigest and not kept, for callers that want
+   * a verdict and no model, such as `promdrop check`; the verdict and findings are the same.
+   */
+  readonly retainSeries?: boolean;
+}
+
 class TextParser {
   private readonly buf: SliceableBuffer;
+  private readonly retain: boolean;
+  /** Receives a sample's timestamp when the series itself is not kept. */
+  private readonly timestampSink: { timestampMs: string | undefined } = { timestampMs: undefined };
   private readonly end: number;
   private pos = 0;
   private line = 0;
@@ -141,7 +156,8 @@ class TextParser {
   private lastBuilder: FamilyBuilder | undefined;
   private lastRole: Role = Role.Plain;
 
-  constructor(input: Uint8Array) {
+  constructor(input: Uint8Array, options: ParseOptions = {}) {
+    this.retain = options.retainSeries !== false;
     const buffer = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     this.buf = buffer as SliceableBuffer;
     this.end = this.buf.length;
@@ -166,7 +182,10 @@ class TextParser {
     }
     const families: MetricFamily[] = [];
     for (const builder of this.order) {
-      if (builder.family.metrics.length > 0) families.push(builder.family);
+      if (builder.digest !== undefined && builder.digest.size > 0) {
+        builder.family.digest = builder.digest.finish((lineStart) => labelsOfLine(this.buf, lineStart));
+        families.push(builder.family);
+      } else if (builder.family.metrics.length > 0) families.push(builder.family);
     }
     return families;
   }
@@ -348,6 +367,7 @@ class TextParser {
       aggregates: new Map(),
       lastSampleLine: 0,
       lastSampleSeq: 0,
+      digest: undefined,
     };
     this.byName.set(name, builder);
     this.order.push(builder);
@@ -563,12 +583,13 @@ class TextParser {
     let special = NaN; // expfmt's currentBucket / currentQuantile
     let labels: string[] = NO_LABELS;
     this.labelsHash = 0;
+    const keep = this.retain || aggregate;
+    const scratch = this.scratchLabels;
+    scratch.length = 0;
     if (buf[this.pos] === OPEN_BRACE) {
-      const scratch = this.scratchLabels;
-      scratch.length = 0;
-      special = this.labelSet(family.name, scratch, specialLabel, special);
+      special = this.labelSet(family.name, scratch, specialLabel, special, keep);
       // An exact-size copy: arrays grown by push keep spare capacity, a real cost per series.
-      if (scratch.length > 0) labels = scratch.slice();
+      if (keep && scratch.length > 0) labels = scratch.slice();
     }
 
     const lineOfSample = this.line;
@@ -584,6 +605,11 @@ class TextParser {
     let target: { timestampMs: string | undefined };
     if (aggregate) {
       target = this.addToAggregate(builder, labels, role, special, value, sampleName, lineOfSample);
+    } else if (!keep) {
+      const digest = (builder.digest ??= new SeriesDigestBuilder());
+      digest.noteLabels(scratch, lineOfSample);
+      digest.add(this.labelsHash & 0x3fffffff, lineOfSample, this.lineStart, value, type === 'counter');
+      target = this.timestampSink;
     } else {
       const metric = {
         kind: 'scalar' as const,
@@ -602,10 +628,14 @@ class TextParser {
       return;
     }
     this.timestamp(target);
+    if (target === this.timestampSink) {
+      builder.digest?.noteTimestamp(lineOfSample);
+      this.timestampSink.timestampMs = undefined;
+    }
   }
 
   /** Reads `{...}` into `labels`; returns the parsed `le`/`quantile` value (or `special`). */
-  private labelSet(familyName: string, labels: string[], specialLabel: string, special: number): number {
+  private labelSet(familyName: string, labels: string[], specialLabel: string, special: number, keepValues: boolean): number {
     const buf = this.buf;
     let result = special;
     this.labelsHash = 0;
@@ -666,9 +696,10 @@ class TextParser {
       if (buf[this.pos] !== QUOTE) {
         this.fail(`expected '"' at start of label value, found ${goQuoteByte(buf[this.pos]!)}`, this.pos, 'syntax', 'label values must be in double quotes');
       }
-      const valueStart = this.pos + 1;
-      const labelValue = this.labelValue();
-      if (!isSpecial && labelValue !== '') {
+      const open = this.pos;
+      const valueStart = open + 1;
+      const labelValue = this.labelValue(keepValues || isSpecial);
+      if (!isSpecial && this.pos - 1 > valueStart) {
         // An empty label is no label: it takes no part in the series' identity.
         this.labelsHash = (this.labelsHash + pairHash(labelNameHash, this.bytesHash(valueStart, this.pos - 1))) | 0;
       }
@@ -694,12 +725,15 @@ class TextParser {
         if (this.pos >= this.end) this.failEndOfInput();
         return result;
       }
-      this.fail(`unexpected end of label value ${goQuote(labelValue)}`, this.pos, 'syntax', 'expected "," or "}" after a label value');
+      const shown = keepValues || isSpecial ? labelValue : this.rereadLabelValue(open);
+      this.fail(`unexpected end of label value ${goQuote(shown)}`, this.pos, 'syntax', 'expected "," or "}" after a label value');
     }
   }
 
-  /** Reads a quoted label value starting at the opening quote; leaves pos after the closing one. */
-  private labelValue(): string {
+  /** Reads a quoted label value starting at the opening quote; leaves pos after the closing one.
+   *  With `materialize` false the value is checked in full but returned as '' when that saves
+   *  allocating it (no escapes). */
+  private labelValue(materialize: boolean): string {
     const buf = this.buf;
     const open = this.pos;
     let p = open + 1;
@@ -724,9 +758,9 @@ class TextParser {
     }
     if (!escaped) {
       this.pos = p + 1;
-      if (!highBytes) return buf.latin1Slice(chunkStart, p);
+      if (!highBytes) return materialize ? buf.latin1Slice(chunkStart, p) : '';
       this.checkLabelValueUtf8(open, buf.subarray(chunkStart, p));
-      return buf.utf8Slice(chunkStart, p);
+      return materialize ? buf.utf8Slice(chunkStart, p) : '';
     }
     // Slow path: the value has escapes. Validate UTF-8 over the raw bytes: escapes only ever
     // produce ASCII, so the decoded value is valid exactly when the raw bytes are.
@@ -761,6 +795,15 @@ class TextParser {
     if (highBytes) this.checkLabelValueUtf8(open, unescapeForMessage(buf.subarray(open + 1, p)));
     this.pos = p + 1;
     return out;
+  }
+
+  /** A label value read before without being kept, decoded now for a message. */
+  private rereadLabelValue(open: number): string {
+    const resume = this.pos;
+    this.pos = open;
+    const value = this.labelValue(true);
+    this.pos = resume;
+    return value;
   }
 
   private checkLabelValueUtf8(open: number, rawValue: Uint8Array): void {
@@ -948,6 +991,13 @@ export function labelSignature(labels: readonly string[]): string {
   return pairs.join('\u0001');
 }
 
+/** The labels of the (valid) sample line starting at `lineStart`, read again on its own. */
+function labelsOfLine(buf: Buffer, lineStart: number): readonly string[] {
+  const newline = buf.indexOf(NL, lineStart);
+  const parsed = new TextParser(buf.subarray(lineStart, newline + 1)).run();
+  return parsed[0]?.metrics[0]?.labels ?? [];
+}
+
 /**
  * Identity of a series as Prometheus sees it: a label with an empty value is the same as no
  * label, so `foo` and `foo{a=""}` are one series. Used for duplicate detection.
@@ -963,8 +1013,8 @@ export function seriesIdentity(labels: readonly string[]): string {
  * Parses text format 0.0.4. Never throws: a syntax error comes back as `{ ok: false }` with
  * the line, the column and a message naming the likely cause.
  */
-export function parseExposition(input: Uint8Array): ParseResult {
-  const parser = new TextParser(input);
+export function parseExposition(input: Uint8Array, options: ParseOptions = {}): ParseResult {
+  const parser = new TextParser(input, options);
   try {
     const families = parser.run();
     return { ok: true, families, findings: parser.findings };

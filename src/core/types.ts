@@ -71,14 +71,39 @@ export interface SummaryMetric extends AggregateBase {
 
 export type Metric = ScalarMetric | HistogramMetric | SummaryMetric;
 
+/**
+ * What validation needs to know about a family's scalar series when the parser was asked not to
+ * keep them (`retainSeries: false`, for a verdict without a model: `promdrop check`). Checking a
+ * 500,000-series file this way allocates a few typed arrays instead of millions of objects.
+ * Lists of findings keep their first entries only; the counts are exact.
+ */
+export interface SeriesDigest {
+  readonly count: number;
+  /** Per series, in file order: the parser's identityHash and the line. */
+  readonly hashes: Int32Array;
+  readonly lines: Int32Array;
+  /** The labels of series `index`, read again from the input: for the rare exact comparisons. */
+  readonly labelsOf: (index: number) => readonly string[];
+  /** Label names in order of first appearance. */
+  readonly labelNames: readonly string[];
+  readonly reservedLabels: readonly { readonly line: number; readonly name: string }[];
+  readonly reservedLabelCount: number;
+  readonly negatives: readonly { readonly line: number; readonly value: number }[];
+  readonly negativeCount: number;
+  readonly timestamped: number;
+  readonly firstTimestampLine: number;
+}
+
 export interface MetricFamily {
   readonly name: string;
   /** undefined when the file has no HELP line for the family. */
   help: string | undefined;
   type: MetricType;
   readonly metrics: Metric[];
-  /** Lines of the family's samples' runs, for "family split by another family" findings. */
+  /** Line where the family first appears (its HELP, TYPE or first sample). */
   readonly firstLine: number;
+  /** Set instead of scalar `metrics` when the parser did not keep the series. */
+  digest?: SeriesDigest;
 }
 
 export type Severity = 'error' | 'warning';

@@ -2,7 +2,7 @@
 // Go client would reject or panic on it when gathering, node_exporter would drop it silently,
 // or Prometheus would ingest nonsense. Each finding names the line and a stable reason.
 import { seriesIdentity } from './parse.js';
-import type { Metric } from './types.js';
+import type { Metric, SeriesDigest } from './types.js';
 import type { Finding, FindingReason, HistogramMetric, MetricFamily, Severity, SummaryMetric } from './types.js';
 
 export interface ValidateOptions {
@@ -23,10 +23,12 @@ class Findings {
   private readonly counts = new Map<FindingReason, number>();
   private readonly overflow = new Map<FindingReason, { severity: Severity; count: number; line: number }>();
 
-  add(severity: Severity, reason: FindingReason, message: string, line: number, family?: string): void {
+  /** `message` may be a function: it is only called for a finding that is listed. */
+  add(severity: Severity, reason: FindingReason, message: string | (() => string), line: number, family?: string): void {
     const count = (this.counts.get(reason) ?? 0) + 1;
     this.counts.set(reason, count);
     if (count <= MAX_FINDINGS_PER_REASON) {
+      if (typeof message === 'function') message = message();
       // Errors always carry a column so that every rejection reads FILE:LINE:COL.
       const column = severity === 'error' ? 1 : undefined;
       this.list.push({ severity, reason, message, line, ...(column === undefined ? {} : { column }), ...(family === undefined ? {} : { family }) });
@@ -35,6 +37,15 @@ class Findings {
     const extra = this.overflow.get(reason);
     if (extra === undefined) this.overflow.set(reason, { severity, count: 1, line });
     else extra.count++;
+  }
+
+  /** Counts `n` more findings known only by number (a digest lists its first ones); they are
+   *  always past the listed ones, so they only add to the "more" count. */
+  addUnlisted(reason: FindingReason, n: number): void {
+    if (n <= 0) return;
+    this.counts.set(reason, (this.counts.get(reason) ?? 0) + n);
+    const extra = this.overflow.get(reason);
+    if (extra !== undefined) extra.count += n;
   }
 
   finish(): Finding[] {
@@ -80,8 +91,8 @@ function reportNameCollisions(families: readonly MetricFamily[], out: Findings):
       out.add(
         'error',
         'duplicate_series',
-        `family ${other.name} collides with the ${expanded.slice(family.name.length)} series of ${family.type} ${family.name} (line ${family.metrics[0]?.line ?? family.firstLine})`,
-        other.metrics[0]?.line ?? other.firstLine,
+        `family ${other.name} collides with the ${expanded.slice(family.name.length)} series of ${family.type} ${family.name} (line ${firstSampleLine(family)})`,
+        firstSampleLine(other),
         other.name,
       );
     }
@@ -180,56 +191,6 @@ function validateSummary(family: MetricFamily, metric: SummaryMetric, out: Findi
 }
 
 /** Findings for families that parsed; empty means the agent serves them as they are. */
-export function validateFamilies(families: readonly MetricFamily[], options: ValidateOptions = {}): Finding[] {
-  const out = new Findings();
-  let firstTimestampLine = 0;
-  let timestampedSamples = 0;
-  reportNameCollisions(families, out);
-  for (const family of families) {
-    const name = family.name;
-    if (options.isReservedMetricName?.(name) === true) {
-      out.add('error', 'reserved_metric', `${name} is a metric of the agent itself; a file may not define it`, family.metrics[0]?.line ?? family.firstLine, name);
-    }
-    if (family.type === 'gauge_histogram') {
-      out.add('error', 'unsupported_type', `${name} is a gauge_histogram, which text format 0.0.4 cannot carry`, family.metrics[0]?.line ?? family.firstLine, name);
-      continue;
-    }
-    const seen = new SeriesSet(family.metrics.length, family.metrics.every(hasParsedHash));
-    for (const metric of family.metrics) {
-      const labels = metric.labels;
-      for (let i = 0; i < labels.length; i += 2) {
-        const labelName = labels[i]!;
-        if (labelName.charCodeAt(0) === 0x5f && labelName.charCodeAt(1) === 0x5f) {
-          out.add('error', 'reserved_label', `label name "${labelName}" of ${name} is reserved: names starting with "__" are for Prometheus itself`, metric.line, name);
-        }
-      }
-      if (metric.timestampMs !== undefined) {
-        timestampedSamples++;
-        if (firstTimestampLine === 0 || metric.line < firstTimestampLine) firstTimestampLine = metric.line;
-      }
-      if (metric.kind === 'scalar') {
-        const earlier = seen.addOrFind(labels, metric.line, metric.identityHash);
-        if (earlier !== undefined) {
-          out.add('error', 'duplicate_series', `duplicate series ${name}${describeLabels(labels)} (also line ${earlier})`, metric.line, name);
-        }
-        if (family.type === 'counter' && metric.value < 0) {
-          out.add('warning', 'negative_counter', `counter ${name} has a negative value ${metric.value}`, metric.line, name);
-        }
-      } else if (metric.kind === 'histogram') validateHistogram(family, metric, out);
-      else validateSummary(family, metric, out);
-    }
-  }
-  if (timestampedSamples > 0 && options.allowTimestamps !== true) {
-    out.add(
-      'error',
-      'timestamp',
-      `${timestampedSamples} sample${timestampedSamples === 1 ? ' has a' : 's have'} client-side timestamp${timestampedSamples === 1 ? '' : 's'}, which textfiles may not carry (node_exporter skips the whole file too); drop the timestamp: the file's mtime is exported as node_textfile_mtime_seconds`,
-      firstTimestampLine,
-    );
-  }
-  return out.finish();
-}
-
 /**
  * Series of one family, for duplicate detection: an open-addressing table of 30-bit hashes in
  * typed arrays, sized once from the family's series count. On a 500,000-series file this is
@@ -237,18 +198,14 @@ export function validateFamilies(families: readonly MetricFamily[], options: Val
  * by comparing the exact identities.
  */
 class SeriesSet {
-  private readonly slots: Int32Array; // metric index + 1, 0 = empty
+  private readonly slots: Int32Array; // series index + 1, 0 = empty
   private readonly hashes: Int32Array;
   private readonly mask: number;
-  // Parallel arrays rather than an object per series: nothing to allocate or collect.
-  private readonly labelSets: (readonly string[])[] = [];
-  private readonly lines: number[] = [];
 
-  /** `parsedHashes`: every series carries the parser's identityHash (one hash function for
-   *  the whole set is what matters; the parser's is free, the fallback costs a pass). */
   constructor(
     expected: number,
-    private readonly parsedHashes: boolean,
+    private readonly labelsOf: (index: number) => readonly string[],
+    private readonly lineOf: (index: number) => number,
   ) {
     let size = 16;
     while (size < expected * 2) size *= 2;
@@ -257,26 +214,133 @@ class SeriesSet {
     this.mask = size - 1;
   }
 
-  /** Adds the series; returns the line of an earlier identical series instead, if any. */
-  addOrFind(labels: readonly string[], line: number, parsedHash: number | undefined): number | undefined {
-    const hash = this.parsedHashes && parsedHash !== undefined ? parsedHash : identityHash(labels);
+  /** Adds series `index`; returns the line of an earlier identical series instead, if any. */
+  addOrFind(index: number, hash: number): number | undefined {
     let slot = hash & this.mask;
     let identity: string | undefined;
     for (;;) {
       const occupant = this.slots[slot]!;
       if (occupant === 0) break;
       if (this.hashes[slot] === hash) {
-        identity ??= seriesIdentity(labels);
-        if (seriesIdentity(this.labelSets[occupant - 1]!) === identity) return this.lines[occupant - 1];
+        identity ??= seriesIdentity(this.labelsOf(index));
+        if (seriesIdentity(this.labelsOf(occupant - 1)) === identity) return this.lineOf(occupant - 1);
       }
       slot = (slot + 1) & this.mask;
     }
-    this.labelSets.push(labels);
-    this.lines.push(line);
-    this.slots[slot] = this.lines.length;
+    this.slots[slot] = index + 1;
     this.hashes[slot] = hash;
     return undefined;
   }
+}
+
+interface TimestampTally {
+  count: number;
+  firstLine: number;
+}
+
+function tallyTimestamp(tally: TimestampTally, count: number, line: number): void {
+  tally.count += count;
+  if (count > 0 && (tally.firstLine === 0 || line < tally.firstLine)) tally.firstLine = line;
+}
+
+/** Line of a family's first sample, kept or digested. */
+export function firstSampleLine(family: MetricFamily): number {
+  return family.metrics[0]?.line ?? family.digest?.lines[0] ?? family.firstLine;
+}
+
+function reservedLabelMessage(labelName: string, family: string): string {
+  return `label name "${labelName}" of ${family} is reserved: names starting with "__" are for Prometheus itself`;
+}
+
+function reportReservedLabels(family: MetricFamily, metric: Metric, out: Findings): void {
+  const labels = metric.labels;
+  for (let i = 0; i < labels.length; i += 2) {
+    const labelName = labels[i]!;
+    if (labelName.charCodeAt(0) === 0x5f && labelName.charCodeAt(1) === 0x5f) {
+      out.add('error', 'reserved_label', reservedLabelMessage(labelName, family.name), metric.line, family.name);
+    }
+  }
+}
+
+/** Scalar series kept as Metric objects. Findings per series in file order: reserved labels,
+ *  duplicate, negative counter (validateDigest must keep the same order per reason). */
+function validateScalars(family: MetricFamily, out: Findings, timestamps: TimestampTally): void {
+  const metrics = family.metrics;
+  const parsedHashes = metrics.every(hasParsedHash);
+  const seen = new SeriesSet(metrics.length, (i) => metrics[i]!.labels, (i) => metrics[i]!.line);
+  for (let i = 0; i < metrics.length; i++) {
+    const metric = metrics[i]!;
+    reportReservedLabels(family, metric, out);
+    if (metric.timestampMs !== undefined) tallyTimestamp(timestamps, 1, metric.line);
+    if (metric.kind !== 'scalar') continue;
+    const earlier = seen.addOrFind(i, parsedHashes && metric.identityHash !== undefined ? metric.identityHash : identityHash(metric.labels));
+    if (earlier !== undefined) {
+      out.add('error', 'duplicate_series', () => `duplicate series ${family.name}${describeLabels(metric.labels)} (also line ${earlier})`, metric.line, family.name);
+    }
+    if (family.type === 'counter' && metric.value < 0) {
+      out.add('warning', 'negative_counter', `counter ${family.name} has a negative value ${metric.value}`, metric.line, family.name);
+    }
+  }
+}
+
+/** The same checks as validateScalars over a SeriesDigest, with the same findings. */
+function validateDigest(family: MetricFamily, digest: SeriesDigest, out: Findings, timestamps: TimestampTally): void {
+  const name = family.name;
+  for (const reserved of digest.reservedLabels) {
+    out.add('error', 'reserved_label', reservedLabelMessage(reserved.name, name), reserved.line, name);
+  }
+  out.addUnlisted('reserved_label', digest.reservedLabelCount - digest.reservedLabels.length);
+  tallyTimestamp(timestamps, digest.timestamped, digest.firstTimestampLine);
+  const seen = new SeriesSet(digest.count, digest.labelsOf, (i) => digest.lines[i]!);
+  for (let i = 0; i < digest.count; i++) {
+    const earlier = seen.addOrFind(i, digest.hashes[i]!);
+    if (earlier !== undefined) {
+      out.add('error', 'duplicate_series', () => `duplicate series ${name}${describeLabels(digest.labelsOf(i))} (also line ${earlier})`, digest.lines[i]!, name);
+    }
+  }
+  for (const negative of digest.negatives) {
+    out.add('warning', 'negative_counter', `counter ${name} has a negative value ${negative.value}`, negative.line, name);
+  }
+  out.addUnlisted('negative_counter', digest.negativeCount - digest.negatives.length);
+}
+
+/** Findings for families that parsed; empty means the agent serves them as they are. */
+export function validateFamilies(families: readonly MetricFamily[], options: ValidateOptions = {}): Finding[] {
+  const out = new Findings();
+  const timestamps: TimestampTally = { count: 0, firstLine: 0 };
+  reportNameCollisions(families, out);
+  for (const family of families) {
+    const name = family.name;
+    if (options.isReservedMetricName?.(name) === true) {
+      out.add('error', 'reserved_metric', `${name} is a metric of the agent itself; a file may not define it`, firstSampleLine(family), name);
+    }
+    if (family.type === 'gauge_histogram') {
+      out.add('error', 'unsupported_type', `${name} is a gauge_histogram, which text format 0.0.4 cannot carry`, firstSampleLine(family), name);
+      continue;
+    }
+    if (family.digest !== undefined) {
+      validateDigest(family, family.digest, out, timestamps);
+    } else if (family.type === 'histogram' || family.type === 'summary') {
+      for (const metric of family.metrics) {
+        reportReservedLabels(family, metric, out);
+        if (metric.timestampMs !== undefined) tallyTimestamp(timestamps, 1, metric.line);
+        if (metric.kind === 'histogram') validateHistogram(family, metric, out);
+        else if (metric.kind === 'summary') validateSummary(family, metric, out);
+      }
+    } else {
+      validateScalars(family, out, timestamps);
+    }
+  }
+  const stamped = timestamps.count;
+  if (stamped > 0 && options.allowTimestamps !== true) {
+    out.add(
+      'error',
+      'timestamp',
+      `${stamped} sample${stamped === 1 ? ' has a' : 's have'} client-side timestamp${stamped === 1 ? '' : 's'}, which textfiles may not carry (node_exporter skips the whole file too); drop the timestamp: the file's mtime is exported as node_textfile_mtime_seconds`,
+      timestamps.firstLine,
+    );
+  }
+  return out.finish();
 }
 
 function hasParsedHash(metric: Metric): boolean {
