@@ -60,4 +60,4 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
-await main(process.argv);
+void main(process.argv);

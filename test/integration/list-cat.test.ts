@@ -146,10 +146,10 @@ describe('promdrop cat', () => {
   it('never loads the watcher, fastify or prom-client (cron-path start-up cost)', async () => {
     const cli = requireBuiltCli();
     const log = join(dir, '..', `loaded-${process.pid}.txt`);
-    // A module hook that records every module URL the command loads.
-    const hook = `import { appendFileSync } from 'node:fs'; export async function load(url, context, next) { appendFileSync(${JSON.stringify(log)}, url + '\\n'); return next(url, context); }`;
-    const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
-    const child = spawn(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, cli, 'cat', '-d', dir], {
+    // A preload that records every module file the command required (the CLI is CommonJS).
+    const recorder = join(dir, '..', `record-${process.pid}.cjs`);
+    writeFileSync(recorder, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(log)}, Object.keys(require.cache).join('\\n')));\n`);
+    const child = spawn(process.execPath, ['-r', recorder, cli, 'cat', '-d', dir], {
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 30_000,
     });
@@ -159,15 +159,17 @@ describe('promdrop cat', () => {
     try {
       expect(stdout).toContain('apt_upgrades_pending');
       const loaded = readFileSync(log, 'utf8').trim().split('\n');
-      expect(loaded.some((url) => url.endsWith('/dist/cli.js'))).toBe(true);
-      for (const url of loaded.filter((u) => u.startsWith('file:'))) {
-        const source = readFileSync(new URL(url), 'utf8');
-        expect(source, url).not.toContain('awaitWriteFinish'); // chokidar
-        expect(source, url).not.toContain('FST_ERR_'); // fastify
-        expect(source, url).not.toContain('collectDefaultMetrics'); // prom-client
+      expect(loaded.some((path) => path.endsWith('/dist/cli.cjs'))).toBe(true);
+      expect(loaded.some((path) => path.endsWith('/dist/agent-store.cjs'))).toBe(true);
+      for (const path of loaded.filter((p) => p.startsWith('/'))) {
+        const source = readFileSync(path, 'utf8');
+        expect(source, path).not.toContain('awaitWriteFinish'); // chokidar
+        expect(source, path).not.toContain('FST_ERR_'); // fastify
+        expect(source, path).not.toContain('collectDefaultMetrics'); // prom-client
       }
     } finally {
       rmSync(log, { force: true });
+      rmSync(recorder, { force: true });
     }
   });
 });

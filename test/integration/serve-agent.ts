@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { runProgram, type RunningProcess } from '../helpers/peers.js';
 
 export const CLI = fileURLToPath(new URL('../../bin/promdrop', import.meta.url));
-const BUNDLE = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const BUNDLE = fileURLToPath(new URL('../../dist/cli.cjs', import.meta.url));
 
 export interface Agent extends RunningProcess {
   /** Every address the agent bound, as it logged them (`127.0.0.1:41234`). */

@@ -1,4 +1,4 @@
-// Running the built CLI (bin/promdrop → dist/cli.js) from the writer tests, in a private
+// Running the built CLI (bin/promdrop → dist/cli.cjs) from the writer tests, in a private
 // directory, with a bounded time and its exit status and output.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -13,21 +13,21 @@ let snapshotCli: string | undefined;
 /**
  * The bundle under test: a private copy of dist/ taken once per test file, so that a rebuild
  * running meanwhile (it empties dist/ first) cannot make a spawned CLI fail half-way. bin/promdrop
- * only imports dist/cli.js, so running the copy's cli.js is running the installed command.
+ * only imports dist/cli.cjs, so running the copy's cli.cjs is running the installed command.
  * Fails loudly when dist/ is missing.
  */
 export function requireBuiltCli(): string {
   if (snapshotCli !== undefined) return snapshotCli;
   const dist = join(REPO_ROOT, 'dist');
   for (let attempt = 1; attempt <= 5; attempt++) {
-    if (!existsSync(join(dist, 'cli.js'))) {
+    if (!existsSync(join(dist, 'cli.cjs'))) {
       spawnSync('sleep', ['1']);
       continue;
     }
     const copy = mkdtempSync(join(tmpdir(), 'promdrop-cli-'));
     try {
       cpSync(dist, join(copy, 'dist'), { recursive: true });
-      const cli = join(copy, 'dist', 'cli.js');
+      const cli = join(copy, 'dist', 'cli.cjs');
       if (spawnSync(process.execPath, [cli, '--version'], { timeout: 30_000 }).status === 0) {
         process.once('exit', () => rmSync(copy, { recursive: true, force: true }));
         snapshotCli = cli;
@@ -39,7 +39,7 @@ export function requireBuiltCli(): string {
     rmSync(copy, { recursive: true, force: true });
     spawnSync('sleep', ['1']);
   }
-  throw new Error('dist/cli.js is missing or broken: run `npm run build` before the integration tests');
+  throw new Error('dist/cli.cjs is missing or broken: run `npm run build` before the integration tests');
 }
 
 export function makeTempDir(prefix: string): string {
