@@ -14,6 +14,9 @@ export interface ServeConfig {
   /** As given: directories or globs, expanded by the store. */
   readonly directories: readonly string[];
   readonly listenAddresses: readonly ListenAddress[];
+  /** --web.systemd-socket: listen on these inherited fds instead, and ignore listenAddresses (as
+   *  exporter-toolkit does). The CLI has checked LISTEN_PID/LISTEN_FDS already. */
+  readonly systemdSocketFds?: readonly number[];
   readonly telemetryPath: string;
   readonly exporterMetrics: boolean;
   readonly maxRequests: number;
@@ -94,7 +97,10 @@ export async function runAgent(config: ServeConfig): Promise<void> {
 
   let listeners: HttpListeners;
   try {
-    listeners = await HttpListeners.open(app, config.listenAddresses);
+    listeners =
+      config.systemdSocketFds === undefined
+        ? await HttpListeners.open(app, config.listenAddresses)
+        : await HttpListeners.adopt(app, config.systemdSocketFds);
   } catch (error) {
     await Promise.allSettled([store.close(), app.close()]);
     throw new AgentStartError(`cannot listen: ${errorMessage(error)}`, { cause: error });

@@ -2,6 +2,8 @@
 // than once and uses Go's host:port syntax, where an empty host means every interface. fastify
 // binds one server per instance, so each address gets a plain node:http server that hands its
 // requests to the same fastify router: one application, any number of sockets, one way to close.
+// With --web.systemd-socket the sockets are not bound here but adopted from the fds systemd passed.
+import { fstatSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -88,9 +90,28 @@ export class HttpListeners {
     return new HttpListeners(servers);
   }
 
-  /** Where the sockets are bound, in the order the addresses were given. */
+  /**
+   * Listens on sockets that are already bound and listening (systemd socket activation), all or
+   * none, like open(). Each fd is checked first: libuv's bare EINVAL would not say which fd is wrong.
+   */
+  static async adopt(app: FastifyInstance, fds: readonly number[]): Promise<HttpListeners> {
+    await app.ready();
+    const servers: DrainableServer[] = [];
+    try {
+      for (const fd of fds) servers.push(new DrainableServer(await adoptOne(app, fd)));
+    } catch (error) {
+      await Promise.all(servers.map((server) => server.drain()));
+      throw error;
+    }
+    return new HttpListeners(servers);
+  }
+
+  /** Where the sockets are bound, in the order the addresses (or fds) were given; a Unix socket by its path. */
   boundAddresses(): string[] {
-    return this.servers.map(({ server }) => formatBoundAddress(server.address() as AddressInfo));
+    return this.servers.map(({ server }) => {
+      const address = server.address();
+      return typeof address === 'string' ? address : address === null ? 'unknown' : formatBoundAddress(address);
+    });
   }
 
   /**
@@ -131,6 +152,30 @@ function bind(app: FastifyInstance, host: string, port: number): Promise<Server>
       resolve(server);
     });
   });
+}
+
+function adoptOne(app: FastifyInstance, fd: number): Promise<Server> {
+  let isSocket: boolean;
+  try {
+    isSocket = fstatSync(fd).isSocket();
+  } catch (error) {
+    return Promise.reject(new Error(`fd ${fd} from systemd is not open (${errorCode(error)}); does LISTEN_FDS count more sockets than the unit passes?`));
+  }
+  if (!isSocket) return Promise.reject(new Error(`fd ${fd} from systemd is not a socket; the socket unit must use ListenStream=`));
+  return new Promise((resolve, reject) => {
+    const server = createServer((request, response) => app.routing(request, response));
+    const onError = (error: Error): void => reject(new Error(`fd ${fd} from systemd: ${error.message} (the socket unit must use ListenStream=)`));
+    server.once('error', onError);
+    server.listen({ fd }, () => {
+      server.off('error', onError);
+      resolve(server);
+    });
+  });
+}
+
+function errorCode(error: unknown): string {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : String(error);
 }
 
 function isErrno(error: unknown, code: string): boolean {

@@ -15,6 +15,7 @@ import {
   textfileDirectoryFromEnv,
 } from '../../defaults.js';
 import { parseListenAddress, type ListenAddress } from '../../http/listen-address.js';
+import { ACTIVATION_VARIABLES, activationSockets } from '../../http/systemd-socket.js';
 import { RESERVED_PATHS } from '../../http/paths.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../../log/levels.js';
 import type { ServeConfig } from '../../agent/serve.js';
@@ -40,6 +41,7 @@ export interface ServeFlags {
   readonly 'textfile.directory'?: string[];
   readonly 'collector.textfile.directory'?: string[];
   readonly 'web.listenAddress'?: ListenAddress[];
+  readonly 'web.systemdSocket'?: boolean;
   readonly 'web.telemetryPath': string;
   readonly 'web.disableExporterMetrics'?: boolean;
   readonly 'web.maxRequests': number;
@@ -67,6 +69,9 @@ Examples:
   # several directories (globs allowed); files without a TTL expire after a day
   promdrop serve --textfile.directory /var/lib/promdrop --textfile.directory '/srv/*/metrics' \\
     --textfile.max-age 26h
+
+  # socket activation (promdrop.socket binds the port; see docs/service.md)
+  promdrop serve --web.systemd-socket
 
   # on NFS or another file system where inotify sees nothing
   promdrop serve --textfile.poll --textfile.rescan-interval 15s
@@ -96,6 +101,7 @@ export function registerServe(program: Command): void {
         collectListenAddress,
       ),
     )
+    .option('--web.systemd-socket', 'listen on the sockets systemd passes (socket activation, LISTEN_FDS) instead of --web.listen-address')
     .addOption(new Option('--web.telemetry-path <PATH>', 'path under which to expose metrics').argParser(parseTelemetryPath).default(SERVE_DEFAULTS.telemetryPath))
     .option('--web.disable-exporter-metrics', "leave out the agent's own metrics (process_*, nodejs_*, promdrop_scrape*, promdrop_files); promdrop_build_info stays")
     .addOption(
@@ -139,7 +145,10 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--log.format <FORMAT>', 'output format of log messages, on stderr').choices(LOG_FORMATS).default(SERVE_DEFAULTS.logFormat))
     .addHelpText('after', EXAMPLES)
     .action(async (flags: ServeFlags) => {
-      const config = serveConfigFromFlags(flags, process.env);
+      const config = serveConfigFromFlags(flags, process.env, process.pid);
+      // sd_listen_fds(unset_environment=1): the variables describe fds meant for this process
+      // only, and must not reach anything it might start.
+      if (config.systemdSocketFds !== undefined) for (const name of ACTIVATION_VARIABLES) delete process.env[name];
       const { runAgent, AgentStartError } = await import('../../agent/serve.js');
       try {
         await runAgent(config);
@@ -153,14 +162,25 @@ export function registerServe(program: Command): void {
     });
 }
 
-/** Turns parsed flags into the agent's settings, filling the defaults that depend on the environment. */
-export function serveConfigFromFlags(flags: ServeFlags, env: NodeJS.ProcessEnv): ServeConfig {
+/**
+ * Turns parsed flags into the agent's settings, filling the defaults that depend on the
+ * environment. With --web.systemd-socket and no sockets passed to process `pid`, throws a
+ * CliError (exit 1) before the agent is loaded, as exporter-toolkit fails at start.
+ */
+export function serveConfigFromFlags(flags: ServeFlags, env: NodeJS.ProcessEnv, pid: number = process.pid): ServeConfig {
   const directories = [...(flags['textfile.directory'] ?? []), ...(flags['collector.textfile.directory'] ?? [])];
   const listenAddresses = flags['web.listenAddress'] ?? [defaultListenAddress()];
+  let systemdSocketFds: readonly number[] | undefined;
+  if (flags['web.systemdSocket'] === true) {
+    const sockets = activationSockets(env, pid);
+    if (!sockets.ok) throw new CliError(sockets.message, EXIT_INVALID);
+    systemdSocketFds = sockets.fds;
+  }
   const config: ServeConfig = {
     version: VERSION,
     directories: directories.length > 0 ? dedupe(directories) : [textfileDirectoryFromEnv(env)],
     listenAddresses,
+    ...(systemdSocketFds === undefined ? {} : { systemdSocketFds }),
     telemetryPath: flags['web.telemetryPath'],
     exporterMetrics: flags['web.disableExporterMetrics'] !== true,
     maxRequests: flags['web.maxRequests'],
