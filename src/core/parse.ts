@@ -148,6 +148,8 @@ class TextParser {
   private sampleSeq = 0;
   private readonly names = new Map<number, string>();
   private readonly scratchLabels: string[] = [];
+  /** Label values of the previous series, by position in its label set. */
+  private readonly previousValues: string[] = [];
   // Side results of intern() and labelSet(), read right after the call.
   private nameHash = 0;
   private labelsHash = 0;
@@ -698,7 +700,9 @@ class TextParser {
       }
       const open = this.pos;
       const valueStart = open + 1;
-      const labelValue = this.labelValue(keepValues || isSpecial);
+      const position = labels.length >> 1;
+      const labelValue = this.labelValue(keepValues || isSpecial, this.previousValues[position]);
+      this.previousValues[position] = labelValue;
       if (!isSpecial && this.pos - 1 > valueStart) {
         // An empty label is no label: it takes no part in the series' identity.
         this.labelsHash = (this.labelsHash + pairHash(labelNameHash, this.bytesHash(valueStart, this.pos - 1))) | 0;
@@ -732,8 +736,9 @@ class TextParser {
 
   /** Reads a quoted label value starting at the opening quote; leaves pos after the closing one.
    *  With `materialize` false the value is checked in full but returned as '' when that saves
-   *  allocating it (no escapes). */
-  private labelValue(materialize: boolean): string {
+   *  allocating it (no escapes). `previous` is the value the same label had in the previous
+   *  series: constant labels (job, env, region) then share one string instead of one per series. */
+  private labelValue(materialize: boolean, previous: string | undefined): string {
     const buf = this.buf;
     const open = this.pos;
     let p = open + 1;
@@ -758,7 +763,14 @@ class TextParser {
     }
     if (!escaped) {
       this.pos = p + 1;
-      if (!highBytes) return materialize ? buf.latin1Slice(chunkStart, p) : '';
+      if (!highBytes) {
+        if (!materialize) return '';
+        // Values that differ usually differ at the end (ids, counters): compare that first.
+        if (previous !== undefined && previous.charCodeAt(previous.length - 1) === buf[p - 1] && this.sameText(previous, chunkStart, p)) {
+          return previous;
+        }
+        return buf.latin1Slice(chunkStart, p);
+      }
       this.checkLabelValueUtf8(open, buf.subarray(chunkStart, p));
       return materialize ? buf.utf8Slice(chunkStart, p) : '';
     }
@@ -801,7 +813,7 @@ class TextParser {
   private rereadLabelValue(open: number): string {
     const resume = this.pos;
     this.pos = open;
-    const value = this.labelValue(true);
+    const value = this.labelValue(true, undefined);
     this.pos = resume;
     return value;
   }
