@@ -405,6 +405,7 @@ export class TextfileStore {
 
   private async scanDirectory(state: DirectoryState): Promise<void> {
     const listedAtNs = BigInt(Date.now()) * 1_000_000n;
+    const previous = state.listing;
     const listing = await listTextfiles(state.path);
     if (!listing.ok) {
       const previous = state.error;
@@ -434,7 +435,12 @@ export class TextfileStore {
     const present = new Set(paths);
     for (const path of state.paths) if (!present.has(path)) this.removeEntry(path);
     state.paths = present;
-    await forEachLimited(paths, STAT_CONCURRENCY, (path) => this.refreshPath(path, state));
+    // Entries were renamed, created or removed since the last listing (or may have been, within
+    // the coarse clock's margin): a changed file with an unchanged inode number is then taken for
+    // a new file that reused a freed inode (ext4 does so at once), read at once rather than left
+    // to settle like an in-place rewrite. Two `promdrop write`s in a row depend on it.
+    const replaced = previous === undefined || !sameDirectoryIdentity(previous.identity, listing.identity) || isRacy(previous);
+    await forEachLimited(paths, STAT_CONCURRENCY, (path) => this.refreshPath(path, state, replaced));
   }
 
   private removeEntry(path: string): void {
@@ -442,7 +448,7 @@ export class TextfileStore {
   }
 
   /** Looks at one textfile again: stat, and read it if it changed and may be read now. */
-  private async refreshPath(path: string, state: DirectoryState): Promise<void> {
+  private async refreshPath(path: string, state: DirectoryState, replaced = false): Promise<void> {
     const existing = this.entries.get(path);
     const entry = existing ?? newFileEntry(path);
     const stat = await statTextfile(path);
@@ -457,7 +463,7 @@ export class TextfileStore {
       return;
     }
     entry.seenIdentity = stat.identity;
-    const decision = decideAfterStat(entry, stat.identity, this.now(), this.options.settleMs);
+    const decision = decideAfterStat(entry, stat.identity, this.now(), this.options.settleMs, replaced);
     if (decision === 'unchanged') {
       // Rewritten and restored (or touched back): nothing left to settle.
       entry.settling = undefined;
@@ -479,7 +485,7 @@ export class TextfileStore {
     }
     const now = this.now();
     // The file may have changed between the stat and the read: judge what was read.
-    const recheck = read.stable ? decideAfterStat(entry, read.identity, now, this.options.settleMs) : 'settle';
+    const recheck = read.stable ? decideAfterStat(entry, read.identity, now, this.options.settleMs, replaced) : 'settle';
     if (recheck === 'unchanged') {
       entry.settling = undefined;
       return;
@@ -668,6 +674,12 @@ function directoryMayHaveChanged(state: DirectoryState, now: Awaited<ReturnType<
   if (!now.ok) return listing !== undefined || state.error?.message !== now.message;
   if (listing === undefined) return true;
   if (!sameDirectoryIdentity(listing.identity, now.identity)) return true;
+  return isRacy(listing);
+}
+
+/** The directory changed so close to when it was listed that a later change within the same
+ *  coarse clock tick would leave its mtime as it is (git's "racily clean" case). */
+function isRacy(listing: { identity: DirectoryIdentity; listedAtNs: bigint }): boolean {
   return listing.identity.mtimeNs >= listing.listedAtNs - RACY_MARGIN_NS;
 }
 
@@ -718,11 +730,16 @@ async function forEachLimited<T>(items: readonly T[], limit: number, task: (item
 
 /** Runs async sections one at a time. */
 class Mutex {
-  private last: Promise<unknown> = Promise.resolve();
+  private last: Promise<void> = Promise.resolve();
 
   run<T>(section: () => Promise<T>): Promise<T> {
     const result = this.last.then(section);
-    this.last = result.catch(() => undefined);
+    // Chain on completion only, never on the value: the last section's result (a whole file's
+    // bytes, for reads) must not stay reachable until the next section runs.
+    this.last = result.then(
+      () => undefined,
+      () => undefined,
+    );
     return result;
   }
 }
