@@ -6,5 +6,7 @@
 import type { Scenario } from '../scenario.js';
 import { parseScenario } from './parse.js';
 import { smokeScenario } from './smoke.js';
+import { agentScenario } from './agent.js';
+import { writerScenario } from './writer.js';
 
-export const SCENARIOS: readonly Scenario[] = [parseScenario, smokeScenario];
+export const SCENARIOS: readonly Scenario[] = [parseScenario, smokeScenario, agentScenario, writerScenario];
