@@ -98,12 +98,9 @@ export type ChangeDecision = 'unchanged' | 'read' | 'settle';
  * read only once it has been quiet for settleMs, judged either by its own mtime (a change noticed
  * late need not wait) or by our clock (immune to a file server whose clock runs ahead).
  */
-export function decideAfterStat(entry: FileEntry, identity: FileIdentity, nowMs: number, settleMs: number, replaced = false): ChangeDecision {
+export function decideAfterStat(entry: FileEntry, identity: FileIdentity, nowMs: number, settleMs: number): ChangeDecision {
   const judged = entry.judgedIdentity;
   if (judged !== undefined && sameIdentity(judged, identity)) return 'unchanged';
-  // `replaced`: the directory's entries changed (a rename into it), so a file with the same inode
-  // number is most likely a new file that reused a freed inode, not one rewritten in place.
-  if (replaced) return 'read';
   if (judged === undefined || !sameInode(judged, identity)) {
     // Not in place, unless an earlier read of this new inode was caught mid-write.
     if (entry.settling === undefined || !sameInode(entry.settling.identity, identity)) return 'read';

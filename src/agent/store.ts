@@ -405,7 +405,6 @@ export class TextfileStore {
 
   private async scanDirectory(state: DirectoryState): Promise<void> {
     const listedAtNs = BigInt(Date.now()) * 1_000_000n;
-    const previous = state.listing;
     const listing = await listTextfiles(state.path);
     if (!listing.ok) {
       const previous = state.error;
@@ -435,12 +434,7 @@ export class TextfileStore {
     const present = new Set(paths);
     for (const path of state.paths) if (!present.has(path)) this.removeEntry(path);
     state.paths = present;
-    // Entries were renamed, created or removed since the last listing (or may have been, within
-    // the coarse clock's margin): a changed file with an unchanged inode number is then taken for
-    // a new file that reused a freed inode (ext4 does so at once), read at once rather than left
-    // to settle like an in-place rewrite. Two `promdrop write`s in a row depend on it.
-    const replaced = previous === undefined || !sameDirectoryIdentity(previous.identity, listing.identity) || isRacy(previous);
-    await forEachLimited(paths, STAT_CONCURRENCY, (path) => this.refreshPath(path, state, replaced));
+    await forEachLimited(paths, STAT_CONCURRENCY, (path) => this.refreshPath(path, state));
   }
 
   private removeEntry(path: string): void {
@@ -448,7 +442,7 @@ export class TextfileStore {
   }
 
   /** Looks at one textfile again: stat, and read it if it changed and may be read now. */
-  private async refreshPath(path: string, state: DirectoryState, replaced = false): Promise<void> {
+  private async refreshPath(path: string, state: DirectoryState): Promise<void> {
     const existing = this.entries.get(path);
     const entry = existing ?? newFileEntry(path);
     const stat = await statTextfile(path);
@@ -463,7 +457,7 @@ export class TextfileStore {
       return;
     }
     entry.seenIdentity = stat.identity;
-    const decision = decideAfterStat(entry, stat.identity, this.now(), this.options.settleMs, replaced);
+    const decision = decideAfterStat(entry, stat.identity, this.now(), this.options.settleMs);
     if (decision === 'unchanged') {
       // Rewritten and restored (or touched back): nothing left to settle.
       entry.settling = undefined;
@@ -485,7 +479,7 @@ export class TextfileStore {
     }
     const now = this.now();
     // The file may have changed between the stat and the read: judge what was read.
-    const recheck = read.stable ? decideAfterStat(entry, read.identity, now, this.options.settleMs, replaced) : 'settle';
+    const recheck = read.stable ? decideAfterStat(entry, read.identity, now, this.options.settleMs) : 'settle';
     if (recheck === 'unchanged') {
       entry.settling = undefined;
       return;

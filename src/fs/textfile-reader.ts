@@ -13,6 +13,9 @@ export interface FileIdentity {
   readonly size: bigint;
   readonly mtimeNs: bigint;
   readonly ctimeNs: bigint;
+  /** Creation time (0 where the file system has none). ext4 gives a freed inode number to the
+   *  next new file at once; the birth time tells that new file from the old one rewritten. */
+  readonly birthtimeNs: bigint;
 }
 
 export type ReadFailureReason = 'permission' | 'not_regular' | 'too_large' | 'io';
@@ -44,15 +47,16 @@ export interface ReadLimits {
 }
 
 export function identityOf(stats: BigIntStats): FileIdentity {
-  return { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeNs: stats.mtimeNs, ctimeNs: stats.ctimeNs };
+  return { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeNs: stats.mtimeNs, ctimeNs: stats.ctimeNs, birthtimeNs: stats.birthtimeNs };
 }
 
 export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
-  return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+  return sameInode(a, b) && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }
 
+/** The same file (possibly rewritten in place), not another file that reused its inode number. */
 export function sameInode(a: FileIdentity, b: FileIdentity): boolean {
-  return a.ino === b.ino && a.dev === b.dev;
+  return a.ino === b.ino && a.dev === b.dev && a.birthtimeNs === b.birthtimeNs;
 }
 
 /** stat (following symlinks) of a textfile path, classified. Never throws. */

@@ -16,7 +16,7 @@ import type { FileIdentity } from '../../../src/fs/textfile-reader.js';
 
 const T0 = 1_800_000_000_000; // a fixed wall-clock instant, in ms
 
-function identity(overrides: Partial<{ ino: number; size: number; mtimeMs: number; ctimeMs: number }> = {}): FileIdentity {
+function identity(overrides: Partial<{ ino: number; size: number; mtimeMs: number; ctimeMs: number; birthtimeMs: number }> = {}): FileIdentity {
   const mtimeMs = overrides.mtimeMs ?? T0;
   return {
     dev: 1n,
@@ -24,6 +24,7 @@ function identity(overrides: Partial<{ ino: number; size: number; mtimeMs: numbe
     size: BigInt(overrides.size ?? 10),
     mtimeNs: BigInt(mtimeMs) * 1_000_000n,
     ctimeNs: BigInt(overrides.ctimeMs ?? mtimeMs) * 1_000_000n,
+    birthtimeNs: BigInt(overrides.birthtimeMs ?? T0 - 60_000) * 1_000_000n,
   };
 }
 
@@ -113,6 +114,11 @@ describe('decideAfterStat (settling of in-place rewrites)', () => {
   it('trusts a replaced inode (atomic rename) at once', () => {
     const entry = entryWith({ judgedIdentity: identity({ ino: 1 }) });
     expect(decideAfterStat(entry, identity({ ino: 2, mtimeMs: T0 }), T0 + 1, 2_000)).toBe('read');
+  });
+
+  it('trusts a new file that reused the inode number of the one it replaced (a new birth time)', () => {
+    const entry = entryWith({ judgedIdentity: identity({ ino: 1, birthtimeMs: T0 - 60_000 }) });
+    expect(decideAfterStat(entry, identity({ ino: 1, size: 5, mtimeMs: T0, birthtimeMs: T0 }), T0 + 1, 2_000)).toBe('read');
   });
 
   it('waits for an in-place change to be quiet for settleMs by the file mtime', () => {
