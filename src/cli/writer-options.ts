@@ -8,7 +8,7 @@ import { DEFAULT_TEXTFILE_DIRECTORY, textfileDirectoryFromEnv } from '../default
 import { parseDuration } from '../core/duration.js';
 import { AtomicWriteError } from '../fs/atomic-write.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, LockError } from '../fs/lock.js';
-import { TextfileError } from '../fs/textfile-edit.js';
+import { TextfileError, seriesAddressProblem, type EditOptions, type ScalarType, type SeriesAddress } from '../fs/textfile-edit.js';
 import { JOB_FILE_SUFFIX } from '../job/job-file.js';
 import { formatFinding } from './diagnostics.js';
 import { CliError } from './errors.js';
@@ -142,4 +142,38 @@ export function parseSampleValue(text: string, what: string, parse: (text: strin
   const value = parse(text);
   if (value === undefined) throw new CliError(`invalid ${what} ${JSON.stringify(text)}: expected a number such as 42, -1.5, 1e9, NaN or +Inf`, EXIT_USAGE);
   return value;
+}
+
+/**
+ * The part `set` and `inc` share: the series the options address (with the command's own
+ * field, `value` or `delta`), checked, then edited under the file's lock; a failed edit is
+ * reported and exits 1.
+ */
+export async function editOneSeries<Extra extends object>(
+  file: string,
+  metric: string,
+  options: SeriesOptions,
+  extra: Extra,
+  edit: (path: string, series: SeriesAddress & Extra & SeriesMetadata, editOptions: EditOptions) => Promise<unknown>,
+): Promise<void> {
+  const path = textfilePath(resolveDirectory(options), file);
+  const series = {
+    metric,
+    labels: options.label ?? [],
+    ...extra,
+    ...(options.type === undefined ? {} : { type: options.type }),
+    ...(options.help === undefined ? {} : { help: options.help }),
+  };
+  const problem = seriesAddressProblem(series);
+  if (problem !== undefined) throw new CliError(problem, EXIT_USAGE);
+  try {
+    await edit(path, series, { lockTimeoutMs: options.lockTimeout, ...(options.mode === undefined ? {} : { mode: options.mode }) });
+  } catch (error) {
+    reportWriteFailure(error, writeStderrLine);
+  }
+}
+
+interface SeriesMetadata {
+  readonly type?: ScalarType;
+  readonly help?: string;
 }

@@ -2,19 +2,8 @@
 // number of concurrent jobs counting into the same counter never lose an increment.
 import type { Command } from 'commander';
 import { parseGoFloat } from '../../core/float.js';
-import { addToSeries, seriesAddressProblem } from '../../fs/textfile-edit.js';
-import { CliError } from '../errors.js';
-import { EXIT_USAGE } from '../exit-codes.js';
-import {
-  addSeriesOptions,
-  addWriterOptions,
-  parseSampleValue,
-  reportWriteFailure,
-  resolveDirectory,
-  textfilePath,
-  writeStderrLine,
-  type SeriesOptions,
-} from '../writer-options.js';
+import { addToSeries } from '../../fs/textfile-edit.js';
+import { addSeriesOptions, addWriterOptions, editOneSeries, parseSampleValue, type SeriesOptions } from '../writer-options.js';
 
 const EXAMPLES = `
 Examples:
@@ -41,27 +30,10 @@ export function registerInc(program: Command): void {
   addWriterOptions(command, true)
     .addHelpText('after', EXAMPLES)
     .action(async (file: string, metric: string, deltaText: string, options: SeriesOptions) => {
-      const path = textfilePath(resolveDirectory(options), file);
       const delta = parseSampleValue(deltaText, 'DELTA', (text) => {
         const value = parseGoFloat(text);
         return value !== undefined && Number.isFinite(value) ? value : undefined;
       });
-      const series = {
-        metric,
-        labels: options.label ?? [],
-        delta,
-        ...(options.type === undefined ? {} : { type: options.type }),
-        ...(options.help === undefined ? {} : { help: options.help }),
-      };
-      const problem = seriesAddressProblem(series);
-      if (problem !== undefined) throw new CliError(problem, EXIT_USAGE);
-      try {
-        await addToSeries(path, series, {
-          lockTimeoutMs: options.lockTimeout,
-          ...(options.mode === undefined ? {} : { mode: options.mode }),
-        });
-      } catch (error) {
-        reportWriteFailure(error, writeStderrLine);
-      }
+      await editOneSeries(file, metric, options, { delta }, addToSeries);
     });
 }

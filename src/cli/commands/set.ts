@@ -2,19 +2,8 @@
 // series of the file kept. Safe against concurrent writers of the same file (it locks).
 import type { Command } from 'commander';
 import { parseGoFloat } from '../../core/float.js';
-import { seriesAddressProblem, setSeries } from '../../fs/textfile-edit.js';
-import { CliError } from '../errors.js';
-import { EXIT_USAGE } from '../exit-codes.js';
-import {
-  addSeriesOptions,
-  addWriterOptions,
-  parseSampleValue,
-  reportWriteFailure,
-  resolveDirectory,
-  textfilePath,
-  writeStderrLine,
-  type SeriesOptions,
-} from '../writer-options.js';
+import { setSeries } from '../../fs/textfile-edit.js';
+import { addSeriesOptions, addWriterOptions, editOneSeries, parseSampleValue, type SeriesOptions } from '../writer-options.js';
 
 const EXAMPLES = `
 Examples:
@@ -42,24 +31,7 @@ export function registerSet(program: Command): void {
   addWriterOptions(command, true)
     .addHelpText('after', EXAMPLES)
     .action(async (file: string, metric: string, valueText: string, options: SeriesOptions) => {
-      const path = textfilePath(resolveDirectory(options), file);
       const value = parseSampleValue(valueText, 'value', parseGoFloat);
-      const series = {
-        metric,
-        labels: options.label ?? [],
-        value,
-        ...(options.type === undefined ? {} : { type: options.type }),
-        ...(options.help === undefined ? {} : { help: options.help }),
-      };
-      const problem = seriesAddressProblem(series);
-      if (problem !== undefined) throw new CliError(problem, EXIT_USAGE);
-      try {
-        await setSeries(path, series, {
-          lockTimeoutMs: options.lockTimeout,
-          ...(options.mode === undefined ? {} : { mode: options.mode }),
-        });
-      } catch (error) {
-        reportWriteFailure(error, writeStderrLine);
-      }
+      await editOneSeries(file, metric, options, { value }, setSeries);
     });
 }
