@@ -121,15 +121,17 @@ export async function startNodeExporter(binary: string, directory: string): Prom
   );
 }
 
-/** Runs a program to completion with stdin, returning its exit code and output. */
+/** Runs a program to completion with stdin (and extra environment variables), returning its
+ *  exit code and output. */
 export function runProgram(
   command: string,
   args: readonly string[],
   input?: string | Uint8Array,
   timeoutMs = 60_000,
+  env?: NodeJS.ProcessEnv,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -3,7 +3,6 @@
 //    node_exporter's textfile collector (users can switch back at any time);
 //  - what the ecosystem's writers produce (Python's prometheus_client.write_to_textfile, the
 //    Debian textfile collector scripts) is accepted by `promdrop write` and stored as is.
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,15 +53,7 @@ write_to_textfile(sys.argv[1], r)
 
 /** Output of a program, failing the test when it fails. */
 async function outputOf(command: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<string> {
-  const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  const result = await runProgram(command, args, undefined, 60_000, env);
   expect(result.code, `${command} failed: ${result.stderr}`).toBe(0);
   return result.stdout;
 }

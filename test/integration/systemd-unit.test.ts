@@ -250,9 +250,9 @@ describe('example job (examples/systemd/dirsize.sh through promdrop run)', () =>
     await symlink(CLI, join(bin, 'promdrop'));
     await copyFile(join(EXAMPLES, 'dirsize.sh'), join(bin, 'promdrop-dirsize'));
     await chmod(join(bin, 'promdrop-dirsize'), 0o755);
-    const env = { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, PROMDROP_DIR: textfiles };
+    const env = { PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, PROMDROP_DIR: textfiles };
     const run = (directories: string[]) =>
-      runProgramWithEnv(join(bin, 'promdrop'), ['run', '--name', 'dirsize', '--', 'promdrop-dirsize', ...directories], env);
+      runProgram(join(bin, 'promdrop'), ['run', '--name', 'dirsize', '--', 'promdrop-dirsize', ...directories], undefined, 60_000, env);
 
     const ok = await run([measured]);
     expect(ok.stderr).toBe('');
@@ -275,18 +275,3 @@ describe('example job (examples/systemd/dirsize.sh through promdrop run)', () =>
   });
 });
 
-function runProgramWithEnv(
-  command: string,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env, timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
