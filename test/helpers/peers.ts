@@ -141,3 +141,14 @@ export function runProgram(
     child.stdin.end(input);
   });
 }
+
+/** Families node_exporter adds on its own (build info, collector and textfile meta metrics). */
+const NODE_EXPORTER_META = /^(?:# (?:HELP|TYPE) )?(node_exporter_build_info|node_scrape_collector_\w+|node_textfile_\w+|promhttp_\w+)[ {]/;
+
+/** node_exporter's output without the metrics it adds about itself, to compare with promdrop's. */
+export function withoutMetaMetrics(text: string): string {
+  return text
+    .split('\n')
+    .filter((line) => !NODE_EXPORTER_META.test(line))
+    .join('\n');
+}

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkExposition, mergeSources, parseExposition, renderText } from '../../src/core/index.js';
 import type { DifferentialCase, NodeExporterArtefact } from '../fixtures/differential/case-types.js';
 import { cases } from '../fixtures/differential/cases.js';
-import { PEERS, requireProgram, runProgram, startNodeExporter, type RunningProcess } from '../helpers/peers.js';
+import { PEERS, requireProgram, runProgram, startNodeExporter, withoutMetaMetrics, type RunningProcess } from '../helpers/peers.js';
 
 const promtool = requireProgram(PEERS.promtool, 'prometheus');
 const nodeExporterBinary = requireProgram(PEERS.nodeExporter, 'prometheus-node-exporter');
@@ -119,15 +119,6 @@ describe.skipIf(promtool === undefined)('promdrop vs promtool check metrics', ()
 
 // ─── Parsed series vs node_exporter ────────────────────────────────────────────────────────
 
-/** Families node_exporter adds on its own (build info, collector and textfile meta metrics). */
-const NODE_EXPORTER_META = /^(?:# (?:HELP|TYPE) )?(node_exporter_build_info|node_scrape_collector_\w+|node_textfile_\w+|promhttp_\w+)[ {]/;
-
-function withoutMetaMetrics(text: string): string {
-  return text
-    .split('\n')
-    .filter((line) => !NODE_EXPORTER_META.test(line))
-    .join('\n');
-}
 
 function scrapeErrorOf(text: string): string | undefined {
   return /^node_textfile_scrape_error (\S+)$/m.exec(text)?.[1];

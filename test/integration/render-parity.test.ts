@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkExposition, mergeSources, renderText, type Source } from '../../src/core/index.js';
-import { PEERS, requireProgram, startNodeExporter, type RunningProcess } from '../helpers/peers.js';
+import { PEERS, requireProgram, startNodeExporter, withoutMetaMetrics, type RunningProcess } from '../helpers/peers.js';
 
 const nodeExporterBinary = requireProgram(PEERS.nodeExporter, 'prometheus-node-exporter');
 
@@ -17,15 +17,6 @@ const fileNames = readdirSync(FIXTURES)
   .filter((name) => name.endsWith('.prom'))
   .sort();
 
-/** Families node_exporter adds on its own (build info, collector and textfile meta metrics). */
-const NODE_EXPORTER_META = /^(?:# (?:HELP|TYPE) )?(node_exporter_build_info|node_scrape_collector_\w+|node_textfile_\w+|promhttp_\w+)[ {]/;
-
-function withoutMetaMetrics(text: string): string {
-  return text
-    .split('\n')
-    .filter((line) => !NODE_EXPORTER_META.test(line))
-    .join('\n');
-}
 
 /** What promdrop serves for these files, each identified by its full path. */
 function promdropServes(paths: readonly string[]): string {
