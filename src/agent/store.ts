@@ -32,6 +32,7 @@ import {
   statDirectory,
   type DirectoryIdentity,
 } from '../fs/directory-scan.js';
+import { fileAccessFor, threadPoolAccess, type FileAccess } from '../fs/file-access.js';
 import { readTextfile, statTextfile, type FileIdentity, type TextfileRead } from '../fs/textfile-reader.js';
 import type { DirectoryWatcher, WatchHint } from '../fs/watcher.js';
 import {
@@ -116,6 +117,10 @@ interface DirectoryState {
   paths: Set<string>;
   /** Inode the watcher was set up on; undefined when it needs (re)watching. */
   watchedIno: bigint | undefined;
+  /** How to make system calls there: synchronous on a local file system (see fs/file-access). */
+  access: FileAccess;
+  /** Device the access was chosen for: another file system mounted there is judged again. */
+  accessDev: bigint | undefined;
 }
 
 interface FileView {
@@ -277,7 +282,7 @@ export class TextfileStore {
 
   private async checkFreshness(): Promise<void> {
     const states = [...this.directories.values()];
-    const stats = await Promise.all(states.map((state) => statDirectory(state.path)));
+    const stats = await Promise.all(states.map((state) => statDirectory(state.path, state.access)));
     const changed: DirectoryState[] = [];
     states.forEach((state, index) => {
       const result = stats[index]!;
@@ -381,7 +386,10 @@ export class TextfileStore {
       for (const directory of expansion.directories) {
         const key = normalize(directory);
         const existing = this.directories.get(key);
-        next.set(key, existing ?? { path: directory, pattern: expansion.pattern, listing: undefined, error: undefined, paths: new Set(), watchedIno: undefined });
+        next.set(
+          key,
+          existing ?? { path: directory, pattern: expansion.pattern, listing: undefined, error: undefined, paths: new Set(), watchedIno: undefined, access: threadPoolAccess, accessDev: undefined },
+        );
         if (expansion.error !== undefined && existing === undefined) {
           this.logger.warn({ pattern: expansion.pattern }, expansion.error);
         }
@@ -405,7 +413,7 @@ export class TextfileStore {
 
   private async scanDirectory(state: DirectoryState): Promise<void> {
     const listedAtNs = BigInt(Date.now()) * 1_000_000n;
-    const listing = await listTextfiles(state.path);
+    const listing = await listTextfiles(state.path, state.access);
     if (!listing.ok) {
       const previous = state.error;
       state.listing = undefined;
@@ -425,6 +433,10 @@ export class TextfileStore {
     }
     state.error = undefined;
     state.listing = { identity: listing.identity, listedAtNs };
+    if (state.accessDev !== listing.identity.dev) {
+      state.access = await fileAccessFor(state.path);
+      state.accessDev = listing.identity.dev;
+    }
     if (this.watcher !== undefined && state.watchedIno !== listing.identity.ino) {
       // Deleted and created again, or created after start: the old watch (if any) is dead.
       this.watcher.rewatch(state.path);
@@ -445,7 +457,7 @@ export class TextfileStore {
   private async refreshPath(path: string, state: DirectoryState): Promise<void> {
     const existing = this.entries.get(path);
     const entry = existing ?? newFileEntry(path);
-    const stat = await statTextfile(path);
+    const stat = await statTextfile(path, state.access);
     if (stat.kind === 'gone') {
       state.paths.delete(path);
       this.removeEntry(path);
@@ -467,7 +479,7 @@ export class TextfileStore {
       entry.settling = settlingFor(entry, stat.identity, this.now());
       return;
     }
-    const read = await this.readWhole(path);
+    const read = await this.readWhole(path, state.access);
     if (read.kind === 'gone') {
       state.paths.delete(path);
       this.removeEntry(path);
@@ -504,10 +516,10 @@ export class TextfileStore {
   }
 
   /** Reads are one at a time (bounded memory); a one-shot load retries a file caught mid-write. */
-  private readWhole(path: string): Promise<TextfileRead> {
+  private readWhole(path: string, access: FileAccess): Promise<TextfileRead> {
     return this.readLock.run(async () => {
       for (let attempt = 1; ; attempt++) {
-        const read = await readTextfile(path, { maxFileSize: this.options.maxFileSize });
+        const read = await readTextfile(path, { maxFileSize: this.options.maxFileSize }, access);
         if (read.kind !== 'read' || read.stable || !this.oneShot || attempt >= ONE_SHOT_READ_ATTEMPTS) return read;
         await new Promise((resolve) => setTimeout(resolve, ONE_SHOT_RETRY_DELAY_MS));
       }

@@ -2,7 +2,8 @@
 // arguments may be globs, matched like Go's filepath.Glob (what node_exporter ≥ 1.3 uses), so a
 // flag value copied from a node_exporter unit file selects the same directories.
 import type { BigIntStats } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { threadPoolAccess, type FileAccess } from './file-access.js';
 import { join } from 'node:path';
 import { describeError, errorCode } from './textfile-reader.js';
 
@@ -54,9 +55,9 @@ function directoryIdentityOf(stats: BigIntStats): DirectoryIdentity {
 }
 
 /** stat of a directory (following symlinks), classified. Never throws. */
-export async function statDirectory(directory: string): Promise<DirectoryStat> {
+export async function statDirectory(directory: string, access: FileAccess = threadPoolAccess): Promise<DirectoryStat> {
   try {
-    const stats = await stat(directory, { bigint: true });
+    const stats = await access.stat(directory);
     if (!stats.isDirectory()) return { ok: false, code: 'ENOTDIR', message: `${directory}: not a directory` };
     return { ok: true, identity: directoryIdentityOf(stats) };
   } catch (error) {
@@ -65,12 +66,12 @@ export async function statDirectory(directory: string): Promise<DirectoryStat> {
 }
 
 /** The textfile names in one directory, without recursion. Never throws. */
-export async function listTextfiles(directory: string): Promise<DirectoryListing> {
-  const before = await statDirectory(directory);
+export async function listTextfiles(directory: string, access: FileAccess = threadPoolAccess): Promise<DirectoryListing> {
+  const before = await statDirectory(directory, access);
   if (!before.ok) return before;
   let names: string[];
   try {
-    names = await readdir(directory);
+    names = await access.readdir(directory);
   } catch (error) {
     return { ok: false, code: errorCode(error), message: directoryErrorMessage(directory, error) };
   }

@@ -2,8 +2,7 @@
 // never reads more than the size limit, and says whether the bytes it returns can be trusted
 // to be one version of the file (nothing changed it while it was being read).
 import { constants, type BigIntStats } from 'node:fs';
-import { lstat, open, stat } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import { threadPoolAccess, type FileAccess } from './file-access.js';
 
 /** What identifies one version of a file's content without reading it. Two equal identities
  *  mean "same bytes" for any writer that does not forge timestamps. */
@@ -60,12 +59,12 @@ export function sameInode(a: FileIdentity, b: FileIdentity): boolean {
 }
 
 /** stat (following symlinks) of a textfile path, classified. Never throws. */
-export async function statTextfile(path: string): Promise<TextfileStat> {
+export async function statTextfile(path: string, access: FileAccess = threadPoolAccess): Promise<TextfileStat> {
   let stats: BigIntStats;
   try {
-    stats = await stat(path, { bigint: true });
+    stats = await access.stat(path);
   } catch (error) {
-    return classifyStatError(path, error);
+    return classifyStatError(path, error, access);
   }
   if (!stats.isFile()) return notRegular(path, stats);
   return { kind: 'stat', identity: identityOf(stats) };
@@ -76,39 +75,39 @@ export async function statTextfile(path: string): Promise<TextfileStat> {
  * are never opened or read; open non-blocking so that a FIFO swapped in after the stat cannot
  * hang the agent; fstat the descriptor because the path may now name something else.
  */
-export async function readTextfile(path: string, limits: ReadLimits): Promise<TextfileRead> {
-  const first = await statTextfile(path);
+export async function readTextfile(path: string, limits: ReadLimits, access: FileAccess = threadPoolAccess): Promise<TextfileRead> {
+  const first = await statTextfile(path, access);
   if (first.kind !== 'stat') return first;
   if (first.identity.size > BigInt(limits.maxFileSize)) return tooLarge(path, first.identity, limits);
 
-  let handle: FileHandle;
+  let fd: number;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    fd = await access.open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (error) {
-    const failure = await classifyStatError(path, error);
+    const failure = await classifyStatError(path, error, access);
     // With the identity, an unreadable file is not retried until its mode or owner changes.
     return failure.kind === 'failed' ? { ...failure, identity: first.identity } : failure;
   }
   try {
-    const before = await handle.stat({ bigint: true });
+    const before = await access.fstat(fd);
     if (!before.isFile()) return notRegular(path, before);
     const beforeIdentity = identityOf(before);
     if (before.size > BigInt(limits.maxFileSize)) return tooLarge(path, beforeIdentity, limits);
-    const bytes = await readAll(handle, Number(before.size), limits.maxFileSize);
+    const bytes = await readAll(access, fd, Number(before.size), limits.maxFileSize);
     if (bytes === undefined) return tooLarge(path, beforeIdentity, limits);
-    const after = identityOf(await handle.stat({ bigint: true }));
+    const after = identityOf(await access.fstat(fd));
     const stable = sameIdentity(beforeIdentity, after) && BigInt(bytes.length) === after.size;
     return { kind: 'read', bytes, identity: after, stable };
   } catch (error) {
     return { kind: 'failed', reason: 'io', message: `${path}: ${describeError(error)}` };
   } finally {
-    await handle.close().catch(() => undefined);
+    await access.close(fd).catch(() => undefined);
   }
 }
 
 /** Reads to end of file, allowing for a file that grew since the fstat; undefined when it
  *  grows past the limit. */
-async function readAll(handle: FileHandle, expectedSize: number, maxFileSize: number): Promise<Buffer | undefined> {
+async function readAll(access: FileAccess, fd: number, expectedSize: number, maxFileSize: number): Promise<Buffer | undefined> {
   // One byte more than expected, so that growth is noticed without a second read call.
   let buffer = Buffer.allocUnsafe(Math.min(expectedSize, maxFileSize) + 1);
   let length = 0;
@@ -119,7 +118,7 @@ async function readAll(handle: FileHandle, expectedSize: number, maxFileSize: nu
       buffer.copy(grown, 0, 0, length);
       buffer = grown;
     }
-    const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+    const bytesRead = await access.read(fd, buffer, length, buffer.length - length);
     if (bytesRead === 0) break;
     length += bytesRead;
   }
@@ -128,11 +127,11 @@ async function readAll(handle: FileHandle, expectedSize: number, maxFileSize: nu
   return length * 2 < buffer.length ? Buffer.from(buffer.subarray(0, length)) : buffer.subarray(0, length);
 }
 
-async function classifyStatError(path: string, error: unknown): Promise<Exclude<TextfileRead, { kind: 'read' }>> {
+async function classifyStatError(path: string, error: unknown, access: FileAccess): Promise<Exclude<TextfileRead, { kind: 'read' }>> {
   const code = errorCode(error);
   if (code === 'ENOENT') {
     // A dangling symlink is an error worth reporting (node_exporter does); a vanished file is not.
-    const isLink = await lstat(path).then(
+    const isLink = await access.lstat(path).then(
       (s) => s.isSymbolicLink(),
       () => false,
     );
