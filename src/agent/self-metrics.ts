@@ -5,7 +5,7 @@
 // build-info gauge is left (node_exporter keeps its build info too), rendered once.
 import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
 import { parseExposition } from '../core/parse.js';
-import { renderOpenMetricsBytes, renderTextBytes } from '../core/render.js';
+import { renderOpenMetricsBytes } from '../core/render.js';
 import type { ExpositionFormat } from '../http/negotiate.js';
 import type { FileState, Snapshot } from './store.js';
 
@@ -38,7 +38,9 @@ export class SelfMetrics implements SelfMetricsSource {
   /** collectDefaultMetrics' process_* and nodejs_* metrics, in a registry of their own so their
    *  text can be cached while the scrape counters stay exact. */
   private readonly processRegistry = new Registry();
-  private processText: { readonly atMs: number; readonly text: Promise<string> } | undefined;
+  /** The process metrics' fragment in each format, made at most once per maximum age: parsing
+   *  and rendering them was most of a scrape's CPU time when done per scrape. */
+  private processFragments: { readonly atMs: number; readonly fragments: Promise<Record<ExpositionFormat, Buffer>> } | undefined;
   private readonly exporterMetrics: boolean;
   private readonly scrapes: Counter<'format' | 'encoding'> | undefined;
   private readonly scrapeDuration: Histogram | undefined;
@@ -123,7 +125,8 @@ export class SelfMetrics implements SelfMetricsSource {
   async render(format: ExpositionFormat, snapshot: Snapshot): Promise<Buffer> {
     if (!this.exporterMetrics) return (await this.constantFragments())[format];
     this.countFiles(snapshot);
-    return this.renderFresh(format);
+    const [processFragment, ownFragment] = await Promise.all([this.processMetrics(format), this.registry.metrics().then((text) => fragment(text, format))]);
+    return Buffer.concat([processFragment, ownFragment]);
   }
 
   scrapeStarted(): void {
@@ -142,36 +145,17 @@ export class SelfMetrics implements SelfMetricsSource {
 
   /** Only build info is left without exporter metrics: render it once, in both formats. */
   private async constantFragments(): Promise<Record<ExpositionFormat, Buffer>> {
-    this.constantCache ??= { text: await this.renderFresh('text'), openmetrics: await this.renderFresh('openmetrics') };
+    this.constantCache ??= await bothFragments(await this.registry.metrics());
     return this.constantCache;
   }
 
-  /**
-   * prom-client renders one format per registry (and renames counters in place when asked for
-   * OpenMetrics), so both forms are made by the core from its text, with the renderers the
-   * textfiles go through. OpenMetrics loses its `# EOF`: the snapshot's body, which follows,
-   * ends with it.
-   */
-  private async renderFresh(format: ExpositionFormat): Promise<Buffer> {
-    const [processText, ownText] = await Promise.all([this.processMetricsText(), this.registry.metrics()]);
-    const parsed = parseExposition(Buffer.from(processText + ownText, 'utf8'));
-    // Should a future prom-client write something the core rejects, that scrape goes without
-    // self metrics rather than with a broken exposition.
-    if (!parsed.ok) return Buffer.alloc(0);
-    if (format === 'text') return renderTextBytes(parsed.families);
-    const rendered = renderOpenMetricsBytes(parsed.families);
-    const eofAt = rendered.length - OPENMETRICS_EOF.length;
-    return rendered.toString('latin1', eofAt) === OPENMETRICS_EOF ? rendered.subarray(0, eofAt) : rendered;
-  }
-
-  /** The process metrics' text, collected again once it is older than the maximum age. */
-  private processMetricsText(): Promise<string> {
-    if (!this.exporterMetrics) return Promise.resolve('');
+  /** The process metrics' fragment, collected again once it is older than the maximum age. */
+  private async processMetrics(format: ExpositionFormat): Promise<Buffer> {
     const now = Date.now();
-    if (this.processText === undefined || now - this.processText.atMs >= PROCESS_METRICS_MAX_AGE_MS) {
-      this.processText = { atMs: now, text: this.processRegistry.metrics() };
+    if (this.processFragments === undefined || now - this.processFragments.atMs >= PROCESS_METRICS_MAX_AGE_MS) {
+      this.processFragments = { atMs: now, fragments: this.processRegistry.metrics().then(bothFragments) };
     }
-    return this.processText.text;
+    return (await this.processFragments.fragments)[format];
   }
 
   private countFiles(snapshot: Snapshot): void {
@@ -187,4 +171,26 @@ export class SelfMetrics implements SelfMetricsSource {
     this.servedSeries?.set(series);
     this.generation?.set(snapshot.generation);
   }
+}
+
+async function bothFragments(text: string): Promise<Record<ExpositionFormat, Buffer>> {
+  return { text: fragment(text, 'text'), openmetrics: fragment(text, 'openmetrics') };
+}
+
+/**
+ * prom-client's text is text format 0.0.4 already and is served as it is (parsing and rendering
+ * it again cost more than the rest of a scrape). It renders one format per registry, and renames
+ * counters in place when asked for OpenMetrics, so OpenMetrics is made by the core from the
+ * text, with the renderer the textfiles go through, less its `# EOF`: the snapshot's body, which
+ * follows, ends with it.
+ */
+function fragment(text: string, format: ExpositionFormat): Buffer {
+  if (format === 'text') return Buffer.from(text, 'utf8');
+  const parsed = parseExposition(Buffer.from(text, 'utf8'));
+  // Should a future prom-client write something the core rejects, that scrape goes without
+  // self metrics rather than with a broken exposition.
+  if (!parsed.ok) return Buffer.alloc(0);
+  const rendered = renderOpenMetricsBytes(parsed.families);
+  const eofAt = rendered.length - OPENMETRICS_EOF.length;
+  return rendered.toString('latin1', eofAt) === OPENMETRICS_EOF ? rendered.subarray(0, eofAt) : rendered;
 }
