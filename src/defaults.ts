@@ -24,3 +24,5 @@ export const DEFAULT_GRACE_PERIOD_MS = 60_000;
 export const DEFAULT_SETTLE_MS = 2_000;
 /** Full rescan, the safety net for missed watch events. */
 export const DEFAULT_RESCAN_INTERVAL_MS = 30_000;
+/** `promdrop run --timeout`: how long after SIGTERM the command is sent SIGKILL. */
+export const DEFAULT_KILL_AFTER_MS = 10_000;

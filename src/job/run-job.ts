@@ -1,7 +1,6 @@
 // `promdrop run`: record the start, run the command, record the end. Recording never changes
 // what the job does: if the outcome file cannot be written, the command still runs and its
 // status is still returned, and the problem is reported on stderr (cron mails it).
-import { performance } from 'node:perf_hooks';
 import { formatDuration } from '../core/duration.js';
 import { editTextfile, type TextfileContent } from '../fs/textfile-edit.js';
 import { jobFilePath } from './job-file.js';

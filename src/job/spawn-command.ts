@@ -4,6 +4,7 @@
 // would report (127 not found, 126 not executable, 128+N killed by signal N).
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
+import { DEFAULT_KILL_AFTER_MS } from '../defaults.js';
 
 /** Signals a supervisor (cron, systemd, a terminal) sends to ask a job to stop or act. */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -20,8 +21,6 @@ export interface CommandOptions {
   /** Grace period between SIGTERM and SIGKILL on timeout (default 10 s). */
   readonly killAfterMs?: number;
 }
-
-export const DEFAULT_KILL_AFTER_MS = 10_000;
 
 export interface CommandOutcome {
   /** What a shell would report as `$?`. */

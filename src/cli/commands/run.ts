@@ -1,9 +1,7 @@
 // `promdrop run --name NAME -- COMMAND [ARGS...]`: wraps a cron job or timer so that its outcome
 // is always recorded (see src/job/), without changing how the job runs or what it exits with.
 import type { Command } from 'commander';
-import { runJob } from '../../job/run-job.js';
-import { DEFAULT_KILL_AFTER_MS } from '../../job/spawn-command.js';
-import { textfileDirectoryFromEnv } from '../../defaults.js';
+import { DEFAULT_KILL_AFTER_MS, textfileDirectoryFromEnv } from '../../defaults.js';
 import { CliError } from '../errors.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { addWriterOptions, parsePositiveDuration, textfileNameProblem, writeStderrLine, type WriterOptions } from '../writer-options.js';
@@ -66,6 +64,8 @@ export function registerRun(program: Command): void {
       }
       // A missing directory must not stop the job itself: runJob reports that it cannot record.
       const directory = options.dir ?? textfileDirectoryFromEnv();
+      // Loaded here: child_process and the job code cost every other command start-up time.
+      const { runJob } = await import('../../job/run-job.js');
       const run = await runJob({
         name: options.name,
         directory,
