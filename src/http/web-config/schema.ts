@@ -37,6 +37,7 @@ export type PemSource = { readonly kind: 'inline'; readonly pem: string; readonl
 export interface TlsServerSettings {
   readonly cert: PemSource;
   readonly key: PemSource;
+  /** Undefined: client certificates are verified against Node's root store, as Go uses the system's. */
   readonly clientCa: PemSource | undefined;
   readonly clientAuthType: ClientAuthType;
   /** Exact SANs (DNS, IP, e-mail or URI) one of which a client certificate must carry; empty: any. */
@@ -163,9 +164,6 @@ function readTls(pair: Pair<unknown, unknown> | undefined, directory: string, li
   }
   if (clientCa !== undefined && clientAuthType === 'NoClientCert') {
     throw new Invalid(clientCa.line, "client CA's have been configured without a Client Auth Policy: set client_auth_type");
-  }
-  if ((clientAuthType === 'RequireAndVerifyClientCert' || clientAuthType === 'VerifyClientCertIfGiven') && clientCa === undefined) {
-    throw new Invalid(lineOf(authPair?.value as Node), `client_auth_type ${clientAuthType} verifies client certificates, so it needs client_ca_file (or client_ca)`);
   }
   const sansPair = entries.get('client_allowed_sans');
   const clientAllowedSans = optionalStringList(sansPair, 'client_allowed_sans', lineOf) ?? [];

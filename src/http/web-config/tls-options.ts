@@ -1,7 +1,7 @@
 // tls_server_config → Node's TLS server options, with every setting Node cannot honour refused
 // here (with the line of its key) rather than dropped: a cipher or curve this Node's OpenSSL
 // lacks, a certificate that does not match its key, a CA file with no certificate in it.
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { PemSource, TlsServerSettings } from './schema.js';
 import { WebConfigError } from './schema.js';
@@ -71,16 +71,23 @@ export function buildTlsOptions(settings: TlsServerSettings, file: string, readP
     if (!/-----BEGIN CERTIFICATE-----/.test(pems.ca)) return fail(settings.clientCa?.line, 'client CA: no certificate found (expected PEM "BEGIN CERTIFICATE" blocks)');
     secureContext.ca = pems.ca;
   }
+  let certificate: X509Certificate;
   try {
-    new X509Certificate(pems.cert!);
+    certificate = new X509Certificate(pems.cert!);
   } catch (error) {
     return fail(settings.cert.line, `certificate: not a PEM certificate (${messageOf(error)})`);
+  }
+  // OpenSSL takes a key that does not match the certificate without a word, and every
+  // handshake fails later: checked here instead.
+  try {
+    if (!certificate.checkPrivateKey(createPrivateKey(pems.key!))) return fail(settings.key.line, 'the key does not match the certificate');
+  } catch (error) {
+    return fail(settings.key.line, `key: not a PEM private key (${messageOf(error)})`);
   }
   try {
     createSecureContext(secureContext);
   } catch (error) {
-    const line = /key/i.test(messageOf(error)) ? settings.key.line : settings.cert.line;
-    return fail(line, `the certificate and key do not load: ${messageOf(error)}`);
+    return fail(settings.cert.line, `the certificate and key do not load: ${messageOf(error)}`);
   }
 
   const verifies = settings.clientAuthType === 'RequireAndVerifyClientCert';
