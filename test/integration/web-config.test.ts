@@ -253,6 +253,35 @@ describe.skipIf(!available)('--web.config.file with real clients', () => {
     });
   });
 
+  it('over TLS too, finishes a scrape in flight before exiting on SIGTERM', async () => {
+    const big = join(root, 'big');
+    await mkdir(big);
+    // ~12 MB: more than the socket buffers hold, so the answer is still being written at SIGTERM.
+    const lines = ['# TYPE inflight_series gauge'];
+    for (let i = 0; i < 120_000; i++) lines.push(`inflight_series{instance="host-${i}",path="/var/lib/some/long/path/${i}"} ${i}`);
+    await writeFile(join(big, 'big.prom'), `${lines.join('\n')}\n`);
+    writeFileSync(join(root, 'web-drain.yml'), 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n');
+    const agent = await startAgent([`--textfile.directory=${big}`, '--web.disable-exporter-metrics', '--web.config.file', join(root, 'web-drain.yml')], { ready: httpsReady() });
+    const socket = connect({ host: '127.0.0.1', port: agent.port, ca: readFileSync(join(root, 'ca.crt')), servername: 'localhost' });
+    await new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()));
+    socket.pause();
+    socket.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const exited = agent.terminate('SIGTERM');
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    socket.resume();
+    await new Promise((resolve) => socket.once('close', resolve));
+    const exit = await exited;
+    const response = Buffer.concat(received).toString();
+    expect(response.startsWith('HTTP/1.1 200 OK')).toBe(true);
+    const headerEnd = response.indexOf('\r\n\r\n');
+    const length = Number(/content-length: (\d+)/i.exec(response.slice(0, headerEnd))?.[1]);
+    expect(Buffer.byteLength(response.slice(headerEnd + 4))).toBe(length);
+    expect(response).toContain('inflight_series{instance="host-119999",path="/var/lib/some/long/path/119999"} 119999\n');
+    expect(exit).toMatchObject({ code: 0, signal: null });
+  });
+
   it('refuses to start on a broken file, naming the file and the line', async () => {
     const bad = join(root, 'bad.yml');
     writeFileSync(bad, 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireClientCert\n');
