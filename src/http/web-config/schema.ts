@@ -50,7 +50,7 @@ export interface TlsServerSettings {
   /** Go names; undefined: Node's defaults. */
   readonly curvePreferences: readonly string[] | undefined;
   /** Lines of the keys whose values are only checked later (against OpenSSL), for those errors. */
-  readonly lines: { readonly cipherSuites?: number; readonly curvePreferences?: number; readonly minVersion?: number };
+  readonly lines: { readonly cipherSuites: number | undefined; readonly curvePreferences: number | undefined; readonly minVersion: number | undefined };
 }
 
 export interface WebConfig {
@@ -197,13 +197,6 @@ function readTls(pair: Pair<unknown, unknown> | undefined, directory: string, li
       throw new Invalid(lineOf(curvePair?.value as Node), `unknown curve: ${name} (expected one of ${Object.keys(CURVES).join(', ')})`);
     }
   }
-  const lines: { cipherSuites?: number; curvePreferences?: number; minVersion?: number } = {};
-  const cipherLine = lineOf(cipherPair?.key as Node);
-  const curveLine = lineOf(curvePair?.key as Node);
-  const minLine = lineOf(minPair?.key as Node);
-  if (cipherLine !== undefined) lines.cipherSuites = cipherLine;
-  if (curveLine !== undefined) lines.curvePreferences = curveLine;
-  if (minLine !== undefined) lines.minVersion = minLine;
   return {
     cert,
     key,
@@ -212,11 +205,11 @@ function readTls(pair: Pair<unknown, unknown> | undefined, directory: string, li
     clientAllowedSans,
     minVersion,
     maxVersion,
-    // An empty list means "not configured" in Go as well.
-    cipherSuites: cipherSuites === undefined || cipherNames?.length === 0 ? undefined : cipherSuites,
+    // An empty list means "not configured" in Go as well; so does a TLS 1.3-only one (with min_version TLS13).
+    cipherSuites: cipherSuites === undefined || cipherSuites.length === 0 ? undefined : cipherSuites,
     preferServerCipherSuites: optionalBoolean(entries.get('prefer_server_cipher_suites'), 'prefer_server_cipher_suites', lineOf) ?? true,
     curvePreferences: curvePreferences === undefined || curvePreferences.length === 0 ? undefined : curvePreferences,
-    lines,
+    lines: { cipherSuites: lineOf(cipherPair?.key as Node), curvePreferences: lineOf(curvePair?.key as Node), minVersion: lineOf(minPair?.key as Node) },
   };
 }
 
