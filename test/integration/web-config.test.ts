@@ -341,6 +341,9 @@ describe.skipIf(!available)('--web.config.file with real clients', () => {
       const response = await fetch(`${prometheus.url}/api/v1/query?query=backup_ok`);
       const json = (await response.json()) as { data: { result: Array<{ metric: Record<string, string> }> } };
       expect(json.data.result.map((sample) => sample.metric['job'])).toEqual(['right']);
+      const targets = (await (await fetch(`${prometheus.url}/api/v1/targets`)).json()) as { data: { activeTargets: Array<{ labels: Record<string, string>; lastError: string }> } };
+      const lastErrors = Object.fromEntries(targets.data.activeTargets.map((target) => [target.labels['job'], target.lastError]));
+      expect(lastErrors).toEqual({ right: '', wrong: 'server returned HTTP status 401 Unauthorized' });
     });
   });
 });
