@@ -3,7 +3,11 @@
 // import, so that the writer commands never pay for fastify, chokidar, pino or prom-client.
 import { buildHttpApp } from '../http/app.js';
 import { HttpListeners, type ListenAddress } from '../http/listen.js';
+import { HEALTHY_PATH, READY_PATH } from '../http/paths.js';
 import type { SnapshotSource } from '../http/snapshot-source.js';
+import { loadWebConfig } from '../http/web-config/load.js';
+import { WebConfigReloader } from '../http/web-config/reloader.js';
+import { tlsServerFactory } from '../http/web-config/tls-server.js';
 import { createLogger, httpLogLevel, type LogFormat, type LogLevel, type Logger } from '../log/logger.js';
 import { SelfMetrics } from './self-metrics.js';
 import { TextfileStore, type StoreOptions } from './store.js';
@@ -30,6 +34,10 @@ export interface ServeConfig {
   readonly allowTimestamps: boolean;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
+  /** --web.config.file: TLS, headers and basic auth (exporter-toolkit's format), re-read on change. */
+  readonly webConfigFile?: string;
+  /** --web.health-without-auth: /-/healthy and /-/ready answer without basic auth. */
+  readonly healthWithoutAuth?: boolean;
 }
 
 /** SIGTERM to exit: the whole shutdown (draining scrapes, closing the store) fits in this. */
@@ -67,6 +75,7 @@ export class AgentStartError extends Error {
  */
 export async function runAgent(config: ServeConfig): Promise<void> {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  const webConfig = config.webConfigFile === undefined ? undefined : startWebConfig(config.webConfigFile, logger);
   const selfMetrics = new SelfMetrics({ version: config.version, exporterMetrics: config.exporterMetrics });
   // A file defining process_cpu_seconds_total (say) would put a second family of that name
   // into the exposition, which Prometheus's parsers reject or mis-ingest: such files are refused.
@@ -93,14 +102,23 @@ export async function runAgent(config: ServeConfig): Promise<void> {
     version: config.version,
     directories: config.directories,
     logger: logger.child({ component: 'http' }, { level: httpLogLevel(config.logLevel) }),
+    ...(webConfig === undefined
+      ? {}
+      : {
+          webAuth: {
+            current: () => webConfig.current().config,
+            unauthenticatedPaths: new Set(config.healthWithoutAuth === true ? [HEALTHY_PATH, READY_PATH] : []),
+          },
+        }),
   });
+  const createServer = webConfig?.current().tls === undefined ? undefined : tlsServerFactory(webConfig);
 
   let listeners: HttpListeners;
   try {
     listeners =
       config.systemdSocketFds === undefined
-        ? await HttpListeners.open(app, config.listenAddresses)
-        : await HttpListeners.adopt(app, config.systemdSocketFds);
+        ? await HttpListeners.open(app, config.listenAddresses, createServer)
+        : await HttpListeners.adopt(app, config.systemdSocketFds, createServer);
   } catch (error) {
     await Promise.allSettled([store.close(), app.close()]);
     throw new AgentStartError(`cannot listen: ${errorMessage(error)}`, { cause: error });
@@ -111,6 +129,7 @@ export async function runAgent(config: ServeConfig): Promise<void> {
       directories: config.directories.join(','),
       listen_address: listeners.boundAddresses().join(','),
       telemetry_path: config.telemetryPath,
+      ...(webConfig === undefined ? {} : { web_config: config.webConfigFile, tls: webConfig.current().tls !== undefined }),
     },
     'promdrop serving textfiles',
   );
@@ -130,6 +149,13 @@ export async function runAgent(config: ServeConfig): Promise<void> {
   }
   if (outcome.kind === 'ready') await signals.stopped;
   await shutdown(listeners, app, store, logger);
+}
+
+/** Loads --web.config.file; a file that does not load stops the start, naming the line. */
+function startWebConfig(path: string, logger: Logger): WebConfigReloader {
+  const loaded = loadWebConfig(path);
+  if (!loaded.ok) throw new AgentStartError(`invalid --web.config.file: ${loaded.error.message}`);
+  return new WebConfigReloader(path, loaded.loaded, logger.child({ component: 'web-config' }));
 }
 
 interface SignalHandling {

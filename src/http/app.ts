@@ -10,6 +10,7 @@ import { landingPage } from './landing-page.js';
 import { metricsRoute } from './metrics-route.js';
 import { LANDING_PAGE_PATH } from './paths.js';
 import type { SnapshotSource } from './snapshot-source.js';
+import { addWebAuth, type WebAuthOptions } from './web-config/auth-hook.js';
 
 export interface HttpAppOptions {
   readonly source: SnapshotSource;
@@ -22,6 +23,8 @@ export interface HttpAppOptions {
   /** fastify's logger, at warn or above (see httpLogLevel); leave out to log nothing (tests). */
   readonly logger?: Logger;
   readonly now?: () => number;
+  /** --web.config.file's headers and basic auth, for every route; leave out for none. */
+  readonly webAuth?: WebAuthOptions;
 }
 
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
@@ -33,6 +36,8 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
         Fastify({ loggerInstance: options.logger })
   ) as FastifyInstance;
 
+  // First, on the root instance: every route below and any added later is behind it.
+  if (options.webAuth !== undefined) addWebAuth(app, options.webAuth);
   // Registered as encapsulated plugins: each concern sees only the options it is given.
   void app.register(metricsRoute, {
     path: options.telemetryPath,

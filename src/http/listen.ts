@@ -3,13 +3,24 @@
 // binds one server per instance, so each address gets a plain node:http server that hands its
 // requests to the same fastify router: one application, any number of sockets, one way to close.
 // With --web.systemd-socket the sockets are not bound here but adopted from the fds systemd passed.
+// With TLS (--web.config.file), the servers come from the web config's factory instead.
 import { fstatSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
+import type { Server as HttpsServer } from 'node:https';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { ListenAddress } from './listen-address.js';
 
 export type { ListenAddress } from './listen-address.js';
+
+export type RequestHandler = (request: IncomingMessage | Http2ServerRequest, response: ServerResponse | Http2ServerResponse) => void;
+/** A server that hands every request to `handler`: plain HTTP, HTTPS, or HTTP/2 with HTTP/1.1 next to it. */
+export type RequestServer = Server | HttpsServer | Http2SecureServer;
+export type ServerFactory = (handler: RequestHandler) => RequestServer;
+
+const plainHttp: ServerFactory = (handler) => createServer(handler);
 
 /** The bound address as Go prints it: `[::]:10049`, `127.0.0.1:10049`. */
 export function formatBoundAddress(info: AddressInfo): string {
@@ -25,19 +36,31 @@ export function formatBoundAddress(info: AddressInfo): string {
  */
 class DrainableServer {
   private readonly busy = new Map<Socket, number>();
+  /** The sockets requests arrive on: TCP for HTTP, TLS for HTTPS. */
   private readonly sockets = new Set<Socket>();
+  /** Every TCP connection, TLS handshakes in progress included, for destroyAll. */
+  private readonly connections = new Set<Socket>();
+  /** HTTP/2 sessions: they are drained by closing the session, which lets its streams finish. */
+  private readonly sessions = new Set<Http2Session>();
   private draining = false;
 
-  constructor(readonly server: Server) {
-    server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
+  constructor(readonly server: RequestServer) {
+    const track = (set: Set<Socket>) => (socket: Socket) => {
+      set.add(socket);
       socket.once('close', () => {
-        this.sockets.delete(socket);
+        set.delete(socket);
         this.busy.delete(socket);
       });
+    };
+    server.on('connection', track(this.connections));
+    server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', track(this.sockets));
+    server.on('session', (session: Http2Session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
     });
-    server.on('request', (request, response) => {
-      const socket = request.socket;
+    server.on('request', (request: IncomingMessage | Http2ServerRequest, response: ServerResponse | Http2ServerResponse) => {
+      if (request.httpVersionMajor === 2) return;
+      const socket = request.socket as Socket;
       this.busy.set(socket, (this.busy.get(socket) ?? 0) + 1);
       let done = false;
       const settle = (): void => {
@@ -65,11 +88,13 @@ class DrainableServer {
       // net.Server's close only stops accepting (see the class comment for http.Server's).
       NetServer.prototype.close.call(this.server, () => resolve());
     });
-    for (const socket of this.sockets) if (!this.busy.has(socket)) socket.destroy();
+    for (const session of this.sessions) session.close();
+    for (const socket of this.sockets) if (!this.busy.has(socket) && !isHttp2(socket)) socket.destroy();
     return closed;
   }
 
   destroyAll(): void {
+    for (const socket of this.connections) socket.destroy();
     for (const socket of this.sockets) socket.destroy();
   }
 }
@@ -78,11 +103,11 @@ export class HttpListeners {
   private constructor(private readonly servers: readonly DrainableServer[]) {}
 
   /** Binds every address or none: if one fails (in use, no permission), the others are closed. */
-  static async open(app: FastifyInstance, addresses: readonly ListenAddress[]): Promise<HttpListeners> {
+  static async open(app: FastifyInstance, addresses: readonly ListenAddress[], createServer: ServerFactory = plainHttp): Promise<HttpListeners> {
     await app.ready();
     const servers: DrainableServer[] = [];
     try {
-      for (const address of addresses) servers.push(new DrainableServer(await listenOne(app, address)));
+      for (const address of addresses) servers.push(new DrainableServer(await listenOne(app, address, createServer)));
     } catch (error) {
       await Promise.all(servers.map((server) => server.drain()));
       throw error;
@@ -94,11 +119,11 @@ export class HttpListeners {
    * Listens on sockets that are already bound and listening (systemd socket activation), all or
    * none, like open(). Each fd is checked first: libuv's bare EINVAL would not say which fd is wrong.
    */
-  static async adopt(app: FastifyInstance, fds: readonly number[]): Promise<HttpListeners> {
+  static async adopt(app: FastifyInstance, fds: readonly number[], createServer: ServerFactory = plainHttp): Promise<HttpListeners> {
     await app.ready();
     const servers: DrainableServer[] = [];
     try {
-      for (const fd of fds) servers.push(new DrainableServer(await adoptOne(app, fd)));
+      for (const fd of fds) servers.push(new DrainableServer(await adoptOne(app, fd, createServer)));
     } catch (error) {
       await Promise.all(servers.map((server) => server.drain()));
       throw error;
@@ -132,20 +157,25 @@ export class HttpListeners {
   }
 }
 
-async function listenOne(app: FastifyInstance, address: ListenAddress): Promise<Server> {
-  if (address.host !== undefined) return bind(app, address.host, address.port);
+async function listenOne(app: FastifyInstance, address: ListenAddress, createServer: ServerFactory): Promise<RequestServer> {
+  if (address.host !== undefined) return bind(app, address.host, address.port, createServer);
   try {
     // '::' is dual-stack on Linux unless net.ipv6.bindv6only is set, like Go's ":port".
-    return await bind(app, '::', address.port);
+    return await bind(app, '::', address.port, createServer);
   } catch (error) {
-    if (isErrno(error, 'EAFNOSUPPORT') || isErrno(error, 'EADDRNOTAVAIL')) return bind(app, '0.0.0.0', address.port);
+    if (isErrno(error, 'EAFNOSUPPORT') || isErrno(error, 'EADDRNOTAVAIL')) return bind(app, '0.0.0.0', address.port, createServer);
     throw error;
   }
 }
 
-function bind(app: FastifyInstance, host: string, port: number): Promise<Server> {
+/** fastify's router takes HTTP/2's compatibility request and response as it takes HTTP/1's. */
+function router(app: FastifyInstance): RequestHandler {
+  return (request, response) => app.routing(request as IncomingMessage, response as ServerResponse);
+}
+
+function bind(app: FastifyInstance, host: string, port: number, createServer: ServerFactory): Promise<RequestServer> {
   return new Promise((resolve, reject) => {
-    const server = createServer((request, response) => app.routing(request, response));
+    const server = createServer(router(app));
     server.once('error', reject);
     server.listen({ host, port }, () => {
       server.off('error', reject);
@@ -154,7 +184,7 @@ function bind(app: FastifyInstance, host: string, port: number): Promise<Server>
   });
 }
 
-function adoptOne(app: FastifyInstance, fd: number): Promise<Server> {
+function adoptOne(app: FastifyInstance, fd: number, createServer: ServerFactory): Promise<RequestServer> {
   let isSocket: boolean;
   try {
     isSocket = fstatSync(fd).isSocket();
@@ -163,7 +193,7 @@ function adoptOne(app: FastifyInstance, fd: number): Promise<Server> {
   }
   if (!isSocket) return Promise.reject(new Error(`fd ${fd} from systemd is not a socket; the socket unit must use ListenStream=`));
   return new Promise((resolve, reject) => {
-    const server = createServer((request, response) => app.routing(request, response));
+    const server = createServer(router(app));
     const onError = (error: Error): void => reject(new Error(`fd ${fd} from systemd: ${error.message} (the socket unit must use ListenStream=)`));
     server.once('error', onError);
     server.listen({ fd }, () => {
@@ -171,6 +201,10 @@ function adoptOne(app: FastifyInstance, fd: number): Promise<Server> {
       resolve(server);
     });
   });
+}
+
+function isHttp2(socket: Socket): boolean {
+  return (socket as Socket & { alpnProtocol?: string | false }).alpnProtocol === 'h2';
 }
 
 function errorCode(error: unknown): string {

@@ -24,9 +24,13 @@ export interface Agent extends RunningProcess {
 /**
  * Starts `promdrop serve` with `args` plus `--web.listen-address=127.0.0.1:0` (unless
  * `listen: false`), learns the ports the agent bound from its start-up log line (no race for a
- * "free" port), and waits until /-/ready answers 200.
+ * "free" port), and waits until /-/ready answers 200 over plain HTTP, or until `ready(port)` is
+ * true (an agent serving HTTPS).
  */
-export async function startAgent(args: readonly string[], options: { env?: NodeJS.ProcessEnv; listen?: boolean } = {}): Promise<Agent> {
+export async function startAgent(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; listen?: boolean; ready?: (port: number) => Promise<boolean> } = {},
+): Promise<Agent> {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` before the integration tests`);
   const listen = options.listen === false ? [] : ['--web.listen-address=127.0.0.1:0'];
   const child = spawn(process.execPath, [CLI, 'serve', ...listen, ...args], {
@@ -88,7 +92,8 @@ export async function startAgent(args: readonly string[], options: { env?: NodeJ
   };
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`promdrop serve exited early (${child.exitCode ?? child.signalCode}):\n${output}`);
-    if (await fetch(`${url}/-/ready`).then((response) => response.ok, () => false)) return agent;
+    const ready = options.ready === undefined ? fetch(`${url}/-/ready`).then((response) => response.ok) : options.ready(port);
+    if (await ready.catch(() => false)) return agent;
     if (Date.now() > deadline) await fail('was not ready within 20 s');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -45,6 +45,8 @@ export interface ServeFlags {
   readonly 'web.telemetryPath': string;
   readonly 'web.disableExporterMetrics'?: boolean;
   readonly 'web.maxRequests': number;
+  readonly 'web.config.file'?: string;
+  readonly 'web.healthWithoutAuth'?: boolean;
   readonly 'textfile.maxFileSize': number;
   readonly 'textfile.maxSeries': number;
   readonly 'textfile.maxAge'?: number;
@@ -72,6 +74,9 @@ Examples:
 
   # socket activation (promdrop.socket binds the port; see docs/service.md)
   promdrop serve --web.systemd-socket
+
+  # HTTPS and basic auth, with the same file as every other exporter (docs/web-config.md)
+  promdrop serve --web.config.file /etc/promdrop/web.yml
 
   # on NFS or another file system where inotify sees nothing
   promdrop serve --textfile.poll --textfile.rescan-interval 15s
@@ -109,6 +114,8 @@ export function registerServe(program: Command): void {
         .argParser(parseCount(0))
         .default(SERVE_DEFAULTS.maxRequests),
     )
+    .option('--web.config.file <FILE>', "TLS, basic auth and response headers, in exporter-toolkit's web config format (see docs/web-config.md); re-read when it or its certificates change")
+    .option('--web.health-without-auth', "answer /-/healthy and /-/ready without the web config's basic auth (for load-balancer and orchestrator probes)")
     .addOption(
       new Option('--textfile.max-file-size <BYTES>', 'larger files are not read and reported as too_large (units B, KiB, MiB, GiB; KB=KiB)')
         .argParser(parseByteSize)
@@ -176,6 +183,9 @@ export function serveConfigFromFlags(flags: ServeFlags, env: NodeJS.ProcessEnv, 
     if (!sockets.ok) throw new CliError(sockets.message, EXIT_INVALID);
     systemdSocketFds = sockets.fds;
   }
+  if (flags['web.healthWithoutAuth'] === true && flags['web.config.file'] === undefined) {
+    throw new CliError('--web.health-without-auth only applies with --web.config.file', EXIT_INVALID);
+  }
   const config: ServeConfig = {
     version: VERSION,
     directories: directories.length > 0 ? dedupe(directories) : [textfileDirectoryFromEnv(env)],
@@ -194,6 +204,8 @@ export function serveConfigFromFlags(flags: ServeFlags, env: NodeJS.ProcessEnv, 
     allowTimestamps: flags['textfile.allowTimestamps'] === true,
     logLevel: flags['log.level'],
     logFormat: flags['log.format'],
+    ...(flags['web.config.file'] === undefined ? {} : { webConfigFile: flags['web.config.file'] }),
+    ...(flags['web.healthWithoutAuth'] === true ? { healthWithoutAuth: true } : {}),
   };
   return config;
 }

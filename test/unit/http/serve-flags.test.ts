@@ -77,6 +77,16 @@ describe('promdrop serve flags', () => {
     });
   });
 
+  it('takes --web.config.file as given (the agent resolves and loads it), and --web.health-without-auth with it', () => {
+    expect(parse(['--web.config.file', 'web.yml'])).toMatchObject({ webConfigFile: 'web.yml' });
+    expect(parse(['--web.config.file', 'web.yml'])).not.toHaveProperty('healthWithoutAuth');
+    expect(parse(['--web.config.file=/etc/promdrop/web.yml', '--web.health-without-auth'])).toMatchObject({
+      webConfigFile: '/etc/promdrop/web.yml',
+      healthWithoutAuth: true,
+    });
+    expect(() => parse(['--web.health-without-auth'])).toThrow(/only applies with --web.config.file/);
+  });
+
   it.each([
     ['--textfile.max-age=0s'],
     ['--textfile.rescan-interval=0'],

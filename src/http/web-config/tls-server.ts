@@ -1,0 +1,46 @@
+// HTTPS (and HTTP/2, negotiated by ALPN next to HTTP/1.1, as Go's server does) for
+// tls_server_config, with the certificate, key, CA and TLS settings re-read for each new
+// connection, as the toolkit's GetConfigForClient does: the reloader is asked before the
+// handshake starts, and a changed config replaces the server's secure context in place.
+import { createServer as createHttpsServer } from 'node:https';
+import { createSecureServer } from 'node:http2';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
+import type { RequestHandler, RequestServer, ServerFactory } from '../listen.js';
+import type { WebConfigReloader } from './reloader.js';
+import { clientCertificateRefusal, type TlsServerOptions } from './tls-options.js';
+
+/** tls.Server's per-connection settings, read by Node for each connection but not in its types. */
+interface ClientCertificateSettings {
+  requestCert: boolean;
+  rejectUnauthorized: boolean;
+}
+
+/** A server factory for HttpListeners; the reloader's config must have TLS on. */
+export function tlsServerFactory(reloader: WebConfigReloader): ServerFactory {
+  return (handler: RequestHandler): RequestServer => {
+    const initial = reloader.current();
+    let applied = requireTls(initial.tls);
+    const options = { ...applied.secureContext, requestCert: applied.requestCert, rejectUnauthorized: applied.rejectUnauthorized };
+    const server: RequestServer & TlsServer = initial.config.http2 ? createSecureServer({ ...options, allowHTTP1: true }, handler) : createHttpsServer(options, handler);
+    // Prepended, so it runs before tls.Server's own 'connection' listener, which starts the
+    // handshake with whatever context the server holds at that moment.
+    server.prependListener('connection', () => {
+      const current = reloader.current().tls;
+      if (current === undefined || current === applied) return;
+      applied = current;
+      server.setSecureContext(current.secureContext);
+      const settings = server as unknown as ClientCertificateSettings;
+      settings.requestCert = current.requestCert;
+      settings.rejectUnauthorized = current.rejectUnauthorized;
+    });
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (clientCertificateRefusal(socket, applied) !== undefined) socket.destroy();
+    });
+    return server;
+  };
+}
+
+function requireTls(tls: TlsServerOptions | undefined): TlsServerOptions {
+  if (tls === undefined) throw new Error('tlsServerFactory needs a web config with tls_server_config');
+  return tls;
+}
