@@ -5,6 +5,7 @@ import { buildHttpApp } from '../http/app.js';
 import { HttpListeners, type ListenAddress } from '../http/listen.js';
 import type { SnapshotSource } from '../http/snapshot-source.js';
 import { createLogger, httpLogLevel, type LogFormat, type LogLevel, type Logger } from '../log/logger.js';
+import { openPush, type PushConfig, type PushWiring } from './push-wiring.js';
 import { SelfMetrics } from './self-metrics.js';
 import { TextfileStore, type StoreOptions } from './store.js';
 
@@ -30,6 +31,8 @@ export interface ServeConfig {
   readonly allowTimestamps: boolean;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
+  /** --web.enable-push; undefined when off. */
+  readonly push?: PushConfig | undefined;
 }
 
 /** SIGTERM to exit: the whole shutdown (draining scrapes, closing the store) fits in this. */
@@ -39,7 +42,8 @@ const DRAIN_GRACE_MS = 3_500;
 
 export function storeOptionsFromConfig(config: ServeConfig, logger: Logger, reservedMetricNames: ReadonlySet<string>): StoreOptions {
   return {
-    directories: [...config.directories],
+    // The push directory is served like any textfile directory.
+    directories: config.push === undefined ? [...config.directories] : [...config.directories, config.push.directory],
     maxFileSize: config.maxFileSize,
     maxSeriesPerFile: config.maxSeriesPerFile,
     gracePeriodMs: config.gracePeriodMs,
@@ -67,7 +71,7 @@ export class AgentStartError extends Error {
  */
 export async function runAgent(config: ServeConfig): Promise<void> {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
-  const selfMetrics = new SelfMetrics({ version: config.version, exporterMetrics: config.exporterMetrics });
+  const selfMetrics = new SelfMetrics({ version: config.version, exporterMetrics: config.exporterMetrics, push: config.push !== undefined });
   // A file defining process_cpu_seconds_total (say) would put a second family of that name
   // into the exposition, which Prometheus's parsers reject or mis-ingest: such files are refused.
   const store = new TextfileStore(storeOptionsFromConfig(config, logger, selfMetrics.reservedNames()));
@@ -85,6 +89,15 @@ export async function runAgent(config: ServeConfig): Promise<void> {
       return store.snapshot();
     },
   };
+  let push: PushWiring | undefined;
+  if (config.push !== undefined) {
+    try {
+      push = await openPush(config.push, { store, selfMetrics, logger, maxSeriesPerFile: config.maxSeriesPerFile, version: config.version });
+    } catch (error) {
+      await store.close();
+      throw new AgentStartError(`cannot open the push directory ${config.push.directory}: ${errorMessage(error)}`, { cause: error });
+    }
+  }
   const app = buildHttpApp({
     source,
     selfMetrics,
@@ -93,6 +106,7 @@ export async function runAgent(config: ServeConfig): Promise<void> {
     version: config.version,
     directories: config.directories,
     logger: logger.child({ component: 'http' }, { level: httpLogLevel(config.logLevel) }),
+    ...(push === undefined ? {} : { push: push.http }),
   });
 
   let listeners: HttpListeners;
@@ -102,6 +116,7 @@ export async function runAgent(config: ServeConfig): Promise<void> {
         ? await HttpListeners.open(app, config.listenAddresses)
         : await HttpListeners.adopt(app, config.systemdSocketFds);
   } catch (error) {
+    push?.groups.close();
     await Promise.allSettled([store.close(), app.close()]);
     throw new AgentStartError(`cannot listen: ${errorMessage(error)}`, { cause: error });
   }
@@ -130,6 +145,7 @@ export async function runAgent(config: ServeConfig): Promise<void> {
   }
   if (outcome.kind === 'ready') await signals.stopped;
   await shutdown(listeners, app, store, logger);
+  push?.groups.close();
 }
 
 interface SignalHandling {

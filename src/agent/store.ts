@@ -138,6 +138,8 @@ export class TextfileStore {
   private previousReports = new Map<string, FileReport>();
   private contentChanged = true;
   private nextChangeAtMs: number | undefined;
+  /** The sources the current snapshot was merged from (see servedSources). */
+  private lastSources: readonly ComposeSource[] = [];
 
   private tail: Promise<unknown> = Promise.resolve();
   private readonly readLock = new Mutex();
@@ -244,6 +246,15 @@ export class TextfileStore {
     this.oneShot = true;
     await this.exclusive(() => this.scanAll());
     return this.current;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // For the push API's consistency index (src/push/pushed-groups.ts)
+
+  /** Path and families of every file the current snapshot serves. A new array after every
+   *  rebuild; a file's `families` stay the same object while its content is unchanged. */
+  servedSources(): readonly ComposeSource[] {
+    return this.lastSources;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -565,6 +576,7 @@ export class TextfileStore {
       fileViews.push({ entry, judgement });
       if (judgement.served && entry.good !== undefined) sources.push({ id: path, families: entry.good.families });
     }
+    this.lastSources = sources;
     const merged = this.composer.merge(sources);
     const conflictsBySource = new Map<string, Conflict[]>();
     for (const conflict of merged.conflicts) {

@@ -9,6 +9,8 @@ import { healthRoutes } from './health-routes.js';
 import { landingPage } from './landing-page.js';
 import { metricsRoute } from './metrics-route.js';
 import { LANDING_PAGE_PATH } from './paths.js';
+import { pushApi, type PushApiOptions } from './push-api.js';
+import { pushRoutes, type PushRoutesOptions } from './push-routes.js';
 import type { SnapshotSource } from './snapshot-source.js';
 
 export interface HttpAppOptions {
@@ -22,6 +24,8 @@ export interface HttpAppOptions {
   /** fastify's logger, at warn or above (see httpLogLevel); leave out to log nothing (tests). */
   readonly logger?: Logger;
   readonly now?: () => number;
+  /** --web.enable-push: the push API and its JSON status API. */
+  readonly push?: { readonly routes: PushRoutesOptions; readonly api: PushApiOptions };
 }
 
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
@@ -42,6 +46,10 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   });
   void app.register(filesApi, { source: options.source });
   void app.register(healthRoutes, { source: options.source });
+  if (options.push !== undefined) {
+    void app.register(pushRoutes, options.push.routes);
+    void app.register(pushApi, options.push.api);
+  }
   // As node_exporter: no landing page when the metrics themselves are served at the root.
   if (options.telemetryPath !== LANDING_PAGE_PATH) {
     void app.register(landingPage, {
