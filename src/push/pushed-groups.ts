@@ -268,17 +268,17 @@ export class PushedGroups {
     this.indexedTextfiles = next;
   }
 
-  /** Expired groups are no longer served: their files are removed, and they stop counting. */
+  /** Expired groups are no longer served: they stop counting at once, and their files are
+   *  removed (unless the group was pushed again in the meantime). */
   private expire(now: number): void {
     for (const [id, group] of this.groups) {
       if (group.expiresAtMs === undefined || group.expiresAtMs > now) continue;
+      this.uninstall(id);
+      this.options.logger.info({ file: group.path }, 'pushed group expired: removed');
       void this.enqueue(id, async () => {
-        const current = this.groups.get(id);
-        if (current === undefined || current.expiresAtMs === undefined || current.expiresAtMs > this.now()) return;
-        this.uninstall(id);
-        this.options.logger.info({ file: current.path }, 'pushed group expired: removed');
-        await removeDurably(current.path).catch((error: unknown) =>
-          this.options.logger.warn({ file: current.path, err: error instanceof Error ? error.message : String(error) }, 'cannot remove an expired pushed group'),
+        if (this.groups.has(id)) return;
+        await removeDurably(group.path).catch((error: unknown) =>
+          this.options.logger.warn({ file: group.path, err: error instanceof Error ? error.message : String(error) }, 'cannot remove an expired pushed group'),
         );
       });
     }
