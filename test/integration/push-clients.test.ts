@@ -33,7 +33,7 @@ async function runPython(agent: Agent, script: string): Promise<string> {
 }
 
 async function send(agent: Agent, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-  const response = await fetch(`${agent.url}${path}`, { method, body, headers, signal: AbortSignal.timeout(15_000) });
+  const response = await fetch(`${agent.url}${path}`, { method, headers, signal: AbortSignal.timeout(15_000), ...(body === undefined ? {} : { body }) });
   return { status: response.status, body: await response.text() };
 }
 
