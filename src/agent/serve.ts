@@ -54,6 +54,7 @@ export function storeOptionsFromConfig(config: ServeConfig, logger: Logger, rese
     defaultTtlMs: config.defaultTtlMs,
     logger,
     reservedMetricNames,
+    unwatchedDirectories: config.push === undefined ? undefined : [config.push.directory],
   };
 }
 

@@ -88,6 +88,9 @@ export interface StoreOptions {
   logger: StoreLogger;
   /** Extra names files may not define, e.g. the agent's self-metrics. */
   reservedMetricNames?: ReadonlySet<string> | undefined;
+  /** Directories never watched, only read when a scrape finds them changed and at rescans: the
+   *  push directory, where chokidar would re-list the whole directory on every push. */
+  unwatchedDirectories?: readonly string[] | undefined;
 }
 
 /** A directory whose mtime is this close to the time it was listed may have changed within the
@@ -157,6 +160,7 @@ export class TextfileStore {
   private ready = false;
   private closed = false;
   private oneShot = false;
+  private readonly unwatched: ReadonlySet<string>;
 
   constructor(private readonly options: StoreOptions) {
     this.now = options.now ?? Date.now;
@@ -171,6 +175,7 @@ export class TextfileStore {
           ? isReservedMetricName
           : (name: string) => isReservedMetricName(name) || extraReserved.has(name),
     };
+    this.unwatched = new Set((options.unwatchedDirectories ?? []).map((directory) => normalize(directory)));
     this.current = this.build(this.now(), new Map());
   }
 
@@ -181,7 +186,7 @@ export class TextfileStore {
     await this.exclusive(() => this.scanAll());
     if (this.closed) return;
     const { DirectoryWatcher } = await import('../fs/watcher.js');
-    const watcher = await DirectoryWatcher.start([...this.directories.values()].map((d) => d.path), {
+    const watcher = await DirectoryWatcher.start(this.watchedPaths(), {
       usePolling: this.options.usePolling,
       pollIntervalMs: Math.min(1_000, this.options.rescanIntervalMs),
       logger: this.logger,
@@ -255,6 +260,10 @@ export class TextfileStore {
    *  rebuild; a file's `families` stay the same object while its content is unchanged. */
   servedSources(): readonly ComposeSource[] {
     return this.lastSources;
+  }
+
+  private watchedPaths(): string[] {
+    return [...this.directories.values()].map((state) => state.path).filter((path) => !this.unwatched.has(normalize(path)));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -408,7 +417,7 @@ export class TextfileStore {
     this.directories = next;
     if (changedSet) {
       this.contentChanged = true;
-      this.watcher?.setDirectories([...next.values()].map((state) => state.path));
+      this.watcher?.setDirectories(this.watchedPaths());
     }
     for (const state of next.values()) await this.scanDirectory(state);
     await this.finishBatch();
@@ -436,7 +445,7 @@ export class TextfileStore {
     }
     state.error = undefined;
     state.listing = { identity: listing.identity, listedAtNs };
-    if (this.watcher !== undefined && state.watchedIno !== listing.identity.ino) {
+    if (this.watcher !== undefined && state.watchedIno !== listing.identity.ino && !this.unwatched.has(normalize(state.path))) {
       // Deleted and created again, or created after start: the old watch (if any) is dead.
       this.watcher.rewatch(state.path);
       state.watchedIno = listing.identity.ino;
