@@ -13,7 +13,6 @@ import { dirname, join, resolve } from 'node:path';
 import { canonicalKey, type GroupingKey } from '../core/grouping-key.js';
 import type { MetricFamily } from '../core/types.js';
 import { judgeContent, type ContentOptions } from '../agent/file-state.js';
-import type { StoreLogger } from '../agent/store.js';
 import { removeDurably, writeAtomically } from '../fs/atomic-write.js';
 import { isTextfileName } from '../fs/directory-scan.js';
 import type { FileIdentity } from '../fs/textfile-reader.js';
@@ -54,6 +53,13 @@ export interface ServedSource {
   readonly families: readonly MetricFamily[];
 }
 
+/** The logger calls this module makes (the agent's pino logger has them). */
+export interface PushLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
 export interface PushedGroupsOptions {
   readonly directory: string;
   /** TTL of a push that sets none; undefined: groups never expire. */
@@ -63,7 +69,7 @@ export interface PushedGroupsOptions {
   readonly contentOptions: ContentOptions;
   /** The textfiles the store serves now (the push directory's own files are skipped). */
   readonly servedSources: () => readonly ServedSource[];
-  readonly logger: StoreLogger;
+  readonly logger: PushLogger;
   readonly now?: () => number;
 }
 
