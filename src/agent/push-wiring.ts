@@ -27,12 +27,14 @@ export interface PushWiring {
 
 export async function openPush(
   config: PushConfig,
-  context: { store: TextfileStore; selfMetrics: SelfMetrics; logger: Logger; maxSeriesPerFile: number; version: string },
+  context: { store: TextfileStore; selfMetrics: SelfMetrics; logger: Logger; maxSeriesPerFile: number; textfileMaxAgeMs: number | undefined; version: string },
 ): Promise<PushWiring> {
   const reserved = context.selfMetrics.reservedNames();
   const groups = await PushedGroups.open({
     directory: config.directory,
-    defaultTtlMs: config.defaultTtlMs,
+    // The store gives a file without a TTL directive --textfile.max-age: a group without a TTL
+    // of its own is such a file, and must expire when the store stops serving it.
+    defaultTtlMs: config.defaultTtlMs ?? context.textfileMaxAgeMs,
     maxGroups: config.maxGroups,
     // The store's own rules (store.ts builds the same), so that an accepted group is served.
     contentOptions: {

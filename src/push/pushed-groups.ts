@@ -94,6 +94,7 @@ export class PushedGroups {
   private indexedTextfiles = new Map<string, readonly MetricFamily[]>();
   private lastServed: readonly ServedSource[] | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
+  private expiryTimerAtMs: number | undefined;
   private readonly now: () => number;
   private readonly directory: string;
   private closed = false;
@@ -292,10 +293,14 @@ export class PushedGroups {
 
   private scheduleExpiry(atMs: number): void {
     if (this.closed) return;
-    if (this.expiryTimer !== undefined) return; // the running timer rescans everything and re-arms
+    // The armed timer fires first: it rescans every group and re-arms for the next expiry.
+    if (this.expiryTimer !== undefined && this.expiryTimerAtMs !== undefined && this.expiryTimerAtMs <= atMs) return;
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, atMs - this.now()) + 1);
+    this.expiryTimerAtMs = atMs;
     this.expiryTimer = setTimeout(() => {
       this.expiryTimer = undefined;
+      this.expiryTimerAtMs = undefined;
       const now = this.now();
       this.expire(now);
       let next: number | undefined;
