@@ -150,6 +150,31 @@ describe.skipIf(python === undefined)('real push clients against the agent', () 
     expect(await send(agent, 'PUT', '/metrics/job/slow', 'slow 1\n')).toEqual({ status: 200, body: '' });
   });
 
+  it('resolves HELP conflicts by the merge rule, the same on every scrape (B3)', async () => {
+    expect((await send(agent, 'PUT', '/metrics/job/hca', '# HELP hc help one\n# TYPE hc gauge\nhc 1\n')).status).toBe(200);
+    expect((await send(agent, 'PUT', '/metrics/job/hcb', '# HELP hc help two\n# TYPE hc gauge\nhc 2\n')).status).toBe(200);
+    const helps = new Set<string>();
+    for (let i = 0; i < 10; i++) helps.add(/^# HELP hc (.*)$/m.exec(await agent.metrics())?.[1] ?? 'none');
+    // hca.<hash>.prom sorts before hcb.<hash>.prom: the first file by path wins.
+    expect([...helps]).toEqual(['help one']);
+  });
+
+  it('keeps serving when a textfile written later conflicts with a pushed group', async () => {
+    expect((await send(agent, 'PUT', '/metrics/job/later', '# TYPE later_family counter\nlater_family 1\n')).status).toBe(200);
+    await writeFile(join(root, 'textfiles', 'zz-later.prom'), '# TYPE later_family gauge\nlater_family{source="file"} 5\n');
+    await eventually(
+      async () => {
+        const response = await send(agent, 'GET', '/metrics');
+        return response.status === 200 && response.body.includes('later_family_total') === false && /promdrop_textfile_up\{file="[^"]*zz-later\.prom"\} 0|node_textfile_scrape_error 1/.test(response.body);
+      },
+      10_000,
+      'the later textfile to be flagged',
+    );
+    const metrics = await agent.metrics();
+    expect(sampleValue(metrics, 'later_family{instance="",job="later"}')).toBe('1');
+    expect(metrics).not.toContain('later_family{source="file"}');
+  });
+
   it('counts rejected pushes by reason, lists groups in /api/v1/metrics and /api/v1/files, and wipes them', async () => {
     const metrics = await agent.metrics();
     expect(Number(sampleValue(metrics, 'promdrop_push_rejected_total{reason="timestamp"}'))).toBeGreaterThanOrEqual(1);
@@ -162,8 +187,12 @@ describe.skipIf(python === undefined)('real push clients against the agent', () 
       some_metric: { type: 'UNTYPED', metrics: [{ labels: { instance: '', job: 'j1', label: 'val1' }, value: '42' }] },
       push_time_seconds: { type: 'GAUGE' },
     });
-    const files = JSON.parse((await send(agent, 'GET', '/api/v1/files')).body) as { data: { files: { path: string; state: string }[] } };
-    expect(files.data.files.filter((file) => file.path.startsWith(pushDirectory)).every((file) => file.state === 'ok')).toBe(true);
+    const files = JSON.parse((await send(agent, 'GET', '/api/v1/files')).body) as { data: { files: { path: string; state: string; served: boolean }[] } };
+    const groupFiles = files.data.files.filter((file) => file.path.startsWith(pushDirectory));
+    expect(groupFiles.length).toBeGreaterThan(5);
+    expect(groupFiles.every((file) => file.served)).toBe(true);
+    // The group that lost the HELP conflict above is flagged, and still served.
+    expect(groupFiles.filter((file) => file.state !== 'ok').map((file) => [file.path.slice(pushDirectory.length + 1, pushDirectory.length + 5), file.state])).toEqual([['hcb.', 'conflict']]);
     expect(await send(agent, 'PUT', '/api/v1/admin/wipe')).toEqual({ status: 202, body: '' });
     expect(await readdir(pushDirectory)).toEqual([]);
     expect(await agent.metrics()).not.toContain('push_time_seconds');
