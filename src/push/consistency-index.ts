@@ -23,34 +23,31 @@ export class ConsistencyIndex {
   private readonly types = new Map<string, Map<MetricType, number>>();
   private readonly expanded = new Map<string, number>();
   private readonly series = new Map<string, number>();
-  private readonly sources = new Map<string, readonly MetricFamily[]>();
-
-  /** The families indexed for `source`, or undefined. */
-  familiesOf(source: string): readonly MetricFamily[] | undefined {
-    return this.sources.get(source);
-  }
-
-  sourceIds(): IterableIterator<string> {
-    return this.sources.keys();
-  }
+  /** Per source: its families and their series keys (computed once per content). */
+  private readonly sources = new Map<string, IndexedSource>();
+  /** Series keys per content (families array): a push's keys are computed once for the check
+   *  and the update that follows it. */
+  private readonly keyCache = new WeakMap<readonly MetricFamily[], readonly string[]>();
 
   /** Replaces what `source` contributes. */
   set(source: string, families: readonly MetricFamily[]): void {
     this.remove(source);
-    this.sources.set(source, families);
-    this.count(families, 1);
+    const indexed = { families, seriesKeys: this.seriesKeysOf(families) };
+    this.sources.set(source, indexed);
+    this.count(indexed, 1);
   }
 
   remove(source: string): void {
-    const families = this.sources.get(source);
-    if (families === undefined) return;
+    const indexed = this.sources.get(source);
+    if (indexed === undefined) return;
     this.sources.delete(source);
-    this.count(families, -1);
+    this.count(indexed, -1);
   }
 
   /** The first way `families`, replacing `source`'s current content, would clash with another source. */
   check(source: string, families: readonly MetricFamily[]): Inconsistency | undefined {
-    const own = this.sources.get(source) ?? [];
+    const ownSource = this.sources.get(source);
+    const own = ownSource?.families ?? [];
     const ownTypes = new Map<string, MetricType>();
     const ownExpanded = new Set<string>();
     for (const family of own) {
@@ -58,6 +55,8 @@ export class ConsistencyIndex {
       for (const name of expandedNames(family)) ownExpanded.add(name);
     }
     let ownSeries: Set<string> | undefined;
+    const keys = this.seriesKeysOf(families);
+    let next = 0;
     for (const family of families) {
       const byType = this.types.get(family.name);
       if (byType !== undefined) {
@@ -80,10 +79,10 @@ export class ConsistencyIndex {
         if (others > 0) return { kind: 'name_collision', message: `the ${name} series of ${family.type} ${family.name} collide with metric family ${name} in another group or textfile` };
       }
       for (const metric of family.metrics) {
-        const key = seriesKey(family.name, metric.labels);
+        const key = keys[next++]!;
         const count = this.series.get(key);
         if (count === undefined) continue;
-        ownSeries ??= seriesKeysOf(own);
+        ownSeries ??= new Set(ownSource?.seriesKeys ?? []);
         if (count - (ownSeries.has(key) ? 1 : 0) > 0) {
           return { kind: 'duplicate_series', message: `series ${family.name}${formatLabels(metric.labels)} is already served by another group or textfile` };
         }
@@ -92,8 +91,20 @@ export class ConsistencyIndex {
     return undefined;
   }
 
-  private count(families: readonly MetricFamily[], delta: 1 | -1): void {
-    for (const family of families) {
+  private seriesKeysOf(families: readonly MetricFamily[]): readonly string[] {
+    let keys = this.keyCache.get(families);
+    if (keys === undefined) {
+      const computed: string[] = [];
+      for (const family of families) for (const metric of family.metrics) computed.push(seriesKey(family.name, metric.labels));
+      keys = computed;
+      this.keyCache.set(families, keys);
+    }
+    return keys;
+  }
+
+  private count(source: IndexedSource, delta: 1 | -1): void {
+    for (const key of source.seriesKeys) adjust(this.series, key, delta);
+    for (const family of source.families) {
       let byType = this.types.get(family.name);
       if (byType === undefined) {
         byType = new Map();
@@ -104,7 +115,6 @@ export class ConsistencyIndex {
       else byType.delete(family.type);
       if (byType.size === 0) this.types.delete(family.name);
       for (const name of expandedNames(family)) adjust(this.expanded, name, delta);
-      for (const metric of family.metrics) adjust(this.series, seriesKey(family.name, metric.labels), delta);
     }
   }
 }
@@ -119,10 +129,9 @@ function seriesKey(family: string, labels: readonly string[]): string {
   return `${family}\u0002${seriesIdentity(labels)}`;
 }
 
-function seriesKeysOf(families: readonly MetricFamily[]): Set<string> {
-  const keys = new Set<string>();
-  for (const family of families) for (const metric of family.metrics) keys.add(seriesKey(family.name, metric.labels));
-  return keys;
+interface IndexedSource {
+  readonly families: readonly MetricFamily[];
+  readonly seriesKeys: readonly string[];
 }
 
 function formatLabels(labels: readonly string[]): string {
