@@ -27,7 +27,7 @@ export interface PushWiring {
 
 export async function openPush(
   config: PushConfig,
-  context: { store: TextfileStore; selfMetrics: SelfMetrics; logger: Logger; maxSeriesPerFile: number; textfileMaxAgeMs: number | undefined; version: string },
+  context: { store: TextfileStore; selfMetrics: SelfMetrics; logger: Logger; maxSeriesPerFile: number; maxFileSize: number; textfileMaxAgeMs: number | undefined; version: string },
 ): Promise<PushWiring> {
   const reserved = context.selfMetrics.reservedNames();
   const groups = await PushedGroups.open({
@@ -36,6 +36,7 @@ export async function openPush(
     // of its own is such a file, and must expire when the store stops serving it.
     defaultTtlMs: config.defaultTtlMs ?? context.textfileMaxAgeMs,
     maxGroups: config.maxGroups,
+    maxFileBytes: context.maxFileSize,
     // The store's own rules (store.ts builds the same), so that an accepted group is served.
     contentOptions: {
       maxSeriesPerFile: context.maxSeriesPerFile,

@@ -93,7 +93,7 @@ export async function runAgent(config: ServeConfig): Promise<void> {
   let push: PushWiring | undefined;
   if (config.push !== undefined) {
     try {
-      push = await openPush(config.push, { store, selfMetrics, logger, maxSeriesPerFile: config.maxSeriesPerFile, textfileMaxAgeMs: config.defaultTtlMs, version: config.version });
+      push = await openPush(config.push, { store, selfMetrics, logger, maxSeriesPerFile: config.maxSeriesPerFile, maxFileSize: config.maxFileSize, textfileMaxAgeMs: config.defaultTtlMs, version: config.version });
     } catch (error) {
       await store.close();
       throw new AgentStartError(`cannot open the push directory ${config.push.directory}: ${errorMessage(error)}`, { cause: error });
@@ -105,7 +105,7 @@ export async function runAgent(config: ServeConfig): Promise<void> {
     telemetryPath: config.telemetryPath,
     maxRequests: config.maxRequests,
     version: config.version,
-    directories: config.directories,
+    directories: config.push === undefined ? config.directories : [...config.directories, config.push.directory],
     logger: logger.child({ component: 'http' }, { level: httpLogLevel(config.logLevel) }),
     ...(push === undefined ? {} : { push: push.http }),
   });

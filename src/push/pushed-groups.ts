@@ -65,6 +65,8 @@ export interface PushedGroupsOptions {
   /** TTL of a push that sets none; undefined: groups never expire. */
   readonly defaultTtlMs: number | undefined;
   readonly maxGroups: number;
+  /** The store's --textfile.max-file-size: a larger group file would not be read. */
+  readonly maxFileBytes: number;
   /** The store's rules for a file's content, so that an accepted group is always served. */
   readonly contentOptions: ContentOptions;
   /** The textfiles the store serves now (the push directory's own files are skipped). */
@@ -184,6 +186,9 @@ export class PushedGroups {
       ttlMs: effectiveTtlMs,
     };
     const bytes = renderGroupFile(draft);
+    if (bytes.length > this.options.maxFileBytes) {
+      return reject(413, 'too_large', `the group would be a ${bytes.length}-byte file, over the limit of ${this.options.maxFileBytes} (--textfile.max-file-size)`);
+    }
     // Exactly the store's judgement of the file to be: what passes here is served.
     const verdict = judgeContent('pushed group', bytes, NO_IDENTITY, this.options.contentOptions);
     if (!verdict.ok) {

@@ -36,6 +36,7 @@ describe('pushed groups', () => {
       directory,
       defaultTtlMs,
       maxGroups,
+      maxFileBytes: 64 * 1024,
       contentOptions: { maxSeriesPerFile: 1000, allowTimestamps: false, isReservedMetricName },
       servedSources: () => textfiles,
       logger: SILENT,
@@ -126,6 +127,12 @@ describe('pushed groups', () => {
     text = await fileText();
     expect(text).not.toContain('some_metric');
     expect(text).toContain('push_time_seconds{instance="",job="j1"}');
+  });
+
+  it('refuses a group whose file would be larger than the store reads', async () => {
+    const big = Array.from({ length: 2000 }, (_, i) => `big{series="${'x'.repeat(20)}${i}"} ${i}\n`).join('');
+    expect(await groups.push('PUT', key('job/big'), families(big), undefined)).toMatchObject({ ok: false, status: 413, reason: 'too_large' });
+    expect(await readdir(directory)).toHaveLength(0);
   });
 
   it('limits the number of groups', async () => {
