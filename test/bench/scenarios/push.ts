@@ -24,11 +24,13 @@ const SERIES_PER_GROUP = 100;
 
 interface Sizes {
   readonly groups: number;
+  /** Pushes before the measurement, not counted (JIT, caches, the first scrape's work). */
+  readonly warmupSeconds: number;
   readonly seconds: number;
 }
 
 function sizes(context: BenchContext): Sizes {
-  return context.quick ? { groups: 50, seconds: 2 } : { groups: 1_000, seconds: 30 };
+  return context.quick ? { groups: 50, warmupSeconds: 1, seconds: 2 } : { groups: 1_000, warmupSeconds: 5, seconds: 30 };
 }
 
 interface PushFigures {
@@ -76,15 +78,23 @@ async function fill(baseUrl: string, groups: number): Promise<void> {
   }
 }
 
-/** One client, one push at a time, for `seconds`: every push replaces one stored group. */
-async function measurePushes(baseUrl: string, groups: number, seconds: number): Promise<PushFigures> {
+/** One client, one push at a time, for `seconds` after a warm-up: every push replaces one
+ *  stored group. */
+async function measurePushes(baseUrl: string, groups: number, size: Sizes): Promise<PushFigures> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const latencies: number[] = [];
+  let latencies: number[] = [];
   try {
-    const started = performance.now();
-    const end = started + seconds * 1000;
+    let started = performance.now();
+    const warmupEnd = started + size.warmupSeconds * 1000;
+    const end = warmupEnd + size.seconds * 1000;
+    let warm = false;
     let round = 1;
     while (performance.now() < end) {
+      if (!warm && performance.now() >= warmupEnd) {
+        warm = true;
+        latencies = [];
+        started = performance.now();
+      }
       const group = (round * 7919) % groups;
       const body = groupBody(round);
       const before = performance.now();
@@ -154,8 +164,8 @@ async function measurePromdrop(context: BenchContext, size: Sizes): Promise<Push
     context.log(`push: filling promdrop with ${formatCount(size.groups)} groups of ${SERIES_PER_GROUP} series`);
     await fill(agent.baseUrl, size.groups);
     await checkServed(agent.metricsUrl, size.groups, 'promdrop');
-    context.log(`push: pushing to promdrop for ${size.seconds} s`);
-    const figures = await measurePushes(agent.baseUrl, size.groups, size.seconds);
+    context.log(`push: pushing to promdrop for ${size.warmupSeconds} + ${size.seconds} s`);
+    const figures = await measurePushes(agent.baseUrl, size.groups, size);
     await checkServed(agent.metricsUrl, size.groups, 'promdrop');
     return figures;
   } finally {
@@ -169,8 +179,8 @@ async function measurePushgateway(context: BenchContext, size: Sizes): Promise<P
     context.log(`push: filling the Pushgateway with ${formatCount(size.groups)} groups of ${SERIES_PER_GROUP} series`);
     await fill(pushgateway.baseUrl, size.groups);
     await checkServed(`${pushgateway.baseUrl}/metrics`, size.groups, 'the Pushgateway');
-    context.log(`push: pushing to the Pushgateway for ${size.seconds} s`);
-    const figures = await measurePushes(pushgateway.baseUrl, size.groups, size.seconds);
+    context.log(`push: pushing to the Pushgateway for ${size.warmupSeconds} + ${size.seconds} s`);
+    const figures = await measurePushes(pushgateway.baseUrl, size.groups, size);
     await checkServed(`${pushgateway.baseUrl}/metrics`, size.groups, 'the Pushgateway');
     return figures;
   } finally {
@@ -213,7 +223,7 @@ export const pushScenario: Scenario = {
       targetRow('push p99 ≤ 10 ms', promdrop, (p) => ({ measured: formatMilliseconds(p.p99Ms), pass: p.p99Ms <= 10 })),
     ];
     const notes = [
-      `${formatCount(size.groups)} groups of ${SERIES_PER_GROUP} series stored in each peer first (job="bench", instance g0..g${size.groups - 1}, one family shared by every group); then one client PUTs a ${SERIES_PER_GROUP}-series group over a stored one, one push at a time over one kept-alive connection, for ${size.seconds} s per peer.`,
+      `${formatCount(size.groups)} groups of ${SERIES_PER_GROUP} series stored in each peer first (job="bench", instance g0..g${size.groups - 1}, one family shared by every group); then one client PUTs a ${SERIES_PER_GROUP}-series group over a stored one, one push at a time over one kept-alive connection, for ${size.seconds} s per peer after ${size.warmupSeconds} s of uncounted pushes.`,
       'Every peer is checked to serve every pushed series before and after it is measured. promdrop runs with `--web.disable-exporter-metrics`; the Pushgateway with its defaults (consistency check on) and a persistence file in the run\'s directory.',
       'Each push\'s latency is from sending the request to the end of the answer, measured by the client.',
     ];
