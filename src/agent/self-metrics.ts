@@ -51,10 +51,10 @@ export class SelfMetrics implements SelfMetricsSource, PushCounters {
   private readonly files: Gauge<'state'> | undefined;
   private readonly servedSeries: Gauge | undefined;
   private readonly generation: Gauge | undefined;
-  /** The snapshot the file gauges were last set from: counting files once per snapshot, not per
-   *  scrape, keeps a scrape's cost independent of the number of files. */
   private readonly pushes: Counter<'method'> | undefined;
   private readonly pushRejections: Counter<'reason'> | undefined;
+  /** The snapshot the file gauges were last set from: counting files once per snapshot, not per
+   *  scrape, keeps a scrape's cost independent of the number of files. */
   private countedSnapshot: Snapshot | undefined;
   private constantCache: Record<ExpositionFormat, Buffer> | undefined;
 

@@ -93,7 +93,15 @@ export async function runAgent(config: ServeConfig): Promise<void> {
   let push: PushWiring | undefined;
   if (config.push !== undefined) {
     try {
-      push = await openPush(config.push, { store, selfMetrics, logger, maxSeriesPerFile: config.maxSeriesPerFile, maxFileSize: config.maxFileSize, textfileMaxAgeMs: config.defaultTtlMs, version: config.version });
+      push = await openPush(config.push, {
+        store,
+        selfMetrics,
+        logger,
+        maxSeriesPerFile: config.maxSeriesPerFile,
+        maxFileSize: config.maxFileSize,
+        textfileMaxAgeMs: config.defaultTtlMs,
+        version: config.version,
+      });
     } catch (error) {
       await store.close();
       throw new AgentStartError(`cannot open the push directory ${config.push.directory}: ${errorMessage(error)}`, { cause: error });

@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { canonicalKey, type GroupingKey } from '../core/grouping-key.js';
 import type { MetricFamily } from '../core/types.js';
 import { judgeContent, type ContentOptions } from '../agent/file-state.js';
-import { removeDurably, writeAtomically } from '../fs/atomic-write.js';
+import { isTempFileName, removeAbandonedTempFiles, removeDurably, writeAtomically } from '../fs/atomic-write.js';
 import { isTextfileName } from '../fs/directory-scan.js';
 import type { FileIdentity } from '../fs/textfile-reader.js';
 import { ConsistencyIndex } from './consistency-index.js';
@@ -211,8 +211,7 @@ export class PushedGroups {
     try {
       await writeAtomically(path, bytes);
     } catch (error) {
-      // Put the group back as it was, unless it changed since (it cannot: pushes to one group
-      // are queued, and only this group's entry was touched).
+      // Put the group back as it was: pushes to one group are queued, so nothing else touched it.
       if (existing === undefined) this.uninstall(id);
       else this.install(id, existing, this.servedFamiliesOf(existing));
       this.options.logger.error({ file: path, err: error instanceof Error ? error.message : String(error) }, 'cannot write pushed group');
@@ -318,7 +317,13 @@ export class PushedGroups {
   }
 
   private async load(): Promise<void> {
-    const names = (await readdir(this.directory)).filter(isTextfileName).sort();
+    const all = await readdir(this.directory);
+    // Temp files of a write cut short by a crash: never acknowledged, so nothing is lost.
+    for (const name of all.filter(isTempFileName)) {
+      const targetPath = join(this.directory, name.slice(1).split('.').slice(0, -3).join('.'));
+      await removeAbandonedTempFiles(targetPath);
+    }
+    const names = all.filter(isTextfileName).sort();
     const now = this.now();
     for (const name of names) {
       const path = join(this.directory, name);

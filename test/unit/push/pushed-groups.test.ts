@@ -1,7 +1,7 @@
 // The push API's rules for accepting a push, on real files in a temporary directory: the
 // consistency check against other groups and textfiles, what a rejected push leaves behind,
 // PUT/POST semantics, TTL expiry and reloading after a restart.
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -155,6 +155,13 @@ describe('pushed groups', () => {
     const names = await readdir(directory);
     expect(names).toHaveLength(1);
     expect(await fileText()).toContain('# promdrop: ttl=1m\n');
+  });
+
+  it('removes the temp files of writes cut short by a crash when it loads the directory', async () => {
+    await writeFile(join(directory, '.crashed.0123456789abcdef0123456789abcdef.prom.999999999.abc.tmp'), 'half');
+    groups.close();
+    groups = await open();
+    expect(await readdir(directory)).toEqual([]);
   });
 
   it('loads the groups again after a restart, with their keys, and keeps checking against them', async () => {
