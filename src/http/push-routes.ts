@@ -71,11 +71,15 @@ export const pushRoutes: FastifyPluginCallback<PushRoutesOptions> = (app, option
     );
   });
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, next) => {
     const address = request.socket.remoteAddress;
-    if (address === undefined || allowed(address)) return;
+    if (address === undefined || allowed(address)) {
+      next();
+      return;
+    }
     counters.pushRejected('forbidden');
-    await reply.code(403).type(PLAIN).send(`pushing from ${address} is not allowed (--push.allowed-networks)\n`);
+    // Answered here: the route's handler never runs.
+    void reply.code(403).type(PLAIN).send(`pushing from ${address} is not allowed (--push.allowed-networks)\n`);
   });
 
   app.setErrorHandler(async (error: unknown, _request, reply) => {
