@@ -7,12 +7,16 @@ import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } f
 import { parseExposition } from '../core/parse.js';
 import { renderOpenMetricsBytes } from '../core/render.js';
 import type { ExpositionFormat } from '../http/negotiate.js';
+import type { PushCounters } from '../http/push-routes.js';
+import { PUSH_REJECT_REASONS, type PushRejectReason } from '../push/pushed-groups.js';
 import type { FileState, Snapshot } from './store.js';
 
 export interface SelfMetricsOptions {
   readonly version: string;
   /** False with --web.disable-exporter-metrics: process, Node.js and scrape metrics are left out. */
   readonly exporterMetrics: boolean;
+  /** --web.enable-push: count pushes, accepted and rejected by reason. */
+  readonly push?: boolean;
 }
 
 /** Every state a file can be in, so that `promdrop_files{state}` always has all of them. */
@@ -35,7 +39,7 @@ const PROCESS_METRICS_MAX_AGE_MS = 1_000;
 /** Resolution of the nodejs_eventloop_lag_* metrics. */
 const EVENT_LOOP_SAMPLE_MS = 100;
 
-export class SelfMetrics implements SelfMetricsSource {
+export class SelfMetrics implements SelfMetricsSource, PushCounters {
   private readonly registry = new Registry();
   /** collectDefaultMetrics' process_* and nodejs_* metrics, in a registry of their own so their
    *  text can be cached while the scrape counters stay exact. */
@@ -51,6 +55,8 @@ export class SelfMetrics implements SelfMetricsSource {
   private readonly files: Gauge<'state'> | undefined;
   private readonly servedSeries: Gauge | undefined;
   private readonly generation: Gauge | undefined;
+  private readonly pushes: Counter<'method'> | undefined;
+  private readonly pushRejections: Counter<'reason'> | undefined;
   /** The snapshot the file gauges were last set from: counting files once per snapshot, not per
    *  scrape, keeps a scrape's cost independent of the number of files. */
   private countedSnapshot: Snapshot | undefined;
@@ -112,6 +118,29 @@ export class SelfMetrics implements SelfMetricsSource {
       help: 'Generation of the served snapshot; it grows by one each time the served content changes.',
       registers: [this.registry],
     });
+    if (options.push !== true) return;
+    this.pushes = new Counter({
+      name: 'promdrop_pushes_total',
+      help: 'Pushes (PUT, POST) and deletes (DELETE) of pushed groups acknowledged, by HTTP method.',
+      labelNames: ['method'],
+      registers: [this.registry],
+    });
+    for (const method of ['PUT', 'POST', 'DELETE']) this.pushes.inc({ method }, 0);
+    this.pushRejections = new Counter({
+      name: 'promdrop_push_rejected_total',
+      help: 'Requests to the push API refused, by reason (forbidden, grouping_key, too_large, timeout, parse, timestamp, invalid, inconsistent, too_many_groups, write_failed).',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    for (const reason of PUSH_REJECT_REASONS) this.pushRejections.inc({ reason }, 0);
+  }
+
+  pushAccepted(method: 'PUT' | 'POST' | 'DELETE'): void {
+    this.pushes?.inc({ method });
+  }
+
+  pushRejected(reason: PushRejectReason): void {
+    this.pushRejections?.inc({ reason });
   }
 
   /** Metric and sample names this registry can emit, which textfiles must therefore not define. */

@@ -9,6 +9,7 @@ import { loadWebConfig } from '../http/web-config/load.js';
 import { WebConfigReloader } from '../http/web-config/reloader.js';
 import { tlsServerFactory } from '../http/web-config/tls-server.js';
 import { createLogger, httpLogLevel, type LogFormat, type LogLevel, type Logger } from '../log/logger.js';
+import { openPush, type PushConfig, type PushWiring } from './push-wiring.js';
 import { SelfMetrics } from './self-metrics.js';
 import { TextfileStore, type StoreOptions } from './store.js';
 
@@ -38,6 +39,8 @@ export interface ServeConfig {
   readonly webConfigFile?: string;
   /** --web.health-without-auth: /-/healthy and /-/ready answer without basic auth. */
   readonly healthWithoutAuth?: boolean;
+  /** --web.enable-push; undefined when off. */
+  readonly push?: PushConfig | undefined;
 }
 
 /** SIGTERM to exit: the whole shutdown (draining scrapes, closing the store) fits in this. */
@@ -47,7 +50,8 @@ const DRAIN_GRACE_MS = 3_500;
 
 export function storeOptionsFromConfig(config: ServeConfig, logger: Logger, reservedMetricNames: ReadonlySet<string>): StoreOptions {
   return {
-    directories: [...config.directories],
+    // The push directory is served like any textfile directory.
+    directories: config.push === undefined ? [...config.directories] : [...config.directories, config.push.directory],
     maxFileSize: config.maxFileSize,
     maxSeriesPerFile: config.maxSeriesPerFile,
     gracePeriodMs: config.gracePeriodMs,
@@ -58,6 +62,7 @@ export function storeOptionsFromConfig(config: ServeConfig, logger: Logger, rese
     defaultTtlMs: config.defaultTtlMs,
     logger,
     reservedMetricNames,
+    unwatchedDirectories: config.push === undefined ? undefined : [config.push.directory],
   };
 }
 
@@ -76,7 +81,7 @@ export class AgentStartError extends Error {
 export async function runAgent(config: ServeConfig): Promise<void> {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const webConfig = config.webConfigFile === undefined ? undefined : startWebConfig(config.webConfigFile, logger);
-  const selfMetrics = new SelfMetrics({ version: config.version, exporterMetrics: config.exporterMetrics });
+  const selfMetrics = new SelfMetrics({ version: config.version, exporterMetrics: config.exporterMetrics, push: config.push !== undefined });
   // A file defining process_cpu_seconds_total (say) would put a second family of that name
   // into the exposition, which Prometheus's parsers reject or mis-ingest: such files are refused.
   const store = new TextfileStore(storeOptionsFromConfig(config, logger, selfMetrics.reservedNames()));
@@ -94,13 +99,30 @@ export async function runAgent(config: ServeConfig): Promise<void> {
       return store.snapshot();
     },
   };
+  let push: PushWiring | undefined;
+  if (config.push !== undefined) {
+    try {
+      push = await openPush(config.push, {
+        store,
+        selfMetrics,
+        logger,
+        maxSeriesPerFile: config.maxSeriesPerFile,
+        maxFileSize: config.maxFileSize,
+        textfileMaxAgeMs: config.defaultTtlMs,
+        version: config.version,
+      });
+    } catch (error) {
+      await store.close();
+      throw new AgentStartError(`cannot open the push directory ${config.push.directory}: ${errorMessage(error)}`, { cause: error });
+    }
+  }
   const app = buildHttpApp({
     source,
     selfMetrics,
     telemetryPath: config.telemetryPath,
     maxRequests: config.maxRequests,
     version: config.version,
-    directories: config.directories,
+    directories: config.push === undefined ? config.directories : [...config.directories, config.push.directory],
     logger: logger.child({ component: 'http' }, { level: httpLogLevel(config.logLevel) }),
     ...(webConfig === undefined
       ? {}
@@ -110,6 +132,7 @@ export async function runAgent(config: ServeConfig): Promise<void> {
             unauthenticatedPaths: new Set(config.healthWithoutAuth === true ? [HEALTHY_PATH, READY_PATH] : []),
           },
         }),
+    ...(push === undefined ? {} : { push: push.http }),
   });
   const createServer = webConfig?.current().tls === undefined ? undefined : tlsServerFactory(webConfig);
 
@@ -120,6 +143,7 @@ export async function runAgent(config: ServeConfig): Promise<void> {
         ? await HttpListeners.open(app, config.listenAddresses, createServer)
         : await HttpListeners.adopt(app, config.systemdSocketFds, createServer);
   } catch (error) {
+    push?.groups.close();
     await Promise.allSettled([store.close(), app.close()]);
     throw new AgentStartError(`cannot listen: ${errorMessage(error)}`, { cause: error });
   }
@@ -149,6 +173,7 @@ export async function runAgent(config: ServeConfig): Promise<void> {
   }
   if (outcome.kind === 'ready') await signals.stopped;
   await shutdown(listeners, app, store, logger);
+  push?.groups.close();
 }
 
 /** Loads --web.config.file; a file that does not load stops the start, naming the line. */

@@ -89,6 +89,9 @@ export interface StoreOptions {
   logger: StoreLogger;
   /** Extra names files may not define, e.g. the agent's self-metrics. */
   reservedMetricNames?: ReadonlySet<string> | undefined;
+  /** Directories never watched, only read when a scrape finds them changed and at rescans: the
+   *  push directory, where chokidar would re-list the whole directory on every push. */
+  unwatchedDirectories?: readonly string[] | undefined;
 }
 
 /** A directory whose mtime is this close to the time it was listed may have changed within the
@@ -143,6 +146,8 @@ export class TextfileStore {
   private previousReports = new Map<string, FileReport>();
   private contentChanged = true;
   private nextChangeAtMs: number | undefined;
+  /** The sources the current snapshot was merged from (see servedSources). */
+  private lastSources: readonly ComposeSource[] = [];
 
   private tail: Promise<unknown> = Promise.resolve();
   private readonly readLock = new Mutex();
@@ -160,6 +165,7 @@ export class TextfileStore {
   private ready = false;
   private closed = false;
   private oneShot = false;
+  private readonly unwatched: ReadonlySet<string>;
 
   constructor(private readonly options: StoreOptions) {
     this.now = options.now ?? Date.now;
@@ -174,6 +180,7 @@ export class TextfileStore {
           ? isReservedMetricName
           : (name: string) => isReservedMetricName(name) || extraReserved.has(name),
     };
+    this.unwatched = new Set((options.unwatchedDirectories ?? []).map((directory) => normalize(directory)));
     this.current = this.build(this.now(), new Map());
   }
 
@@ -184,7 +191,7 @@ export class TextfileStore {
     await this.exclusive(() => this.scanAll());
     if (this.closed) return;
     const { DirectoryWatcher } = await import('../fs/watcher.js');
-    const watcher = await DirectoryWatcher.start([...this.directories.values()].map((d) => d.path), {
+    const watcher = await DirectoryWatcher.start(this.watchedPaths(), {
       usePolling: this.options.usePolling,
       pollIntervalMs: Math.min(1_000, this.options.rescanIntervalMs),
       logger: this.logger,
@@ -249,6 +256,19 @@ export class TextfileStore {
     this.oneShot = true;
     await this.exclusive(() => this.scanAll());
     return this.current;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // For the push API's consistency index (src/push/pushed-groups.ts)
+
+  /** Path and families of every file the current snapshot serves. A new array after every
+   *  rebuild; a file's `families` stay the same object while its content is unchanged. */
+  servedSources(): readonly ComposeSource[] {
+    return this.lastSources;
+  }
+
+  private watchedPaths(): string[] {
+    return [...this.directories.values()].map((state) => state.path).filter((path) => !this.unwatched.has(normalize(path)));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -405,7 +425,7 @@ export class TextfileStore {
     this.directories = next;
     if (changedSet) {
       this.contentChanged = true;
-      this.watcher?.setDirectories([...next.values()].map((state) => state.path));
+      this.watcher?.setDirectories(this.watchedPaths());
     }
     for (const state of next.values()) await this.scanDirectory(state);
     await this.finishBatch();
@@ -437,7 +457,7 @@ export class TextfileStore {
       state.access = await fileAccessFor(state.path);
       state.accessDev = listing.identity.dev;
     }
-    if (this.watcher !== undefined && state.watchedIno !== listing.identity.ino) {
+    if (this.watcher !== undefined && state.watchedIno !== listing.identity.ino && !this.unwatched.has(normalize(state.path))) {
       // Deleted and created again, or created after start: the old watch (if any) is dead.
       this.watcher.rewatch(state.path);
       state.watchedIno = listing.identity.ino;
@@ -577,6 +597,7 @@ export class TextfileStore {
       fileViews.push({ entry, judgement });
       if (judgement.served && entry.good !== undefined) sources.push({ id: path, families: entry.good.families });
     }
+    this.lastSources = sources;
     const merged = this.composer.merge(sources);
     const conflictsBySource = new Map<string, Conflict[]>();
     for (const conflict of merged.conflicts) {

@@ -9,6 +9,8 @@ import { healthRoutes } from './health-routes.js';
 import { landingPage } from './landing-page.js';
 import { metricsRoute } from './metrics-route.js';
 import { LANDING_PAGE_PATH } from './paths.js';
+import { pushApi, type PushApiOptions } from './push-api.js';
+import { pushRoutes, type PushRoutesOptions } from './push-routes.js';
 import type { SnapshotSource } from './snapshot-source.js';
 import { addWebAuth, type WebAuthOptions } from './web-config/auth-hook.js';
 
@@ -25,6 +27,8 @@ export interface HttpAppOptions {
   readonly now?: () => number;
   /** --web.config.file's headers and basic auth, for every route; leave out for none. */
   readonly webAuth?: WebAuthOptions;
+  /** --web.enable-push: the push API and its JSON status API. */
+  readonly push?: { readonly routes: PushRoutesOptions; readonly api: PushApiOptions };
 }
 
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
@@ -47,6 +51,10 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   });
   void app.register(filesApi, { source: options.source });
   void app.register(healthRoutes, { source: options.source });
+  if (options.push !== undefined) {
+    void app.register(pushRoutes, options.push.routes);
+    void app.register(pushApi, options.push.api);
+  }
   // As node_exporter: no landing page when the metrics themselves are served at the root.
   if (options.telemetryPath !== LANDING_PAGE_PATH) {
     void app.register(landingPage, {

@@ -2,6 +2,7 @@
 // node_exporter names them, so a migration is a change of binary, not of habits); the agent
 // itself is loaded with a dynamic import, so the cron-path commands never load fastify,
 // chokidar, pino or prom-client.
+import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseDuration } from '../../core/duration.js';
 import {
@@ -19,6 +20,8 @@ import { ACTIVATION_VARIABLES, activationSockets } from '../../http/systemd-sock
 import { RESERVED_PATHS } from '../../http/paths.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../../log/levels.js';
 import type { ServeConfig } from '../../agent/serve.js';
+import type { PushConfig } from '../../agent/push-wiring.js';
+import { parseCidr } from '../../http/cidr.js';
 import { CliError } from '../errors.js';
 import { EXIT_INVALID } from '../exit-codes.js';
 import { VERSION } from '../version.js';
@@ -34,6 +37,10 @@ export const SERVE_DEFAULTS = {
   rescanIntervalMs: DEFAULT_RESCAN_INTERVAL_MS,
   logLevel: 'info' as LogLevel,
   logFormat: 'logfmt' as LogFormat,
+  pushAllowedNetworks: ['127.0.0.0/8', '::1/128'],
+  pushMaxBodyBytes: 16 * 1024 * 1024,
+  pushBodyTimeoutMs: 10_000,
+  pushMaxGroups: 10_000,
 } as const;
 
 /** The flags as commander hands them over: node_exporter's dotted names, camel-cased after each dash. */
@@ -57,6 +64,14 @@ export interface ServeFlags {
   readonly 'textfile.allowTimestamps'?: boolean;
   readonly 'log.level': LogLevel;
   readonly 'log.format': LogFormat;
+  readonly 'web.enablePush'?: boolean;
+  readonly 'web.enableAdminApi'?: boolean;
+  readonly 'push.directory'?: string;
+  readonly 'push.ttl'?: number;
+  readonly 'push.allowedNetworks'?: string[];
+  readonly 'push.maxBodySize': number;
+  readonly 'push.bodyTimeout': number;
+  readonly 'push.maxGroups': number;
 }
 
 const EXAMPLES = `
@@ -148,6 +163,28 @@ export function registerServe(program: Command): void {
     )
     .option('--textfile.poll', 'poll the files instead of using inotify (network and FUSE file systems)')
     .option('--textfile.allow-timestamps', 'serve samples with timestamps instead of rejecting the file (node_exporter rejects them)')
+    .option('--web.enable-push', 'accept Pushgateway-style pushes (PUT/POST/DELETE /metrics/job/...), stored as files in --push.directory (docs/push.md)')
+    .option('--web.enable-admin-api', 'with --web.enable-push: PUT /api/v1/admin/wipe deletes every pushed group')
+    .addOption(new Option('--push.directory <DIR>', 'where pushed groups are stored, one file each; created if missing (default: $PROMDROP_DIR/push, else /var/lib/promdrop/push)'))
+    .addOption(new Option('--push.ttl <DURATION>', 'TTL of a pushed group whose push sets none (X-Promdrop-TTL header or ?ttl=); expired groups are removed (default: none)').argParser(parseDurationFlag(false)))
+    .addOption(
+      new Option('--push.allowed-networks <CIDR>', 'networks pushes may come from, comma-separated or repeated (default: 127.0.0.0/8,::1/128)').argParser(collectNetworks),
+    )
+    .addOption(
+      new Option('--push.max-body-size <BYTES>', 'largest push body, also after gunzip; larger ones get 413')
+        .argParser(parseByteSize)
+        .default(SERVE_DEFAULTS.pushMaxBodyBytes, '16MiB'),
+    )
+    .addOption(
+      new Option('--push.body-timeout <DURATION>', 'a push body must arrive within this, else 408')
+        .argParser(parseDurationFlag(false))
+        .default(SERVE_DEFAULTS.pushBodyTimeoutMs, '10s'),
+    )
+    .addOption(
+      new Option('--push.max-groups <N>', 'pushed groups stored at most; a push creating one more gets 400')
+        .argParser(parseCount(1))
+        .default(SERVE_DEFAULTS.pushMaxGroups, '10000'),
+    )
     .addOption(new Option('--log.level <LEVEL>', 'only log messages with this severity or above').choices(LOG_LEVELS).default(SERVE_DEFAULTS.logLevel))
     .addOption(new Option('--log.format <FORMAT>', 'output format of log messages, on stderr').choices(LOG_FORMATS).default(SERVE_DEFAULTS.logFormat))
     .addHelpText('after', EXAMPLES)
@@ -206,8 +243,32 @@ export function serveConfigFromFlags(flags: ServeFlags, env: NodeJS.ProcessEnv, 
     logFormat: flags['log.format'],
     ...(flags['web.config.file'] === undefined ? {} : { webConfigFile: flags['web.config.file'] }),
     ...(flags['web.healthWithoutAuth'] === true ? { healthWithoutAuth: true } : {}),
+    push: flags['web.enablePush'] === true ? pushConfigFromFlags(flags, env) : undefined,
   };
+  if (config.push !== undefined && config.directories.some((directory) => resolve(directory) === config.push!.directory)) {
+    throw new CliError(`--push.directory ${config.push.directory} is also a textfile directory: give pushed groups a directory of their own`, EXIT_INVALID);
+  }
   return config;
+}
+
+function pushConfigFromFlags(flags: ServeFlags, env: NodeJS.ProcessEnv): PushConfig {
+  return {
+    directory: resolve(flags['push.directory'] ?? join(textfileDirectoryFromEnv(env), 'push')),
+    defaultTtlMs: flags['push.ttl'],
+    allowedNetworks: flags['push.allowedNetworks'] ?? [...SERVE_DEFAULTS.pushAllowedNetworks],
+    maxBodyBytes: flags['push.maxBodySize'],
+    bodyTimeoutMs: flags['push.bodyTimeout'],
+    maxGroups: flags['push.maxGroups'],
+    adminApi: flags['web.enableAdminApi'] === true,
+  };
+}
+
+function collectNetworks(value: string, previous: string[] | undefined): string[] {
+  const networks = value.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  for (const network of networks) {
+    if (parseCidr(network) === undefined) throw new InvalidArgumentError(`expected networks such as 127.0.0.0/8,::1/128 or 10.1.2.3, got ${JSON.stringify(network)}`);
+  }
+  return [...(previous ?? []), ...networks];
 }
 
 function defaultListenAddress(): ListenAddress {

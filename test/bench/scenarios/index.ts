@@ -1,12 +1,13 @@
 // The scenario registry. A later issue's benchmark is a module in this directory exporting a
 // Scenario, added here; `npm run bench -- <name>` runs it alone.
-//   issue 3 (serve: scrape latency/throughput vs node_exporter and the static server),
-//   issue 4 (write: wall time vs `node -e 0` and sponge),
-//   issue 6 (push: pushes/s and latency vs the Pushgateway) are still to come.
+//   issue 3 (agent: scrape latency/throughput vs node_exporter and the static server),
+//   issue 4 (writer: wall time vs `node -e 0` and sponge),
+//   issue 6 (push: pushes/s and latency vs the Pushgateway).
 import type { Scenario } from '../scenario.js';
 import { parseScenario } from './parse.js';
 import { smokeScenario } from './smoke.js';
 import { agentScenario } from './agent.js';
 import { writerScenario } from './writer.js';
+import { pushScenario } from './push.js';
 
-export const SCENARIOS: readonly Scenario[] = [parseScenario, smokeScenario, agentScenario, writerScenario];
+export const SCENARIOS: readonly Scenario[] = [parseScenario, smokeScenario, agentScenario, writerScenario, pushScenario];

@@ -1,0 +1,176 @@
+// The push API's rules for accepting a push, on real files in a temporary directory: the
+// consistency check against other groups and textfiles, what a rejected push leaves behind,
+// PUT/POST semantics, TTL expiry and reloading after a restart.
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseGroupingPath, type GroupingKey } from '../../../src/core/grouping-key.js';
+import { parseExposition } from '../../../src/core/parse.js';
+import type { MetricFamily } from '../../../src/core/types.js';
+import { isReservedMetricName } from '../../../src/agent/meta-metrics.js';
+import { PushedGroups, type ServedSource } from '../../../src/push/pushed-groups.js';
+
+const SILENT = { info() {}, warn() {}, error() {}, debug() {} };
+
+function key(path: string): GroupingKey {
+  const parsed = parseGroupingPath(path);
+  if (!parsed.ok) throw new Error(parsed.message);
+  return parsed.key;
+}
+
+function families(text: string): MetricFamily[] {
+  const parsed = parseExposition(Buffer.from(text));
+  if (!parsed.ok) throw new Error(parsed.error.message);
+  return parsed.families;
+}
+
+describe('pushed groups', () => {
+  let directory: string;
+  let textfiles: ServedSource[];
+  let now: number;
+  let groups: PushedGroups;
+
+  const open = (defaultTtlMs?: number, maxGroups = 100): Promise<PushedGroups> =>
+    PushedGroups.open({
+      directory,
+      defaultTtlMs,
+      maxGroups,
+      maxFileBytes: 64 * 1024,
+      contentOptions: { maxSeriesPerFile: 1000, allowTimestamps: false, isReservedMetricName },
+      servedSources: () => textfiles,
+      logger: SILENT,
+      now: () => now,
+    });
+
+  beforeEach(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'promdrop-push-unit-'));
+    textfiles = [];
+    now = 1_700_000_000_000;
+    groups = await open();
+  });
+  afterEach(async () => {
+    groups.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  async function fileText(): Promise<string> {
+    const names = await readdir(directory);
+    return (await Promise.all(names.sort().map((name) => readFile(join(directory, name), 'utf8')))).join('');
+  }
+
+  it('writes a group as a textfile with the grouping labels applied and the push_* gauges', async () => {
+    expect(await groups.push('PUT', key('job/cj/env/prod'), families('c1{instance="fromBody",env="fromBody",other="x"} 1\nc2{job="bodyjob"} 2\n'), undefined)).toEqual({ ok: true });
+    const text = await fileText();
+    expect(text).toContain('c1{env="prod",instance="fromBody",job="cj",other="x"} 1\n');
+    expect(text).toContain('c2{env="prod",instance="",job="cj"} 2\n');
+    expect(text).toContain('push_time_seconds{env="prod",instance="",job="cj"} 1.7e+09\n');
+    expect(text).toContain('push_failure_time_seconds{env="prod",instance="",job="cj"} 0\n');
+  });
+
+  it('rejects a TYPE conflict with another group or a textfile, and a duplicate series, leaving everything as it was', async () => {
+    await groups.push('PUT', key('job/a'), families('# TYPE tc counter\ntc 1\n'), undefined);
+    const before = await fileText();
+    const conflict = await groups.push('PUT', key('job/b'), families('# TYPE tc gauge\ntc 1\n'), undefined);
+    expect(conflict).toMatchObject({ ok: false, status: 400, reason: 'inconsistent' });
+    expect(await fileText()).toBe(before);
+    textfiles = [{ id: '/textfiles/x.prom', families: families('# TYPE from_file gauge\nfrom_file{job="c",instance=""} 1\n') }];
+    expect(await groups.push('PUT', key('job/c'), families('# TYPE from_file counter\nfrom_file 1\n'), undefined)).toMatchObject({ ok: false, reason: 'inconsistent' });
+    expect(await groups.push('PUT', key('job/c'), families('# TYPE from_file gauge\nfrom_file 1\n'), undefined)).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('series from_file{instance="",job="c"} is already served'),
+    });
+    expect(await fileText()).toBe(before);
+  });
+
+  it('lets a group change the TYPE of its own family and push the same series again', async () => {
+    await groups.push('PUT', key('job/a'), families('# TYPE tc counter\ntc 1\n'), undefined);
+    expect(await groups.push('PUT', key('job/a'), families('# TYPE tc gauge\ntc 2\n'), undefined)).toEqual({ ok: true });
+    expect(await fileText()).toContain('# TYPE tc gauge\ntc{instance="",job="a"} 2\n');
+  });
+
+  it('refuses a key that differs from an existing one only by an empty label, instead of poisoning every scrape (B1, B4)', async () => {
+    await groups.push('PUT', key('job/j7'), [], undefined);
+    expect(await groups.push('PUT', key('job/j7/instance@base64/='), [], undefined)).toMatchObject({ ok: false, reason: 'inconsistent' });
+    expect(await readdir(directory)).toHaveLength(1);
+  });
+
+  it('rejects timestamps; a failed push to an existing group only sets its push_failure_time_seconds', async () => {
+    expect(await groups.push('PUT', key('job/new'), families('ts_metric 1 1700000000000\n'), undefined)).toMatchObject({
+      ok: false,
+      message: 'pushed metrics are invalid or inconsistent with existing metrics: pushed metrics must not have timestamps',
+    });
+    expect(await readdir(directory)).toHaveLength(0);
+    await groups.push('PUT', key('job/old'), families('kept 1\n'), undefined);
+    now += 5_000;
+    await groups.push('POST', key('job/old'), families('kept 2 1700000000000\n'), undefined);
+    const text = await fileText();
+    expect(text).toContain('kept{instance="",job="old"} 1\n');
+    expect(text).toContain('push_failure_time_seconds{instance="",job="old"} 1.700000005e+09\n');
+    expect(text).toContain('push_time_seconds{instance="",job="old"} 1.7e+09\n');
+  });
+
+  it('refuses what the store would not serve (a reserved name, a duplicate in the body)', async () => {
+    expect(await groups.push('PUT', key('job/r'), families('promdrop_fake 1\n'), undefined)).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(await groups.push('PUT', key('job/r'), families('m 1\nm 2\n'), undefined)).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(await readdir(directory)).toHaveLength(0);
+  });
+
+  it('POST replaces families of the same name, PUT the whole group; an empty PUT keeps the group', async () => {
+    await groups.push('PUT', key('job/j1'), families('some_metric{label="val1"} 42\nother 1\n'), undefined);
+    await groups.push('POST', key('job/j1'), families('some_metric{label="val2"} 43\n'), undefined);
+    let text = await fileText();
+    expect(text).toContain('some_metric{instance="",job="j1",label="val2"} 43\n');
+    expect(text).not.toContain('val1');
+    expect(text).toContain('other{instance="",job="j1"} 1\n');
+    await groups.push('PUT', key('job/j1'), [], undefined);
+    text = await fileText();
+    expect(text).not.toContain('some_metric');
+    expect(text).toContain('push_time_seconds{instance="",job="j1"}');
+  });
+
+  it('refuses a group whose file would be larger than the store reads', async () => {
+    const big = Array.from({ length: 2000 }, (_, i) => `big{series="${'x'.repeat(20)}${i}"} ${i}\n`).join('');
+    expect(await groups.push('PUT', key('job/big'), families(big), undefined)).toMatchObject({ ok: false, status: 413, reason: 'too_large' });
+    expect(await readdir(directory)).toHaveLength(0);
+  });
+
+  it('limits the number of groups', async () => {
+    groups.close();
+    groups = await open(undefined, 1);
+    await groups.push('PUT', key('job/one'), [], undefined);
+    expect(await groups.push('PUT', key('job/two'), [], undefined)).toMatchObject({ ok: false, reason: 'too_many_groups' });
+    expect(await groups.push('PUT', key('job/one'), families('x 1\n'), undefined)).toEqual({ ok: true });
+  });
+
+  it('writes the TTL as the store’s directive, and removes expired groups so they stop counting', async () => {
+    groups.close();
+    groups = await open(60_000);
+    await groups.push('PUT', key('job/short'), families('# TYPE e gauge\ne 1\n'), 1_000);
+    expect(await fileText()).toContain('# promdrop: ttl=1s\n');
+    now += 2_000;
+    // The expired group no longer blocks a conflicting TYPE.
+    expect(await groups.push('PUT', key('job/other'), families('# TYPE e counter\ne 1\n'), undefined)).toEqual({ ok: true });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const names = await readdir(directory);
+    expect(names).toHaveLength(1);
+    expect(await fileText()).toContain('# promdrop: ttl=1m\n');
+  });
+
+  it('removes the temp files of writes cut short by a crash when it loads the directory', async () => {
+    await writeFile(join(directory, '.crashed.0123456789abcdef0123456789abcdef.prom.999999999.abc.tmp'), 'half');
+    groups.close();
+    groups = await open();
+    expect(await readdir(directory)).toEqual([]);
+  });
+
+  it('loads the groups again after a restart, with their keys, and keeps checking against them', async () => {
+    await groups.push('PUT', key('job/dir/path@base64/L3Zhci90bXA'), families('# TYPE tc counter\ntc 1\n'), undefined);
+    groups.close();
+    groups = await open();
+    expect(groups.list().map((group) => group.key.labels)).toEqual([['job', 'dir', 'path', '/var/tmp']]);
+    expect(await groups.push('PUT', key('job/b'), families('# TYPE tc gauge\ntc 1\n'), undefined)).toMatchObject({ ok: false });
+    await groups.delete(key('job/dir/path@base64/L3Zhci90bXA'));
+    expect(await readdir(directory)).toHaveLength(0);
+  });
+});
