@@ -64,6 +64,9 @@ export interface AtomicWriteOptions {
    * holders use it to make sure the lock is still theirs at the moment of the commit.
    */
   readonly beforeCommit?: () => void;
+  /** Modification time to give the new file instead of now (ms since the epoch): the push API
+   *  rewrites a group to record a failed push without restarting the TTL counted from it. */
+  readonly mtimeMs?: number;
 }
 
 const TEMP_SUFFIX = '.tmp';
@@ -97,6 +100,10 @@ export async function writeAtomically(
     // open()'s mode is filtered by the umask; chmod is not.
     step = 'chmod';
     await handle.chmod(mode);
+    if (options.mtimeMs !== undefined) {
+      const seconds = options.mtimeMs / 1000;
+      await handle.utimes(seconds, seconds);
+    }
     await handle.close();
   } catch (error) {
     await handle.close().catch(() => undefined);

@@ -226,11 +226,12 @@ export class PushedGroups {
   private async recordFailure(existing: PushedGroup | undefined, now: number): Promise<void> {
     if (existing === undefined) return;
     const id = canonicalKey(existing.key);
-    // The file's mtime is where the store counts its TTL from: a rewrite restarts it.
-    const updated: PushedGroup = { ...existing, failureTimeMs: now, expiresAtMs: existing.ttlMs === undefined ? undefined : now + existing.ttlMs };
+    // The store counts a TTL from the file's mtime: it stays the last successful push's, so that
+    // a job that only fails from now on still sees its group expire on time.
+    const updated: PushedGroup = { ...existing, failureTimeMs: now };
     this.groups.set(id, updated);
     try {
-      await writeAtomically(existing.path, renderGroupFile(updated));
+      await writeAtomically(existing.path, renderGroupFile(updated), { mtimeMs: existing.pushTimeMs });
     } catch (error) {
       this.groups.set(id, existing);
       this.options.logger.warn({ file: existing.path, err: error instanceof Error ? error.message : String(error) }, 'cannot record a failed push in its group');
@@ -346,8 +347,8 @@ export class PushedGroups {
         failureTimeMs: metadata.failureTimeMs,
         ttlMs,
         path,
-        // The store counts a TTL from the file's mtime, which is the last write.
-        expiresAtMs: ttlMs === undefined ? undefined : Math.max(metadata.pushTimeMs, metadata.failureTimeMs) + ttlMs,
+        // The store counts a TTL from the file's mtime, which is the last successful push.
+        expiresAtMs: ttlMs === undefined ? undefined : metadata.pushTimeMs + ttlMs,
       };
       if (group.expiresAtMs !== undefined && group.expiresAtMs <= now) {
         await removeDurably(path).catch(() => undefined);

@@ -1,7 +1,7 @@
 // The push API's rules for accepting a push, on real files in a temporary directory: the
 // consistency check against other groups and textfiles, what a rejected push leaves behind,
 // PUT/POST semantics, TTL expiry and reloading after a restart.
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -155,6 +155,19 @@ describe('pushed groups', () => {
     const names = await readdir(directory);
     expect(names).toHaveLength(1);
     expect(await fileText()).toContain('# promdrop: ttl=1m\n');
+  });
+
+  it('a failed push does not extend the TTL: the group still expires one TTL after its last successful push', async () => {
+    await groups.push('PUT', key('job/failing'), families('# TYPE f gauge\nf 1\n'), 10_000);
+    const [name] = await readdir(directory);
+    now += 8_000;
+    expect(await groups.push('POST', key('job/failing'), families('f 2 1700000000000\n'), undefined)).toMatchObject({ ok: false, reason: 'timestamp' });
+    expect(await fileText()).toContain('push_failure_time_seconds{instance="",job="failing"} 1.700000008e+09\n');
+    // The store counts the TTL from the file's mtime: still the successful push's.
+    expect((await stat(join(directory, name!))).mtimeMs).toBe(1_700_000_000_000);
+    now += 3_000;
+    // 11 s after the last success, 3 s after the failure: expired, so a conflicting TYPE is fine.
+    expect(await groups.push('PUT', key('job/other'), families('# TYPE f counter\nf 1\n'), undefined)).toEqual({ ok: true });
   });
 
   it('removes the temp files of writes cut short by a crash when it loads the directory', async () => {
