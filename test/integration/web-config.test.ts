@@ -282,6 +282,40 @@ describe.skipIf(!available)('--web.config.file with real clients', () => {
     expect(exit).toMatchObject({ code: 0, signal: null });
   });
 
+  describe('with the push API: pushing and scraping with separate users', () => {
+    let agent: Agent;
+
+    beforeAll(async () => {
+      const web = join(root, 'push-web.yml');
+      writeFileSync(web, `basic_auth_users:\n  scraper: ${hashOf('scrape secret')}\npush_basic_auth_users:\n  cronjob: ${hashOf('push secret')}\n`);
+      agent = await startAgent([`--textfile.directory=${textfiles}`, '--web.config.file', web, '--web.enable-push', `--push.directory=${join(root, 'push')}`], {
+        ready: async (port) => (await fetch(`http://127.0.0.1:${port}/-/ready`, { headers: basic('scraper', 'scrape secret') })).status === 200,
+      });
+    });
+
+    afterAll(async () => {
+      await agent?.stop();
+    });
+
+    const basic = (user: string, password: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+    const push = (headers: Record<string, string>) =>
+      fetch(`http://${agent.addresses[0]}/metrics/job/nightly`, { method: 'PUT', headers, body: '# TYPE nightly_ok gauge\nnightly_ok 1\n' });
+
+    it('accepts a push only from a push user', async () => {
+      expect((await push({})).status).toBe(401);
+      expect((await push(basic('scraper', 'scrape secret'))).status).toBe(401);
+      expect((await push(basic('cronjob', 'wrong'))).status).toBe(401);
+      expect((await push(basic('cronjob', 'push secret'))).status).toBe(200);
+    });
+
+    it('serves the pushed group to the scrape user only', async () => {
+      expect((await agent.get('/metrics', basic('cronjob', 'push secret'))).status).toBe(401);
+      const scrape = await agent.get('/metrics', basic('scraper', 'scrape secret'));
+      expect(scrape.status).toBe(200);
+      expect(scrape.body).toContain('nightly_ok{instance="",job="nightly"} 1\n');
+    });
+  });
+
   it('refuses to start on a broken file, naming the file and the line', async () => {
     const bad = join(root, 'bad.yml');
     writeFileSync(bad, 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireClientCert\n');
