@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { runProgram, type RunningProcess } from '../helpers/peers.js';
 
 export const CLI = fileURLToPath(new URL('../../bin/promdrop', import.meta.url));
@@ -135,4 +136,40 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs: numbe
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** About 12 MB of exposition: more than the socket buffers hold, so an unread answer is still
+ *  being written when the agent is told to stop. `lastSeries` is its last sample line. */
+export const IN_FLIGHT_FILE = {
+  content: (): string => {
+    const lines = ['# TYPE inflight_series gauge'];
+    for (let i = 0; i < 120_000; i++) lines.push(`inflight_series{instance="host-${i}",path="/var/lib/some/long/path/${i}"} ${i}`);
+    return `${lines.join('\n')}\n`;
+  },
+  lastSeries: 'inflight_series{instance="host-119999",path="/var/lib/some/long/path/119999"} 119999\n',
+};
+
+/**
+ * Sends GET /metrics on a connected socket, leaves the answer unread, sends SIGTERM, then reads
+ * it all. Returns the raw response, whether its body is as long as its Content-Length says, and
+ * how the agent exited.
+ */
+export async function scrapeAcrossSigterm(
+  agent: Agent,
+  socket: Socket,
+): Promise<{ response: string; complete: boolean; exit: Awaited<ReturnType<Agent['terminate']>> }> {
+  socket.pause();
+  socket.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+  // Let the agent start answering, then ask it to stop while the answer is unread.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const exited = agent.terminate('SIGTERM');
+  const received: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => received.push(chunk));
+  socket.resume();
+  await new Promise((resolve) => socket.once('close', resolve));
+  const exit = await exited;
+  const response = Buffer.concat(received).toString();
+  const headerEnd = response.indexOf('\r\n\r\n');
+  const length = Number(/content-length: (\d+)/i.exec(response.slice(0, headerEnd))?.[1]);
+  return { response, complete: headerEnd > 0 && Buffer.byteLength(response.slice(headerEnd + 4)) === length, exit };
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findProgram, runProgram } from '../helpers/peers.js';
-import { eventually, makeTempDir, removeDir, runCli, sampleValue, startAgent, writeAtomically, type Agent } from './serve-agent.js';
+import { IN_FLIGHT_FILE, eventually, makeTempDir, removeDir, runCli, sampleValue, scrapeAcrossSigterm, startAgent, writeAtomically, type Agent } from './serve-agent.js';
 
 const PROMETHEUS_ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
@@ -300,30 +300,14 @@ describe('promdrop serve: signals', () => {
   it('finishes a scrape in flight before exiting on SIGTERM', async () => {
     const big = await makeTempDir();
     try {
-      // ~12 MB of exposition: more than the socket buffers hold, so the response is still being
-      // written while the client has not read it.
-      const lines = ['# TYPE inflight_series gauge'];
-      for (let i = 0; i < 120_000; i++) lines.push(`inflight_series{instance="host-${i}",path="/var/lib/some/long/path/${i}"} ${i}`);
-      await writeFile(join(big, 'big.prom'), `${lines.join('\n')}\n`);
+      await writeFile(join(big, 'big.prom'), IN_FLIGHT_FILE.content());
       const agent = await startAgent([`--textfile.directory=${big}`, '--web.disable-exporter-metrics']);
       const socket = connect(agent.port, '127.0.0.1');
-      socket.pause();
       await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-      socket.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
-      // Let the agent start answering, then ask it to stop while the answer is unread.
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const exited = agent.terminate('SIGTERM');
-      const received: Buffer[] = [];
-      socket.on('data', (chunk: Buffer) => received.push(chunk));
-      socket.resume();
-      await new Promise((resolve) => socket.once('close', resolve));
-      const exit = await exited;
-      const response = Buffer.concat(received).toString();
+      const { response, complete, exit } = await scrapeAcrossSigterm(agent, socket);
       expect(response.startsWith('HTTP/1.1 200 OK')).toBe(true);
-      expect(response).toContain('inflight_series{instance="host-119999",path="/var/lib/some/long/path/119999"} 119999\n');
-      const headerEnd = response.indexOf('\r\n\r\n');
-      const length = Number(/content-length: (\d+)/i.exec(response.slice(0, headerEnd))?.[1]);
-      expect(Buffer.byteLength(response.slice(headerEnd + 4))).toBe(length);
+      expect(response).toContain(IN_FLIGHT_FILE.lastSeries);
+      expect(complete).toBe(true);
       expect(exit).toMatchObject({ code: 0, signal: null });
       expect(exit.ms).toBeLessThan(5_000);
     } finally {

@@ -10,7 +10,7 @@ import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireProgram, runProgram, startProcess, type RunningProcess } from '../helpers/peers.js';
-import { eventually, makeTempDir, removeDir, runCli, startAgent, type Agent } from './serve-agent.js';
+import { IN_FLIGHT_FILE, eventually, makeTempDir, removeDir, runCli, scrapeAcrossSigterm, startAgent, type Agent } from './serve-agent.js';
 
 const curlBinary = requireProgram('curl', 'curl');
 const htpasswdBinary = requireProgram('htpasswd', 'apache2-utils');
@@ -256,29 +256,15 @@ describe.skipIf(!available)('--web.config.file with real clients', () => {
   it('over TLS too, finishes a scrape in flight before exiting on SIGTERM', async () => {
     const big = join(root, 'big');
     await mkdir(big);
-    // ~12 MB: more than the socket buffers hold, so the answer is still being written at SIGTERM.
-    const lines = ['# TYPE inflight_series gauge'];
-    for (let i = 0; i < 120_000; i++) lines.push(`inflight_series{instance="host-${i}",path="/var/lib/some/long/path/${i}"} ${i}`);
-    await writeFile(join(big, 'big.prom'), `${lines.join('\n')}\n`);
+    await writeFile(join(big, 'big.prom'), IN_FLIGHT_FILE.content());
     writeFileSync(join(root, 'web-drain.yml'), 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n');
     const agent = await startAgent([`--textfile.directory=${big}`, '--web.disable-exporter-metrics', '--web.config.file', join(root, 'web-drain.yml')], { ready: httpsReady() });
     const socket = connect({ host: '127.0.0.1', port: agent.port, ca: readFileSync(join(root, 'ca.crt')), servername: 'localhost' });
     await new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()));
-    socket.pause();
-    socket.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const exited = agent.terminate('SIGTERM');
-    const received: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => received.push(chunk));
-    socket.resume();
-    await new Promise((resolve) => socket.once('close', resolve));
-    const exit = await exited;
-    const response = Buffer.concat(received).toString();
+    const { response, complete, exit } = await scrapeAcrossSigterm(agent, socket);
     expect(response.startsWith('HTTP/1.1 200 OK')).toBe(true);
-    const headerEnd = response.indexOf('\r\n\r\n');
-    const length = Number(/content-length: (\d+)/i.exec(response.slice(0, headerEnd))?.[1]);
-    expect(Buffer.byteLength(response.slice(headerEnd + 4))).toBe(length);
-    expect(response).toContain('inflight_series{instance="host-119999",path="/var/lib/some/long/path/119999"} 119999\n');
+    expect(response).toContain(IN_FLIGHT_FILE.lastSeries);
+    expect(complete).toBe(true);
     expect(exit).toMatchObject({ code: 0, signal: null });
   });
 
