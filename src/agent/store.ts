@@ -587,7 +587,7 @@ export class TextfileStore {
     );
     const exposition = merged.finish(meta);
     this.logTransitions(files);
-    const snapshot = new BuiltSnapshot(this.generation++, exposition.families, exposition.text, files, directories, now);
+    const snapshot = new BuiltSnapshot(this.generation++, exposition.parts, files, directories, now);
     if (!this.oneShot) snapshot.prepareGzip();
     return snapshot;
   }

@@ -1,0 +1,290 @@
+// A counter, gauge or untyped family kept as its rendered sample lines (RenderedSeries in
+// types.ts) instead of one Metric per series. The agent keeps every served family until its file
+// changes; as objects a 500,000-series family costs about 240 bytes per series, as the lines it
+// is served as about 100. The lines are made straight from the parser's digest (where each
+// series' line starts in the input) and the input bytes, without a Metric in between:
+//
+// - label values are copied as the file escaped them: the format has exactly one spelling per
+//   escape (\\, \" and \n) and the renderer escapes exactly those characters, so the bytes are
+//   those renderTextBytes would write for the decoded value;
+// - series are put in node_exporter's order (label values position by position, by code point)
+//   by comparing the raw bytes with escapes decoded on the fly: UTF-8 byte order is code point
+//   order, so no value becomes a string.
+//
+// Only families whose every series lists its labels sorted by name and has the same label names
+// are kept this way (what client libraries and most scripts write): then the merged alone form
+// needs neither label sorting nor padding, and expandRenderedSeries gives back exactly the
+// Metrics the parser would have built, for the rare merge with another file's family of the same
+// name. Other families stay Metrics.
+import { compareCodePoints } from './compare.js';
+import { formatGoFloat, parseGoFloat } from './float.js';
+import { parseExposition } from './parse.js';
+import { ByteWriter } from './byte-writer.js';
+import { openMetricsFloat, openMetricsTimestamp } from './render.js';
+import type { MetricFamily, RenderedSeries, ScalarMetric, SeriesDigest } from './types.js';
+
+const NL = 0x0a;
+const SPACE = 0x20;
+const TAB = 0x09;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const EQUALS = 0x3d;
+const COMMA = 0x2c;
+const LOWER_N = 0x6e;
+
+/** Label offsets kept per series while sorting; beyond this the family stays Metrics. */
+const MAX_OFFSETS = 1 << 26;
+
+interface LatinBuffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
+}
+
+function isBlank(byte: number | undefined): boolean {
+  return byte === SPACE || byte === TAB;
+}
+
+/**
+ * The family's series as rendered sample lines, from the input the digest was made of.
+ * undefined when the family cannot be kept this way (see the header comment).
+ */
+export function renderDigestedSeries(input: Uint8Array, family: MetricFamily): RenderedSeries | undefined {
+  const digest = family.digest;
+  if (digest === undefined || family.metrics.length !== 0) return undefined;
+  if (family.type !== 'counter' && family.type !== 'gauge' && family.type !== 'untyped') return undefined;
+  const buf = (Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength)) as LatinBuffer;
+  const names = [...digest.labelNames].sort(compareCodePoints);
+  const k = names.length;
+  const n = digest.count;
+  if (n * k * 2 > MAX_OFFSETS) return undefined;
+  const nameBytes = names.map((name) => Buffer.from(name, 'latin1'));
+  // Per series: start and end of each label value (in name order), and where its value starts.
+  const offsets = new Int32Array(n * k * 2);
+  const valueStarts = new Int32Array(n);
+  let outputEstimate = 0;
+  for (let i = 0; i < n; i++) {
+    const end = scanSeries(buf, digest.lineStarts[i]!, nameBytes, offsets, i * k * 2, valueStarts, i);
+    if (end < 0) return undefined;
+    outputEstimate += end - digest.lineStarts[i]!;
+  }
+  const order = seriesOrder(buf, offsets, k, n);
+  return {
+    count: n,
+    text: writeLines(buf, family.name, names, offsets, valueStarts, order, n, outputEstimate),
+    lines: linesInOrder(digest, order, n),
+  };
+}
+
+/**
+ * Reads the labels of the (valid) sample line at `lineStart` into `offsets` at `at`, in the
+ * order of `names`, and where the value starts into valueStarts[index]. Returns the offset of the
+ * line's end, or -1 when the labels are not sorted by name or not exactly `names`.
+ */
+function scanSeries(buf: Buffer, lineStart: number, names: readonly Buffer[], offsets: Int32Array, at: number, valueStarts: Int32Array, index: number): number {
+  let p = lineStart;
+  while (isBlank(buf[p])) p++;
+  while (buf[p] !== OPEN_BRACE && buf[p] !== SPACE && buf[p] !== TAB) p++;
+  while (isBlank(buf[p])) p++;
+  let found = 0;
+  if (buf[p] === OPEN_BRACE) {
+    p++;
+    for (;;) {
+      while (isBlank(buf[p])) p++;
+      if (buf[p] === CLOSE_BRACE) break;
+      const nameStart = p;
+      while (buf[p] !== EQUALS && !isBlank(buf[p])) p++;
+      // Sorted by name and the same names: the next label must be names[found].
+      const expected = names[found];
+      if (expected === undefined || expected.length !== p - nameStart || buf.compare(expected, 0, expected.length, nameStart, p) !== 0) return -1;
+      while (buf[p] !== QUOTE) p++;
+      p++;
+      offsets[at + found * 2] = p;
+      while (buf[p] !== QUOTE) p += buf[p] === BACKSLASH ? 2 : 1;
+      offsets[at + found * 2 + 1] = p;
+      found++;
+      p++;
+      while (isBlank(buf[p])) p++;
+      if (buf[p] === COMMA) p++;
+    }
+    p++;
+    while (isBlank(buf[p])) p++;
+  }
+  if (found !== names.length) return -1;
+  valueStarts[index] = p;
+  return buf.indexOf(NL, p) + 1;
+}
+
+/** Series indices in node_exporter's order; undefined when the file's order already is. */
+function seriesOrder(buf: Buffer, offsets: Int32Array, k: number, n: number): Int32Array | undefined {
+  const compare = (a: number, b: number): number => {
+    for (let position = 0; position < k; position++) {
+      const x = (a * k + position) * 2;
+      const y = (b * k + position) * 2;
+      const order = compareEscaped(buf, offsets[x]!, offsets[x + 1]!, offsets[y]!, offsets[y + 1]!);
+      if (order !== 0) return order;
+    }
+    return 0;
+  };
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) sorted = compare(i - 1, i) <= 0;
+  if (sorted) return undefined;
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  // Ties are impossible (validation rejects duplicate series), so stability does not matter.
+  return order.sort(compare);
+}
+
+/** Code point order of two label values given as escaped bytes. */
+function compareEscaped(buf: Buffer, aStart: number, aEnd: number, bStart: number, bEnd: number): number {
+  let i = aStart;
+  let j = bStart;
+  while (i < aEnd && j < bEnd) {
+    let x = buf[i++]!;
+    let y = buf[j++]!;
+    if (x === y && x !== BACKSLASH) continue;
+    if (x === BACKSLASH) {
+      x = buf[i++]!;
+      if (x === LOWER_N) x = NL;
+    }
+    if (y === BACKSLASH) {
+      y = buf[j++]!;
+      if (y === LOWER_N) y = NL;
+    }
+    if (x !== y) return x - y;
+  }
+  return (i < aEnd ? 1 : 0) - (j < bEnd ? 1 : 0);
+}
+
+function writeLines(
+  buf: LatinBuffer,
+  name: string,
+  names: readonly string[],
+  offsets: Int32Array,
+  valueStarts: Int32Array,
+  order: Int32Array | undefined,
+  n: number,
+  estimate: number,
+): Buffer {
+  const k = names.length;
+  // `name{a="`, `",b="`, ..., and `"} ` around the values; `name ` without labels.
+  const separators = k === 0 ? [`${name} `] : names.map((label, position) => (position === 0 ? `${name}{${label}="` : `",${label}="`));
+  const closing = k === 0 ? '' : '"} ';
+  const out = new ByteWriter(estimate + (estimate >>> 5) + 64);
+  let previousToken = '';
+  let previousValue = '';
+  for (let r = 0; r < n; r++) {
+    const i = order === undefined ? r : order[r]!;
+    let line = k === 0 ? separators[0]! : '';
+    const at = i * k * 2;
+    for (let position = 0; position < k; position++) {
+      line += separators[position]! + buf.latin1Slice(offsets[at + position * 2]!, offsets[at + position * 2 + 1]!);
+    }
+    line += closing;
+    // The value and an optional timestamp, as the renderer formats them.
+    const valueStart = valueStarts[i]!;
+    let p = valueStart;
+    while (buf[p] !== SPACE && buf[p] !== TAB && buf[p] !== NL) p++;
+    const token = buf.latin1Slice(valueStart, p);
+    if (token !== previousToken) {
+      previousToken = token;
+      previousValue = formatGoFloat(parseGoFloat(token)!);
+    }
+    line += previousValue;
+    while (isBlank(buf[p])) p++;
+    if (buf[p] !== NL) {
+      const tsStart = p;
+      while (buf[p] !== NL) p++;
+      line += ` ${BigInt(buf.latin1Slice(tsStart, p)).toString()}`;
+    }
+    // latin1 round-trips bytes: label values' UTF-8 bytes go out as they came in.
+    out.ascii(`${line}\n`);
+  }
+  return out.finish();
+}
+
+function linesInOrder(digest: SeriesDigest, order: Int32Array | undefined, n: number): Int32Array {
+  if (order === undefined) return digest.lines.slice(0, n);
+  const lines = new Int32Array(n);
+  for (let r = 0; r < n; r++) lines[r] = digest.lines[order[r]!]!;
+  return lines;
+}
+
+/**
+ * The same series as OpenMetrics sample lines (what renderOpenMetricsBytes writes for the
+ * family's metrics), from the text lines: the label part is the same in both formats.
+ */
+export function openMetricsLines(rendered: RenderedSeries): Buffer {
+  const buf = rendered.text as LatinBuffer;
+  const out = new ByteWriter(buf.length + (buf.length >>> 4) + 64);
+  let previousToken = '';
+  let previousValue = '';
+  let lineStart = 0;
+  while (lineStart < buf.length) {
+    let p = lineStart;
+    while (buf[p] !== SPACE && buf[p] !== OPEN_BRACE) p++;
+    if (buf[p] === OPEN_BRACE) {
+      while (buf[p] !== CLOSE_BRACE) {
+        if (buf[p] === QUOTE) {
+          p++;
+          while (buf[p] !== QUOTE) p += buf[p] === BACKSLASH ? 2 : 1;
+        }
+        p++;
+      }
+      p++;
+    }
+    const valueStart = p + 1;
+    p = valueStart;
+    while (buf[p] !== SPACE && buf[p] !== NL) p++;
+    const token = buf.latin1Slice(valueStart, p);
+    if (token !== previousToken) {
+      previousToken = token;
+      previousValue = openMetricsFloat(parseGoFloat(token)!);
+    }
+    let line = `${buf.latin1Slice(lineStart, valueStart)}${previousValue}`;
+    if (buf[p] === SPACE) {
+      const tsStart = p + 1;
+      p = buf.indexOf(NL, tsStart);
+      line += ` ${openMetricsTimestamp(buf.latin1Slice(tsStart, p))}`;
+    }
+    out.ascii(`${line}\n`);
+    lineStart = p + 1;
+  }
+  return out.finish();
+}
+
+/** The family with its series as Metrics again, as the parser builds them (in file order): for
+ *  merging with another file's family of the same name. */
+export function expandRenderedSeries(family: MetricFamily): MetricFamily {
+  const rendered = family.rendered;
+  if (rendered === undefined) return family;
+  const parsed = parseExposition(rendered.text);
+  if (!parsed.ok) throw new Error(`rendered series of ${family.name} do not parse: ${parsed.error.message}`);
+  const metrics = (parsed.families[0]?.metrics ?? []) as ScalarMetric[];
+  const inFileOrder = metrics.map((metric, index) => ({ ...metric, line: rendered.lines[index]! }));
+  inFileOrder.sort((a, b) => a.line - b.line);
+  return { name: family.name, help: family.help, type: family.type, firstLine: family.firstLine, metrics: inFileOrder };
+}
+
+/**
+ * The families of a parse made with `retainSeries: false`, ready to be kept: digested families
+ * as rendered lines, others as they are. Falls back to a full parse of `input` when a digested
+ * family cannot be kept as lines. Nothing returned refers to `input`.
+ */
+export function familiesToKeep(input: Uint8Array, families: readonly MetricFamily[]): MetricFamily[] {
+  const kept: MetricFamily[] = [];
+  for (const family of families) {
+    if (family.digest === undefined) {
+      kept.push(family);
+      continue;
+    }
+    const rendered = renderDigestedSeries(input, family);
+    if (rendered === undefined) {
+      const full = parseExposition(input);
+      if (!full.ok) throw new Error(`input parsed with a digest but not in full: ${full.error.message}`);
+      return full.families;
+    }
+    kept.push({ name: family.name, help: family.help, type: family.type, firstLine: family.firstLine, metrics: [], rendered });
+  }
+  return kept;
+}
