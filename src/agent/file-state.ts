@@ -8,6 +8,7 @@ import { formatDuration } from '../core/duration.js';
 import { familiesToKeep } from '../core/rendered-series.js';
 import type { Finding, FindingReason, Metric, MetricFamily } from '../core/types.js';
 import type { FileIdentity } from '../fs/textfile-reader.js';
+import { isReservedMetricName } from './meta-metrics.js';
 import { sameIdentity, sameInode } from '../fs/textfile-reader.js';
 
 /** A file's state, as reported by the landing page, /api/v1/files and `promdrop list`. */
@@ -38,11 +39,13 @@ export interface JudgementOptions {
   readonly settleMs: number;
 }
 
+/** Plain data (no functions), so that a worker thread can judge with the same options. */
 export interface ContentOptions {
   readonly maxSeriesPerFile: number;
   readonly allowTimestamps: boolean;
-  /** Names files may not define: the agent's own (see meta-metrics.ts) and any extra ones. */
-  readonly isReservedMetricName: (name: string) => boolean;
+  /** Names files may not define besides the agent's own (meta-metrics.ts), e.g. the self
+   *  metrics' names. */
+  readonly extraReservedMetricNames: readonly string[];
 }
 
 /** A file's content that passed every check, ready to be merged. */
@@ -138,7 +141,7 @@ export function judgeContent(path: string, bytes: Uint8Array, identity: FileIden
   // (familiesToKeep), never as one object each: what keeps a 500,000-series file affordable.
   const check = checkExposition(bytes, {
     allowTimestamps: options.allowTimestamps,
-    isReservedMetricName: options.isReservedMetricName,
+    isReservedMetricName: reservedNamePredicate(options.extraReservedMetricNames),
     lint: false,
     retainSeries: false,
   });
@@ -165,6 +168,12 @@ export function judgeContent(path: string, bytes: Uint8Array, identity: FileIden
     };
   }
   return { ok: true, content: { families: familiesToKeep(bytes, check.families), series, ttlMs: directives.ttlMs, identity, warnings } };
+}
+
+function reservedNamePredicate(extra: readonly string[]): (name: string) => boolean {
+  if (extra.length === 0) return isReservedMetricName;
+  const names = new Set(extra);
+  return (name) => isReservedMetricName(name) || names.has(name);
 }
 
 function fileReasonOf(reason: FindingReason | 'directive'): FileErrorReason {

@@ -36,7 +36,6 @@ import { readTextfile, statTextfile, type FileIdentity, type TextfileRead } from
 import type { DirectoryWatcher, WatchHint } from '../fs/watcher.js';
 import {
   decideAfterStat,
-  judgeContent,
   judgeFile,
   mtimeMsOf,
   newFileEntry,
@@ -48,7 +47,8 @@ import {
   type JudgementOptions,
 } from './file-state.js';
 import { ExpositionComposer, type ComposeSource } from './compose.js';
-import { buildMetaFamilies, isReservedMetricName } from './meta-metrics.js';
+import { judgeContentOffThread } from './judge-off-thread.js';
+import { buildMetaFamilies } from './meta-metrics.js';
 import { BuiltSnapshot, type DirectoryReport, type FileReport, type Snapshot } from './snapshot.js';
 
 export type { FileErrorReason, FileState } from './file-state.js';
@@ -160,14 +160,10 @@ export class TextfileStore {
     this.now = options.now ?? Date.now;
     this.logger = options.logger;
     this.judgementOptions = { defaultTtlMs: options.defaultTtlMs, gracePeriodMs: options.gracePeriodMs, settleMs: options.settleMs };
-    const extraReserved = options.reservedMetricNames;
     this.contentOptions = {
       maxSeriesPerFile: options.maxSeriesPerFile,
       allowTimestamps: options.allowTimestamps,
-      isReservedMetricName:
-        extraReserved === undefined || extraReserved.size === 0
-          ? isReservedMetricName
-          : (name: string) => isReservedMetricName(name) || extraReserved.has(name),
+      extraReservedMetricNames: [...(options.reservedMetricNames ?? [])],
     };
     this.current = this.build(this.now(), new Map());
   }
@@ -488,7 +484,8 @@ export class TextfileStore {
       entry.settling = settlingFor(entry, read.identity, now);
       return;
     }
-    const verdict = judgeContent(path, read.bytes, read.identity, this.contentOptions);
+    // Large files are judged on a worker thread, one at a time like reads (bounded memory).
+    const verdict = await this.readLock.run(() => judgeContentOffThread(path, read.bytes, read.identity, this.contentOptions));
     entry.judgedIdentity = read.identity;
     entry.seenIdentity = read.identity;
     entry.settling = undefined;

@@ -62,12 +62,13 @@ export function renderDigestedSeries(input: Uint8Array, family: MetricFamily): R
   // Per series: start and end of each label value (in name order), and where its value starts.
   const offsets = new Int32Array(n * k * 2);
   const valueStarts = new Int32Array(n);
-  let outputEstimate = 0;
   for (let i = 0; i < n; i++) {
-    const end = scanSeries(buf, digest.lineStarts[i]!, nameBytes, offsets, i * k * 2, valueStarts, i);
-    if (end < 0) return undefined;
-    outputEstimate += end - digest.lineStarts[i]!;
+    if (!scanSeries(buf, digest.lineStarts[i]!, nameBytes, offsets, i * k * 2, valueStarts, i)) return undefined;
   }
+  // About the input's size when the family is one block of lines, as it nearly always is.
+  const first = digest.lineStarts[0]!;
+  const last = digest.lineStarts[n - 1]!;
+  const outputEstimate = Math.min(last - first, buf.length) + (last - first) / n + 64;
   const order = seriesOrder(buf, offsets, k, n);
   return {
     count: n,
@@ -78,10 +79,10 @@ export function renderDigestedSeries(input: Uint8Array, family: MetricFamily): R
 
 /**
  * Reads the labels of the (valid) sample line at `lineStart` into `offsets` at `at`, in the
- * order of `names`, and where the value starts into valueStarts[index]. Returns the offset of the
- * line's end, or -1 when the labels are not sorted by name or not exactly `names`.
+ * order of `names`, and where the value starts into valueStarts[index]. false when the labels
+ * are not sorted by name or not exactly `names`.
  */
-function scanSeries(buf: Buffer, lineStart: number, names: readonly Buffer[], offsets: Int32Array, at: number, valueStarts: Int32Array, index: number): number {
+function scanSeries(buf: Buffer, lineStart: number, names: readonly Buffer[], offsets: Int32Array, at: number, valueStarts: Int32Array, index: number): boolean {
   let p = lineStart;
   while (isBlank(buf[p])) p++;
   while (buf[p] !== OPEN_BRACE && buf[p] !== SPACE && buf[p] !== TAB) p++;
@@ -96,7 +97,7 @@ function scanSeries(buf: Buffer, lineStart: number, names: readonly Buffer[], of
       while (buf[p] !== EQUALS && !isBlank(buf[p])) p++;
       // Sorted by name and the same names: the next label must be names[found].
       const expected = names[found];
-      if (expected === undefined || expected.length !== p - nameStart || buf.compare(expected, 0, expected.length, nameStart, p) !== 0) return -1;
+      if (expected === undefined || !sameBytes(expected, buf, nameStart, p)) return false;
       while (buf[p] !== QUOTE) p++;
       p++;
       offsets[at + found * 2] = p;
@@ -110,9 +111,17 @@ function scanSeries(buf: Buffer, lineStart: number, names: readonly Buffer[], of
     p++;
     while (isBlank(buf[p])) p++;
   }
-  if (found !== names.length) return -1;
+  if (found !== names.length) return false;
   valueStarts[index] = p;
-  return buf.indexOf(NL, p) + 1;
+  return true;
+}
+
+/** True when buf[start, end) holds `expected`'s bytes (a few: a label name, not worth a call
+ *  into native code on every label of every series). */
+function sameBytes(expected: Buffer, buf: Buffer, start: number, end: number): boolean {
+  if (expected.length !== end - start) return false;
+  for (let i = 0; i < expected.length; i++) if (expected[i] !== buf[start + i]) return false;
+  return true;
 }
 
 /** Series indices in node_exporter's order; undefined when the file's order already is. */
