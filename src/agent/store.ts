@@ -41,6 +41,7 @@ import {
   newFileEntry,
   settlingFor,
   type ContentOptions,
+  type ContentVerdict,
   type FileEntry,
   type FileErrorReason,
   type Judgement,
@@ -480,12 +481,12 @@ export class TextfileStore {
       entry.settling = undefined;
       return;
     }
-    if (recheck === 'settle') {
+    // A stable read was judged as soon as it was read (readWhole).
+    const verdict = read.verdict;
+    if (recheck === 'settle' || verdict === undefined) {
       entry.settling = settlingFor(entry, read.identity, now);
       return;
     }
-    // Large files are judged on a worker thread, one at a time like reads (bounded memory).
-    const verdict = await this.readLock.run(() => judgeContentOffThread(path, read.bytes, read.identity, this.contentOptions));
     entry.judgedIdentity = read.identity;
     entry.seenIdentity = read.identity;
     entry.settling = undefined;
@@ -500,12 +501,18 @@ export class TextfileStore {
     }
   }
 
-  /** Reads are one at a time (bounded memory); a one-shot load retries a file caught mid-write. */
-  private readWhole(path: string): Promise<TextfileRead> {
+  /** Reads are one at a time, and a stable read is judged before the next read starts (large
+   *  files on a worker thread), so that one file's bytes at most are in memory at once; a
+   *  one-shot load retries a file caught mid-write. */
+  private readWhole(path: string): Promise<JudgedRead> {
     return this.readLock.run(async () => {
       for (let attempt = 1; ; attempt++) {
         const read = await readTextfile(path, { maxFileSize: this.options.maxFileSize });
-        if (read.kind !== 'read' || read.stable || !this.oneShot || attempt >= ONE_SHOT_READ_ATTEMPTS) return read;
+        if (read.kind === 'read' && read.stable) {
+          return { ...read, verdict: await judgeContentOffThread(path, read.bytes, read.identity, this.contentOptions) };
+        }
+        if (read.kind !== 'read') return read;
+        if (!this.oneShot || attempt >= ONE_SHOT_READ_ATTEMPTS) return { ...read, verdict: undefined };
         await new Promise((resolve) => setTimeout(resolve, ONE_SHOT_RETRY_DELAY_MS));
       }
     });
@@ -718,6 +725,9 @@ async function forEachLimited<T>(items: readonly T[], limit: number, task: (item
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
+
+/** A read; whole ones come judged (the verdict is undefined when the file changed meanwhile). */
+type JudgedRead = Exclude<TextfileRead, { kind: 'read' }> | (Extract<TextfileRead, { kind: 'read' }> & { readonly verdict: ContentVerdict | undefined });
 
 /** Runs async sections one at a time. */
 class Mutex {
