@@ -221,11 +221,14 @@ function linesInOrder(digest: SeriesDigest, order: Int32Array | undefined, n: nu
 
 /**
  * The same series as OpenMetrics sample lines (what renderOpenMetricsBytes writes for the
- * family's metrics), from the text lines: the label part is the same in both formats.
+ * family's metrics), from the text lines: the label part is the same in both formats, and so is
+ * the whole line when the value already has a point or an exponent and there is no timestamp.
+ * When every line is the same, the text lines themselves are returned: no second copy.
  */
 export function openMetricsLines(rendered: RenderedSeries): Buffer {
   const buf = rendered.text as LatinBuffer;
-  const out = new ByteWriter(buf.length + (buf.length >>> 4) + 64);
+  // Created at the first line that differs, with every line before it copied as it is.
+  let out: ByteWriter | undefined;
   let previousToken = '';
   let previousValue = '';
   let lineStart = 0;
@@ -250,8 +253,17 @@ export function openMetricsLines(rendered: RenderedSeries): Buffer {
       previousToken = token;
       previousValue = openMetricsFloat(parseGoFloat(token)!);
     }
+    const timestamped = buf[p] === SPACE;
+    if (out === undefined && (timestamped || previousValue !== token)) {
+      out = new ByteWriter(buf.length + (buf.length >>> 4) + 64);
+      out.bytes(buf, 0, lineStart);
+    }
+    if (out === undefined) {
+      lineStart = p + 1;
+      continue;
+    }
     let line = `${buf.latin1Slice(lineStart, valueStart)}${previousValue}`;
-    if (buf[p] === SPACE) {
+    if (timestamped) {
       const tsStart = p + 1;
       p = buf.indexOf(NL, tsStart);
       line += ` ${openMetricsTimestamp(buf.latin1Slice(tsStart, p))}`;
@@ -259,7 +271,7 @@ export function openMetricsLines(rendered: RenderedSeries): Buffer {
     out.ascii(`${line}\n`);
     lineStart = p + 1;
   }
-  return out.finish();
+  return out === undefined ? buf : out.finish();
 }
 
 /** The family with its series as Metrics again, as the parser builds them (in file order): for

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ExpositionComposer, type ComposeSource } from '../../../src/agent/compose.js';
 import { checkExposition } from '../../../src/core/check.js';
 import { mergeSources } from '../../../src/core/merge.js';
-import { expandRenderedSeries, familiesToKeep } from '../../../src/core/rendered-series.js';
+import { expandRenderedSeries, familiesToKeep, openMetricsLines } from '../../../src/core/rendered-series.js';
 import { renderOpenMetricsBytes, renderTextBytes } from '../../../src/core/render.js';
 import type { MetricFamily } from '../../../src/core/types.js';
 import { cases } from '../../fixtures/differential/cases.js';
@@ -81,6 +81,17 @@ describe('families kept as rendered lines', () => {
     const input = Buffer.from('m{v="a!"} 1\nm{v="a\\n"} 2\nm{v="a\\\\"} 3\nm{v="a"} 4\nm{v="aé"} 5\nm{v="a\\""} 6\n');
     expect(kept(input)![0]!.rendered).toBeDefined();
     expectSameExposition([{ id: '/d/m.prom', input }]);
+  });
+
+  it('share the text lines as OpenMetrics lines when no line differs, and copy up to the first that does', () => {
+    const floats = kept(Buffer.from('m{v="a"} 1.5\nm{v="b"} 2e+09\nm{v="c"} NaN\n'))![0]!.rendered!;
+    expect(openMetricsLines(floats)).toBe(floats.text);
+    for (const text of ['m{v="a"} 1.5\nm{v="b"} 2\nm{v="c"} 0.5\n', 'm{v="a"} 1.5\nm{v="b"} 2.5 1700000000000\n']) {
+      const input = Buffer.from(text);
+      const rendered = kept(input, true)![0]!.rendered!;
+      expect(openMetricsLines(rendered)).not.toBe(rendered.text);
+      expectSameExposition([{ id: '/d/m.prom', input }], true);
+    }
   });
 
   it('are not used where the merge would reorder or pad labels, with the same output', () => {
