@@ -59,23 +59,56 @@ export function renderDigestedSeries(input: Uint8Array, family: MetricFamily): R
   const n = digest.count;
   if (n * k * 2 > MAX_OFFSETS) return undefined;
   const nameBytes = names.map((name) => Buffer.from(name, 'latin1'));
-  // Per series: start and end of each label value (in name order), and where its value starts.
-  const offsets = new Int32Array(n * k * 2);
-  const valueStarts = new Int32Array(n);
+  const lineStarts = digest.lineStarts;
+  const rowLength = k * 2;
+  // First pass: does every series have exactly `names`, and are the series in order already?
+  // Two rows of label offsets (this series and the previous one) are enough to tell, and files
+  // nearly always are in order: then nothing per series is kept but the output.
+  const rows = new Int32Array(rowLength * 2);
+  const valueStart = new Int32Array(2);
+  let inOrder = true;
   for (let i = 0; i < n; i++) {
-    if (!scanSeries(buf, digest.lineStarts[i]!, nameBytes, offsets, i * k * 2, valueStarts, i)) return undefined;
+    const row = (i & 1) * rowLength;
+    if (!scanSeries(buf, lineStarts[i]!, nameBytes, rows, row, valueStart, i & 1)) return undefined;
+    if (inOrder && i > 0 && compareRows(buf, rows, rowLength - row, rows, row, k) > 0) inOrder = false;
+  }
+  let order: Int32Array | undefined;
+  let fillRow: RowSource;
+  if (inOrder) {
+    fillRow = (r, row) => {
+      scanSeries(buf, lineStarts[r]!, nameBytes, row, 0, valueStart, 0);
+      return valueStart[0]!;
+    };
+  } else {
+    // Per series: start and end of each label value (in name order), and where its value starts.
+    const offsets = new Int32Array(n * rowLength);
+    const valueStarts = new Int32Array(n);
+    for (let i = 0; i < n; i++) scanSeries(buf, lineStarts[i]!, nameBytes, offsets, i * rowLength, valueStarts, i);
+    const sorted = new Int32Array(n);
+    for (let i = 0; i < n; i++) sorted[i] = i;
+    // Ties are impossible (validation rejects duplicate series), so stability does not matter.
+    sorted.sort((a, b) => compareRows(buf, offsets, a * rowLength, offsets, b * rowLength, k));
+    order = sorted;
+    fillRow = (r, row) => {
+      const at = sorted[r]! * rowLength;
+      for (let j = 0; j < rowLength; j++) row[j] = offsets[at + j]!;
+      return valueStarts[sorted[r]!]!;
+    };
   }
   // About the input's size when the family is one block of lines, as it nearly always is.
-  const first = digest.lineStarts[0]!;
-  const last = digest.lineStarts[n - 1]!;
+  const first = lineStarts[0]!;
+  const last = lineStarts[n - 1]!;
   const outputEstimate = Math.min(last - first, buf.length) + (last - first) / n + 64;
-  const order = seriesOrder(buf, offsets, k, n);
   return {
     count: n,
-    text: writeLines(buf, family.name, names, offsets, valueStarts, order, n, outputEstimate),
+    text: writeLines(buf, family.name, names, n, outputEstimate, fillRow),
     lines: linesInOrder(digest, order, n),
   };
 }
+
+/** Puts the label offsets of the `r`th series (in output order) into `row`; returns where its
+ *  value starts. */
+type RowSource = (r: number, row: Int32Array) => number;
 
 /**
  * Reads the labels of the (valid) sample line at `lineStart` into `offsets` at `at`, in the
@@ -124,24 +157,16 @@ function sameBytes(expected: Buffer, buf: Buffer, start: number, end: number): b
   return true;
 }
 
-/** Series indices in node_exporter's order; undefined when the file's order already is. */
-function seriesOrder(buf: Buffer, offsets: Int32Array, k: number, n: number): Int32Array | undefined {
-  const compare = (a: number, b: number): number => {
-    for (let position = 0; position < k; position++) {
-      const x = (a * k + position) * 2;
-      const y = (b * k + position) * 2;
-      const order = compareEscaped(buf, offsets[x]!, offsets[x + 1]!, offsets[y]!, offsets[y + 1]!);
-      if (order !== 0) return order;
-    }
-    return 0;
-  };
-  let sorted = true;
-  for (let i = 1; i < n && sorted; i++) sorted = compare(i - 1, i) <= 0;
-  if (sorted) return undefined;
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  // Ties are impossible (validation rejects duplicate series), so stability does not matter.
-  return order.sort(compare);
+/** node_exporter's order of two series (label values position by position), given as rows of
+ *  label value offsets. */
+function compareRows(buf: Buffer, a: Int32Array, aAt: number, b: Int32Array, bAt: number, k: number): number {
+  for (let position = 0; position < k; position++) {
+    const x = aAt + position * 2;
+    const y = bAt + position * 2;
+    const order = compareEscaped(buf, a[x]!, a[x + 1]!, b[y]!, b[y + 1]!);
+    if (order !== 0) return order;
+  }
+  return 0;
 }
 
 /** Code point order of two label values given as escaped bytes. */
@@ -165,17 +190,9 @@ function compareEscaped(buf: Buffer, aStart: number, aEnd: number, bStart: numbe
   return (i < aEnd ? 1 : 0) - (j < bEnd ? 1 : 0);
 }
 
-function writeLines(
-  buf: LatinBuffer,
-  name: string,
-  names: readonly string[],
-  offsets: Int32Array,
-  valueStarts: Int32Array,
-  order: Int32Array | undefined,
-  n: number,
-  estimate: number,
-): Buffer {
+function writeLines(buf: LatinBuffer, name: string, names: readonly string[], n: number, estimate: number, fillRow: RowSource): Buffer {
   const k = names.length;
+  const row = new Int32Array(k * 2);
   // `name{a="`, `",b="`, ..., and `"} ` around the values; `name ` without labels.
   const separators = k === 0 ? [`${name} `] : names.map((label, position) => (position === 0 ? `${name}{${label}="` : `",${label}="`));
   const closing = k === 0 ? '' : '"} ';
@@ -183,15 +200,13 @@ function writeLines(
   let previousToken = '';
   let previousValue = '';
   for (let r = 0; r < n; r++) {
-    const i = order === undefined ? r : order[r]!;
+    const valueStart = fillRow(r, row);
     let line = k === 0 ? separators[0]! : '';
-    const at = i * k * 2;
     for (let position = 0; position < k; position++) {
-      line += separators[position]! + buf.latin1Slice(offsets[at + position * 2]!, offsets[at + position * 2 + 1]!);
+      line += separators[position]! + buf.latin1Slice(row[position * 2]!, row[position * 2 + 1]!);
     }
     line += closing;
     // The value and an optional timestamp, as the renderer formats them.
-    const valueStart = valueStarts[i]!;
     let p = valueStart;
     while (buf[p] !== SPACE && buf[p] !== TAB && buf[p] !== NL) p++;
     const token = buf.latin1Slice(valueStart, p);
