@@ -11,11 +11,12 @@
 //   by comparing the raw bytes with escapes decoded on the fly: UTF-8 byte order is code point
 //   order, so no value becomes a string.
 //
-// Only families whose every series lists its labels sorted by name and has the same label names
-// are kept this way (what client libraries and most scripts write): then the merged alone form
-// needs neither label sorting nor padding, and expandRenderedSeries gives back exactly the
-// Metrics the parser would have built, for the rare merge with another file's family of the same
-// name. Other families stay Metrics.
+// Only families whose every series has the same label names in the same order are kept this way
+// (what client libraries and most scripts write): then the merged alone form needs no label
+// padding, labels go out in name order by one permutation for the whole family, and
+// expandRenderedSeries gives back exactly the Metrics the parser would have built (labels in the
+// file's order), for the rare merge with another file's family of the same name. Other families
+// stay Metrics.
 import { compareCodePoints } from './compare.js';
 import { formatGoFloat, parseGoFloat } from './float.js';
 import { parseExposition } from './parse.js';
@@ -54,11 +55,14 @@ export function renderDigestedSeries(input: Uint8Array, family: MetricFamily): R
   if (digest === undefined || family.metrics.length !== 0) return undefined;
   if (family.type !== 'counter' && family.type !== 'gauge' && family.type !== 'untyped') return undefined;
   const buf = (Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength)) as LatinBuffer;
-  const names = [...digest.labelNames].sort(compareCodePoints);
+  // Label names in the order of the file (every series must list them in that order) and, for
+  // each, its position in name order, which is where its value goes in a row of offsets.
+  const fileOrder = digest.labelNames;
+  const names = [...fileOrder].sort(compareCodePoints);
   const k = names.length;
   const n = digest.count;
   if (n * k * 2 > MAX_OFFSETS) return undefined;
-  const nameBytes = names.map((name) => Buffer.from(name, 'latin1'));
+  const expected: LabelSlot[] = fileOrder.map((name) => ({ bytes: Buffer.from(name, 'latin1'), position: names.indexOf(name) }));
   const lineStarts = digest.lineStarts;
   const rowLength = k * 2;
   // First pass: does every series have exactly `names`, and are the series in order already?
@@ -69,21 +73,21 @@ export function renderDigestedSeries(input: Uint8Array, family: MetricFamily): R
   let inOrder = true;
   for (let i = 0; i < n; i++) {
     const row = (i & 1) * rowLength;
-    if (!scanSeries(buf, lineStarts[i]!, nameBytes, rows, row, valueStart, i & 1)) return undefined;
+    if (!scanSeries(buf, lineStarts[i]!, expected, rows, row, valueStart, i & 1)) return undefined;
     if (inOrder && i > 0 && compareRows(buf, rows, rowLength - row, rows, row, k) > 0) inOrder = false;
   }
   let order: Int32Array | undefined;
   let fillRow: RowSource;
   if (inOrder) {
     fillRow = (r, row) => {
-      scanSeries(buf, lineStarts[r]!, nameBytes, row, 0, valueStart, 0);
+      scanSeries(buf, lineStarts[r]!, expected, row, 0, valueStart, 0);
       return valueStart[0]!;
     };
   } else {
     // Per series: start and end of each label value (in name order), and where its value starts.
     const offsets = new Int32Array(n * rowLength);
     const valueStarts = new Int32Array(n);
-    for (let i = 0; i < n; i++) scanSeries(buf, lineStarts[i]!, nameBytes, offsets, i * rowLength, valueStarts, i);
+    for (let i = 0; i < n; i++) scanSeries(buf, lineStarts[i]!, expected, offsets, i * rowLength, valueStarts, i);
     const sorted = new Int32Array(n);
     for (let i = 0; i < n; i++) sorted[i] = i;
     // Ties are impossible (validation rejects duplicate series), so stability does not matter.
@@ -103,7 +107,14 @@ export function renderDigestedSeries(input: Uint8Array, family: MetricFamily): R
     count: n,
     text: writeLines(buf, family.name, names, n, outputEstimate, fillRow),
     lines: linesInOrder(digest, order, n),
+    labelOrder: [...fileOrder],
   };
+}
+
+/** A label name as the file lists it, and its position in name order. */
+interface LabelSlot {
+  readonly bytes: Buffer;
+  readonly position: number;
 }
 
 /** Puts the label offsets of the `r`th series (in output order) into `row`; returns where its
@@ -111,11 +122,11 @@ export function renderDigestedSeries(input: Uint8Array, family: MetricFamily): R
 type RowSource = (r: number, row: Int32Array) => number;
 
 /**
- * Reads the labels of the (valid) sample line at `lineStart` into `offsets` at `at`, in the
- * order of `names`, and where the value starts into valueStarts[index]. false when the labels
- * are not sorted by name or not exactly `names`.
+ * Reads the labels of the (valid) sample line at `lineStart` into `offsets` at `at`, in name
+ * order, and where the value starts into valueStarts[index]. false when the line does not list
+ * exactly the `expected` labels in their order.
  */
-function scanSeries(buf: Buffer, lineStart: number, names: readonly Buffer[], offsets: Int32Array, at: number, valueStarts: Int32Array, index: number): boolean {
+function scanSeries(buf: Buffer, lineStart: number, expected: readonly LabelSlot[], offsets: Int32Array, at: number, valueStarts: Int32Array, index: number): boolean {
   let p = lineStart;
   while (isBlank(buf[p])) p++;
   while (buf[p] !== OPEN_BRACE && buf[p] !== SPACE && buf[p] !== TAB) p++;
@@ -128,14 +139,13 @@ function scanSeries(buf: Buffer, lineStart: number, names: readonly Buffer[], of
       if (buf[p] === CLOSE_BRACE) break;
       const nameStart = p;
       while (buf[p] !== EQUALS && !isBlank(buf[p])) p++;
-      // Sorted by name and the same names: the next label must be names[found].
-      const expected = names[found];
-      if (expected === undefined || !sameBytes(expected, buf, nameStart, p)) return false;
+      const slot = expected[found];
+      if (slot === undefined || !sameBytes(slot.bytes, buf, nameStart, p)) return false;
       while (buf[p] !== QUOTE) p++;
       p++;
-      offsets[at + found * 2] = p;
+      offsets[at + slot.position * 2] = p;
       while (buf[p] !== QUOTE) p += buf[p] === BACKSLASH ? 2 : 1;
-      offsets[at + found * 2 + 1] = p;
+      offsets[at + slot.position * 2 + 1] = p;
       found++;
       p++;
       while (isBlank(buf[p])) p++;
@@ -144,7 +154,7 @@ function scanSeries(buf: Buffer, lineStart: number, names: readonly Buffer[], of
     p++;
     while (isBlank(buf[p])) p++;
   }
-  if (found !== names.length) return false;
+  if (found !== expected.length) return false;
   valueStarts[index] = p;
   return true;
 }
@@ -297,7 +307,8 @@ export function expandRenderedSeries(family: MetricFamily): MetricFamily {
   const parsed = parseExposition(rendered.text);
   if (!parsed.ok) throw new Error(`rendered series of ${family.name} do not parse: ${parsed.error.message}`);
   const metrics = (parsed.families[0]?.metrics ?? []) as ScalarMetric[];
-  const inFileOrder = metrics.map((metric, index) => ({ ...metric, line: rendered.lines[index]! }));
+  const labelOrder = rendered.labelOrder;
+  const inFileOrder = metrics.map((metric, index) => ({ ...metric, labels: inOrder(metric.labels, labelOrder), line: rendered.lines[index]! }));
   inFileOrder.sort((a, b) => a.line - b.line);
   return { name: family.name, help: family.help, type: family.type, firstLine: family.firstLine, metrics: inFileOrder };
 }
@@ -323,4 +334,16 @@ export function familiesToKeep(input: Uint8Array, families: readonly MetricFamil
     kept.push({ name: family.name, help: family.help, type: family.type, firstLine: family.firstLine, metrics: [], rendered });
   }
   return kept;
+}
+
+/** Label pairs (in name order) in the order of `names`, as the file listed them. */
+function inOrder(labels: readonly string[], names: readonly string[]): readonly string[] {
+  let same = true;
+  for (let i = 0; i < names.length && same; i++) same = labels[i * 2] === names[i];
+  if (same) return labels;
+  const pairs: string[] = [];
+  for (const name of names) {
+    for (let i = 0; i < labels.length; i += 2) if (labels[i] === name) pairs.push(name, labels[i + 1]!);
+  }
+  return pairs;
 }

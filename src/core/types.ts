@@ -122,6 +122,8 @@ export interface RenderedSeries {
   readonly text: Buffer;
   /** The file's line of each series, in rendered order (for conflicts found later). */
   readonly lines: Int32Array;
+  /** The label names in the order every series of the file lists them. */
+  readonly labelOrder: readonly string[];
 }
 
 export type Severity = 'error' | 'warning';

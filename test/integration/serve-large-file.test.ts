@@ -43,24 +43,24 @@ function sortableFile(): string {
   }
   lines.push(...shuffled(series, next));
   lines.push('# TYPE shared_total counter');
-  for (let i = 0; i < 50; i++) lines.push(`shared_total{n="${i}"} ${i}`);
+  for (let i = 0; i < 50; i++) lines.push(`shared_total{n="${i}",m="${i % 2}"} ${i}`);
   lines.push('# TYPE latency_seconds histogram');
   for (const le of ['0.1', '1', '+Inf']) lines.push(`latency_seconds_bucket{le="${le}"} ${le === '0.1' ? 1 : 3}`);
   lines.push('latency_seconds_sum 2.5', 'latency_seconds_count 3', '');
   return lines.join('\n');
 }
 
-/** Over the threshold too, with labels the merge must reorder: kept as Metrics, same output. */
+/** Over the threshold too, with labels listed in varying order: kept as Metrics, same output. */
 function unsortedLabelsFile(): string {
   const lines: string[] = [];
   for (let i = 0, size = 0; size < JUDGE_OFF_THREAD_MIN_BYTES * 1.2; i++) {
-    lines.push(`other_items{z="${i}",a="x"} ${i}`);
+    lines.push(i % 2 === 0 ? `other_items{z="${i}",a="x"} ${i}` : `other_items{a="x",z="${i}"} ${i}`);
     size += lines[lines.length - 1]!.length + 1;
   }
   return `${lines.join('\n')}\n`;
 }
 
-const SMALL = '# TYPE shared_total counter\nshared_total{n="3"} 30\nshared_total{n="x"} 1\nsmall_gauge 1\n';
+const SMALL = '# TYPE shared_total counter\nshared_total{n="3",m="1"} 30\nshared_total{n="x"} 1\nsmall_gauge 1\n';
 
 function withoutMeta(body: string): string {
   return body
