@@ -4,7 +4,8 @@
 //   1.5x of `node -e 0`).
 // - dist/agent-serve.cjs: the agent (fastify, chokidar, pino, prom-client), loaded only by
 //   `serve`; dist/agent-store.cjs (+ agent-watcher.cjs): the store without a watcher, for
-//   `list` and `cat`. The writer commands load none of them.
+//   `list` and `cat`. The writer commands load none of them. dist/agent-judge-worker.cjs: the
+//   worker thread that judges large files (src/agent/judge-off-thread.ts).
 // - dist/core.js: the exposition core as an ES module, for the benchmark and for embedding.
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
@@ -46,7 +47,13 @@ const common = {
 
 await Promise.all([
   build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', format: 'cjs', outExtension: { '.js': '.cjs' }, plugins: [agentBundles] }),
-  build({ ...common, entryPoints: { 'agent-serve': 'src/agent/serve.ts', 'agent-watcher': 'src/fs/watcher.ts' }, outdir: 'dist', format: 'cjs', outExtension: { '.js': '.cjs' } }),
+  build({
+    ...common,
+    entryPoints: { 'agent-serve': 'src/agent/serve.ts', 'agent-watcher': 'src/fs/watcher.ts', 'agent-judge-worker': 'src/agent/judge-worker.ts' },
+    outdir: 'dist',
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+  }),
   build({ ...common, entryPoints: { 'agent-store': 'src/agent/store.ts' }, outdir: 'dist', format: 'cjs', outExtension: { '.js': '.cjs' }, plugins: [watcherBundle] }),
   build({ ...common, entryPoints: { core: 'src/core/index.ts' }, outdir: 'dist', format: 'esm' }),
 ]);

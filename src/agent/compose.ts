@@ -4,10 +4,20 @@
 // content and reused until the content changes. Only families that several files share are
 // merged and rendered again on every change. Without this, a 500,000-series file would be
 // re-rendered (about a second of blocked event loop) each time any small file changed.
+//
+// A family kept as rendered lines (RenderedSeries, core/rendered-series.ts) is served from
+// those very bytes: its part is its header plus the lines, never a copy of them.
 import { compareCodePoints } from '../core/compare.js';
-import { mergeSources, type Conflict, type Source } from '../core/merge.js';
-import { renderTextBytes } from '../core/render.js';
-import type { MetricFamily } from '../core/types.js';
+import { mergeSources, nodeExporterHelp, type Conflict, type Source } from '../core/merge.js';
+import {
+  renderOpenMetricsFamilyBytes,
+  renderOpenMetricsHeader,
+  renderTextBytes,
+  renderTextHeader,
+  type FamilyHeader,
+} from '../core/render.js';
+import { expandRenderedSeries, openMetricsLines } from '../core/rendered-series.js';
+import type { MetricFamily, RenderedSeries } from '../core/types.js';
 
 /** One served file: its path (the merge's source id) and its families. */
 export interface ComposeSource {
@@ -16,21 +26,40 @@ export interface ComposeSource {
   readonly families: readonly MetricFamily[];
 }
 
-export interface Composition {
-  /** Every served family after merging, sorted by name (for OpenMetrics, rendered lazily). */
-  readonly families: MetricFamily[];
-  /** Text format 0.0.4 of `families`, identical to renderTextBytes(families). */
-  readonly text: Buffer;
+/** One family's share of the exposition: its text 0.0.4 bytes, and its OpenMetrics bytes
+ *  rendered on first use (then kept, like the text, for as long as the content is the same). */
+export class FamilyPart {
+  private openMetricsChunks: readonly Buffer[] | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly text: readonly Buffer[],
+    private readonly renderOpenMetrics: () => Buffer[],
+  ) {}
+
+  openMetrics(): readonly Buffer[] {
+    this.openMetricsChunks ??= this.renderOpenMetrics();
+    return this.openMetricsChunks;
+  }
+
+  static ofFamily(family: MetricFamily): FamilyPart {
+    return new FamilyPart(family.name, [renderTextBytes([family])], () => [renderOpenMetricsFamilyBytes(family)]);
+  }
+
+  static ofRenderedSeries(header: FamilyHeader, rendered: RenderedSeries): FamilyPart {
+    return new FamilyPart(header.name, [renderTextHeader(header), rendered.text], () => [renderOpenMetricsHeader(header), openMetricsLines(rendered)]);
+  }
 }
 
-interface RenderedFamily {
-  readonly family: MetricFamily;
-  readonly text: Buffer;
+export interface Composition {
+  /** Every served family's part after merging, sorted by name. Text 0.0.4 is their `text`
+   *  chunks in order; OpenMetrics their `openMetrics()` chunks, then `# EOF`. */
+  readonly parts: readonly FamilyPart[];
 }
 
 export class ExpositionComposer {
-  /** Per file content: the merged form and bytes of its families, by name. */
-  private readonly rendered = new WeakMap<readonly MetricFamily[], Map<string, RenderedFamily | null>>();
+  /** Per file content: the part of each family it alone defines, by name. */
+  private readonly rendered = new WeakMap<readonly MetricFamily[], Map<string, FamilyPart | null>>();
 
   /**
    * Merges the sources (in id order, the core's rule). The conflicts are known at once; the
@@ -42,7 +71,7 @@ export class ExpositionComposer {
     for (const source of sources) {
       for (const family of source.families) definitions.set(family.name, (definitions.get(family.name) ?? 0) + 1);
     }
-    const pieces: RenderedFamily[] = [];
+    const parts: FamilyPart[] = [];
     const shared: Source[] = [];
     for (const source of sources) {
       let cache = this.rendered.get(source.families);
@@ -53,36 +82,48 @@ export class ExpositionComposer {
       const sharedFamilies: MetricFamily[] = [];
       for (const family of source.families) {
         if (definitions.get(family.name)! > 1) {
-          sharedFamilies.push(family);
+          // Rare, and only for as long as another file defines the same family: worth a parse
+          // of the rendered lines rather than keeping every series as an object meanwhile.
+          sharedFamilies.push(expandRenderedSeries(family));
           continue;
         }
-        let piece = cache.get(family.name);
-        if (piece === undefined) {
-          const merged = mergeSources([{ id: source.id, families: [family] }]).families[0];
-          piece = merged === undefined ? null : { family: merged, text: renderTextBytes([merged]) };
-          cache.set(family.name, piece);
+        let part = cache.get(family.name);
+        if (part === undefined) {
+          part = partAlone(source.id, family);
+          cache.set(family.name, part);
         }
-        if (piece !== null) pieces.push(piece);
+        if (part !== null) parts.push(part);
       }
       if (sharedFamilies.length > 0) shared.push({ id: source.id, families: sharedFamilies });
     }
     const merged = mergeSources(shared);
-    for (const family of merged.families) pieces.push({ family, text: renderTextBytes([family]) });
-    return new MergedSources(pieces, merged.conflicts);
+    for (const family of merged.families) parts.push(FamilyPart.ofFamily(family));
+    return new MergedSources(parts, merged.conflicts);
   }
+}
+
+/** What mergeSources makes of a family no other source defines, as a part; null if nothing. */
+function partAlone(sourceId: string, family: MetricFamily): FamilyPart | null {
+  const rendered = family.rendered;
+  if (rendered !== undefined) {
+    const help = family.help ?? nodeExporterHelp([sourceId]);
+    return FamilyPart.ofRenderedSeries({ name: family.name, help, type: family.type }, rendered);
+  }
+  const merged = mergeSources([{ id: sourceId, families: [family] }]).families[0];
+  return merged === undefined ? null : FamilyPart.ofFamily(merged);
 }
 
 export class MergedSources {
   constructor(
-    private readonly pieces: readonly RenderedFamily[],
+    private readonly parts: readonly FamilyPart[],
     readonly conflicts: readonly Conflict[],
   ) {}
 
-  /** The exposition: the merged families plus `extra` ones, sorted by name, and its text. */
+  /** The exposition: the merged families plus `extra` ones, sorted by name. */
   finish(extra: readonly MetricFamily[]): Composition {
-    const all = [...this.pieces];
-    for (const family of extra) all.push({ family, text: renderTextBytes([family]) });
-    all.sort((a, b) => compareCodePoints(a.family.name, b.family.name));
-    return { families: all.map((piece) => piece.family), text: Buffer.concat(all.map((piece) => piece.text)) };
+    const all = [...this.parts];
+    for (const family of extra) all.push(FamilyPart.ofFamily(family));
+    all.sort((a, b) => compareCodePoints(a.name, b.name));
+    return { parts: all };
   }
 }

@@ -5,8 +5,10 @@
 import { checkExposition } from '../core/check.js';
 import { readDirectives } from '../core/directives.js';
 import { formatDuration } from '../core/duration.js';
+import { familiesToKeep } from '../core/rendered-series.js';
 import type { Finding, FindingReason, Metric, MetricFamily } from '../core/types.js';
 import type { FileIdentity } from '../fs/textfile-reader.js';
+import { isReservedMetricName } from './meta-metrics.js';
 import { sameIdentity, sameInode } from '../fs/textfile-reader.js';
 
 /** A file's state, as reported by the landing page, /api/v1/files and `promdrop list`. */
@@ -37,11 +39,13 @@ export interface JudgementOptions {
   readonly settleMs: number;
 }
 
+/** Plain data (no functions), so that a worker thread can judge with the same options. */
 export interface ContentOptions {
   readonly maxSeriesPerFile: number;
   readonly allowTimestamps: boolean;
-  /** Names files may not define: the agent's own (see meta-metrics.ts) and any extra ones. */
-  readonly isReservedMetricName: (name: string) => boolean;
+  /** Names files may not define besides the agent's own (meta-metrics.ts), e.g. the self
+   *  metrics' names. */
+  readonly extraReservedMetricNames: readonly string[];
 }
 
 /** A file's content that passed every check, ready to be merged. */
@@ -133,7 +137,14 @@ export type ContentVerdict =
 
 /** Parses and validates a file's bytes with the core, plus directives and the series limit. */
 export function judgeContent(path: string, bytes: Uint8Array, identity: FileIdentity, options: ContentOptions): ContentVerdict {
-  const check = checkExposition(bytes, { allowTimestamps: options.allowTimestamps, isReservedMetricName: options.isReservedMetricName, lint: false });
+  // Scalar series are checked from the parser's digest and then kept as their rendered lines
+  // (familiesToKeep), never as one object each: what keeps a 500,000-series file affordable.
+  const check = checkExposition(bytes, {
+    allowTimestamps: options.allowTimestamps,
+    isReservedMetricName: reservedNamePredicate(options.extraReservedMetricNames),
+    lint: false,
+    retainSeries: false,
+  });
   const directives = readDirectives(bytes);
   const findings: Array<Omit<Finding, 'reason'> & { readonly reason: FindingReason | 'directive' }> = [...check.findings];
   // Directive errors are only worth reporting when the file parses: a parse error comes first.
@@ -156,7 +167,13 @@ export function judgeContent(path: string, bytes: Uint8Array, identity: FileIden
       warnings,
     };
   }
-  return { ok: true, content: { families: check.families, series, ttlMs: directives.ttlMs, identity, warnings } };
+  return { ok: true, content: { families: familiesToKeep(bytes, check.families), series, ttlMs: directives.ttlMs, identity, warnings } };
+}
+
+function reservedNamePredicate(extra: readonly string[]): (name: string) => boolean {
+  if (extra.length === 0) return isReservedMetricName;
+  const names = new Set(extra);
+  return (name) => isReservedMetricName(name) || names.has(name);
 }
 
 function fileReasonOf(reason: FindingReason | 'directive'): FileErrorReason {
@@ -185,6 +202,7 @@ function positioned(path: string, finding: { readonly line: number; readonly col
 export function countSeries(families: readonly MetricFamily[]): number {
   let total = 0;
   for (const family of families) {
+    total += family.digest?.count ?? family.rendered?.count ?? 0;
     for (const metric of family.metrics) total += seriesOf(metric);
   }
   return total;

@@ -4,7 +4,6 @@
 import type { HttpAppOptions } from '../http/app.js';
 import type { Logger } from '../log/logger.js';
 import { PushedGroups } from '../push/pushed-groups.js';
-import { isReservedMetricName } from './meta-metrics.js';
 import type { SelfMetrics } from './self-metrics.js';
 import type { TextfileStore } from './store.js';
 
@@ -41,7 +40,7 @@ export async function openPush(
     contentOptions: {
       maxSeriesPerFile: context.maxSeriesPerFile,
       allowTimestamps: false,
-      isReservedMetricName: (name) => isReservedMetricName(name) || reserved.has(name),
+      extraReservedMetricNames: [...reserved],
     },
     servedSources: () => context.store.servedSources(),
     logger: context.logger.child({ component: 'push' }),

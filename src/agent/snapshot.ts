@@ -1,10 +1,10 @@
-// An immutable view of everything the agent serves at one moment: the rendered text (built once
-// per change), the OpenMetrics rendering and gzip bodies (built on first use, then kept), and the
-// per-file reports. Scrapes only ever read a snapshot, so concurrent scrapes share the work and
-// a scrape's cost does not depend on the number of files.
-import { gzip as gzipAsync, gzipSync } from 'node:zlib';
-import { renderOpenMetricsBytes } from '../core/render.js';
-import type { MetricFamily } from '../core/types.js';
+// An immutable view of everything the agent serves at one moment: the rendered text (put together
+// once per change from the families' cached parts), the OpenMetrics rendering and gzip bodies
+// (built on first use, then kept), and the per-file reports. Scrapes only ever read a snapshot,
+// so concurrent scrapes share the work and a scrape's cost does not depend on the number of files.
+import { createGzip, gzipSync } from 'node:zlib';
+import { OPENMETRICS_EOF } from '../core/render.js';
+import type { FamilyPart } from './compose.js';
 import type { FileErrorReason, FileState } from './file-state.js';
 
 /** One *.prom entry, as the landing page, /api/v1/files and `promdrop list` show it. */
@@ -42,12 +42,17 @@ export type ExpositionFormat = 'text' | 'openmetrics';
 export interface Snapshot {
   /** Grows by one each time the served content or any report changes. */
   readonly generation: number;
-  /** Text 0.0.4: every served family plus the node_textfile_* and promdrop_textfile_* families. */
+  /** The body in `format` as the chunks it is served as (their concatenation is the body):
+   *  large families' bytes are shared with the store, never copied per snapshot. Text 0.0.4:
+   *  every served family plus the node_textfile_* and promdrop_textfile_* families; OpenMetrics
+   *  1.0.0 of the same families, ending in `# EOF`, built on first call. */
+  body(format: ExpositionFormat): readonly Buffer[];
+  /** The text body as one buffer: a copy made on each use, for `promdrop cat` and tests. */
   readonly text: Buffer;
-  /** OpenMetrics 1.0.0 of the same families, ending in `# EOF`; built on first call. */
+  /** The OpenMetrics body as one buffer (a copy, as `text`). */
   openMetrics(): Buffer;
-  /** gzip of either body; built on first call (text: usually already, in the background). */
-  gzip(format: ExpositionFormat): Buffer;
+  /** gzip of either body, compressed once (text: started in the background when large). */
+  gzip(format: ExpositionFormat): Promise<Buffer>;
   /** Every *.prom entry, sorted by path. */
   readonly files: readonly FileReport[];
   readonly directories: readonly DirectoryReport[];
@@ -55,43 +60,95 @@ export interface Snapshot {
   readonly builtAtMs: number;
 }
 
-/** Bodies at least this large are gzipped in the background as soon as the snapshot exists, so
- *  the first gzip scrape does not stall the event loop compressing tens of megabytes. */
+/** Bodies at least this large are gzipped off the event loop (zlib's thread pool), and the
+ *  text body as soon as the snapshot exists: compressing tens of megabytes takes a while. */
 const BACKGROUND_GZIP_MIN_BYTES = 256 * 1024;
+/** Parts at least this large are served as chunks of their own; smaller neighbours are joined,
+ *  so that a scrape of a thousand small files writes a few buffers, not thousands. */
+const OWN_CHUNK_MIN_BYTES = 64 * 1024;
+const EOF_CHUNK = Buffer.from(OPENMETRICS_EOF);
 
 export class BuiltSnapshot implements Snapshot {
-  private openMetricsBody: Buffer | undefined;
-  private readonly gzipBodies: { text?: Buffer; openmetrics?: Buffer } = {};
+  private readonly textChunks: readonly Buffer[];
+  private openMetricsChunks: readonly Buffer[] | undefined;
+  private readonly gzipBodies: { text?: Promise<Buffer>; openmetrics?: Promise<Buffer> } = {};
 
   constructor(
     readonly generation: number,
-    private readonly families: readonly MetricFamily[],
-    readonly text: Buffer,
+    private readonly parts: readonly FamilyPart[],
     readonly files: readonly FileReport[],
     readonly directories: readonly DirectoryReport[],
     readonly builtAtMs: number,
-  ) {}
-
-  openMetrics(): Buffer {
-    this.openMetricsBody ??= renderOpenMetricsBytes(this.families);
-    return this.openMetricsBody;
+  ) {
+    this.textChunks = joinSmallChunks(parts.flatMap((part) => part.text));
   }
 
-  gzip(format: ExpositionFormat): Buffer {
+  body(format: ExpositionFormat): readonly Buffer[] {
+    if (format === 'text') return this.textChunks;
+    this.openMetricsChunks ??= joinSmallChunks([...this.parts.flatMap((part) => part.openMetrics()), EOF_CHUNK]);
+    return this.openMetricsChunks;
+  }
+
+  get text(): Buffer {
+    return Buffer.concat(this.textChunks);
+  }
+
+  openMetrics(): Buffer {
+    return Buffer.concat(this.body('openmetrics'));
+  }
+
+  gzip(format: ExpositionFormat): Promise<Buffer> {
     let body = this.gzipBodies[format];
     if (body === undefined) {
-      body = gzipSync(format === 'text' ? this.text : this.openMetrics());
+      body = gzipChunks(this.body(format));
       this.gzipBodies[format] = body;
     }
     return body;
   }
 
-  /** Starts compressing the text body on the thread pool when it is large; a gzip() call that
-   *  comes first simply compresses synchronously and the background result is dropped. */
+  /** Starts compressing the text body in the background when it is large. */
   prepareGzip(): void {
-    if (this.text.length < BACKGROUND_GZIP_MIN_BYTES) return;
-    gzipAsync(this.text, (error, result) => {
-      if (error === null && this.gzipBodies.text === undefined) this.gzipBodies.text = result;
-    });
+    if (lengthOf(this.textChunks) >= BACKGROUND_GZIP_MIN_BYTES) void this.gzip('text').catch(() => undefined);
   }
+}
+
+function lengthOf(chunks: readonly Buffer[]): number {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  return length;
+}
+
+function joinSmallChunks(pieces: readonly Buffer[]): Buffer[] {
+  const chunks: Buffer[] = [];
+  let run: Buffer[] = [];
+  const flush = (): void => {
+    if (run.length === 1) chunks.push(run[0]!);
+    else if (run.length > 1) chunks.push(Buffer.concat(run));
+    run = [];
+  };
+  for (const piece of pieces) {
+    if (piece.length >= OWN_CHUNK_MIN_BYTES) {
+      flush();
+      chunks.push(piece);
+    } else if (piece.length > 0) {
+      run.push(piece);
+    }
+  }
+  flush();
+  return chunks;
+}
+
+/** One gzip member of the chunks' concatenation, without making that concatenation: small
+ *  bodies at once, large ones streamed through zlib's thread pool. */
+function gzipChunks(chunks: readonly Buffer[]): Promise<Buffer> {
+  if (lengthOf(chunks) < BACKGROUND_GZIP_MIN_BYTES) return Promise.resolve(gzipSync(Buffer.concat(chunks)));
+  return new Promise((resolve, reject) => {
+    const compressed: Buffer[] = [];
+    const gzip = createGzip();
+    gzip.on('data', (chunk: Buffer) => compressed.push(chunk));
+    gzip.once('end', () => resolve(Buffer.concat(compressed)));
+    gzip.once('error', reject);
+    for (const chunk of chunks) gzip.write(chunk);
+    gzip.end();
+  });
 }

@@ -37,19 +37,20 @@ import { readTextfile, statTextfile, type FileIdentity, type TextfileRead } from
 import type { DirectoryWatcher, WatchHint } from '../fs/watcher.js';
 import {
   decideAfterStat,
-  judgeContent,
   judgeFile,
   mtimeMsOf,
   newFileEntry,
   settlingFor,
   type ContentOptions,
+  type ContentVerdict,
   type FileEntry,
   type FileErrorReason,
   type Judgement,
   type JudgementOptions,
 } from './file-state.js';
 import { ExpositionComposer, type ComposeSource } from './compose.js';
-import { buildMetaFamilies, isReservedMetricName } from './meta-metrics.js';
+import { judgeContentOffThread } from './judge-off-thread.js';
+import { buildMetaFamilies } from './meta-metrics.js';
 import { BuiltSnapshot, type DirectoryReport, type FileReport, type Snapshot } from './snapshot.js';
 
 export type { FileErrorReason, FileState } from './file-state.js';
@@ -171,14 +172,10 @@ export class TextfileStore {
     this.now = options.now ?? Date.now;
     this.logger = options.logger;
     this.judgementOptions = { defaultTtlMs: options.defaultTtlMs, gracePeriodMs: options.gracePeriodMs, settleMs: options.settleMs };
-    const extraReserved = options.reservedMetricNames;
     this.contentOptions = {
       maxSeriesPerFile: options.maxSeriesPerFile,
       allowTimestamps: options.allowTimestamps,
-      isReservedMetricName:
-        extraReserved === undefined || extraReserved.size === 0
-          ? isReservedMetricName
-          : (name: string) => isReservedMetricName(name) || extraReserved.has(name),
+      extraReservedMetricNames: [...(options.reservedMetricNames ?? [])],
     };
     this.unwatched = new Set((options.unwatchedDirectories ?? []).map((directory) => normalize(directory)));
     this.current = this.build(this.now(), new Map());
@@ -516,11 +513,12 @@ export class TextfileStore {
       entry.settling = undefined;
       return;
     }
-    if (recheck === 'settle') {
+    // A stable read was judged as soon as it was read (readWhole).
+    const verdict = read.verdict;
+    if (recheck === 'settle' || verdict === undefined) {
       entry.settling = settlingFor(entry, read.identity, now);
       return;
     }
-    const verdict = judgeContent(path, read.bytes, read.identity, this.contentOptions);
     entry.judgedIdentity = read.identity;
     entry.seenIdentity = read.identity;
     entry.settling = undefined;
@@ -535,12 +533,18 @@ export class TextfileStore {
     }
   }
 
-  /** Reads are one at a time (bounded memory); a one-shot load retries a file caught mid-write. */
-  private readWhole(path: string, access: FileAccess): Promise<TextfileRead> {
+  /** Reads are one at a time, and a stable read is judged before the next read starts (large
+   *  files on a worker thread), so that one file's bytes at most are in memory at once; a
+   *  one-shot load retries a file caught mid-write. */
+  private readWhole(path: string, access: FileAccess): Promise<JudgedRead> {
     return this.readLock.run(async () => {
       for (let attempt = 1; ; attempt++) {
         const read = await readTextfile(path, { maxFileSize: this.options.maxFileSize }, access);
-        if (read.kind !== 'read' || read.stable || !this.oneShot || attempt >= ONE_SHOT_READ_ATTEMPTS) return read;
+        if (read.kind === 'read' && read.stable) {
+          return { ...read, verdict: await judgeContentOffThread(path, read.bytes, read.identity, this.contentOptions) };
+        }
+        if (read.kind !== 'read') return read;
+        if (!this.oneShot || attempt >= ONE_SHOT_READ_ATTEMPTS) return { ...read, verdict: undefined };
         await new Promise((resolve) => setTimeout(resolve, ONE_SHOT_RETRY_DELAY_MS));
       }
     });
@@ -620,7 +624,7 @@ export class TextfileStore {
     );
     const exposition = merged.finish(meta);
     this.logTransitions(files);
-    const snapshot = new BuiltSnapshot(this.generation++, exposition.families, exposition.text, files, directories, now);
+    const snapshot = new BuiltSnapshot(this.generation++, exposition.parts, files, directories, now);
     if (!this.oneShot) snapshot.prepareGzip();
     return snapshot;
   }
@@ -754,6 +758,9 @@ async function forEachLimited<T>(items: readonly T[], limit: number, task: (item
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
+
+/** A read; whole ones come judged (the verdict is undefined when the file changed meanwhile). */
+type JudgedRead = Exclude<TextfileRead, { kind: 'read' }> | (Extract<TextfileRead, { kind: 'read' }> & { readonly verdict: ContentVerdict | undefined });
 
 /** Runs async sections one at a time. */
 class Mutex {

@@ -38,8 +38,21 @@ export class ByteWriter {
     this.pos += this.buf.utf8Write(text, this.pos);
   }
 
-  /** The bytes written, in a buffer of their own size. */
+  /** Raw bytes, e.g. a label value copied from the input as it was escaped there. */
+  bytes(source: Uint8Array, start: number, end: number): void {
+    this.reserve(end - start);
+    this.buf.set(source.subarray(start, end), this.pos);
+    this.pos += end - start;
+  }
+
+  get length(): number {
+    return this.pos;
+  }
+
+  /** The bytes written. Copied into a buffer of their own size unless little would be saved:
+   *  a copy of a 50 MB rendering would double its cost at the moment of the peak. */
   finish(): Buffer {
+    if (this.buf.length - this.pos <= this.buf.length >>> 4) return this.buf.subarray(0, this.pos);
     return Buffer.from(this.buf.subarray(0, this.pos));
   }
 }

@@ -88,20 +88,45 @@ function renderMetric(out: ByteWriter, name: string, metric: Metric, dialect: Di
   writeSample(out, `${name}_count`, labels, '', '', dialect.count(metric.count ?? 0), ts);
 }
 
+/** What a family's HELP and TYPE lines are made of. */
+export type FamilyHeader = Pick<MetricFamily, 'name' | 'help' | 'type'>;
+
+function writeTextHeader(out: ByteWriter, family: FamilyHeader): void {
+  const name = family.name;
+  if (family.help !== undefined) {
+    out.ascii(`# HELP ${name} `);
+    out.utf8(escapeHelp(family.help, false));
+    out.ascii('\n');
+  }
+  out.ascii(`# TYPE ${name} ${family.type}\n`);
+}
+
+function writeOpenMetricsHeader(out: ByteWriter, family: FamilyHeader): void {
+  const name = family.name;
+  const isTotalCounter = family.type === 'counter' && name.endsWith('_total');
+  const shortName = isTotalCounter ? name.slice(0, -6) : name;
+  const type = family.type === 'untyped' || (family.type === 'counter' && !isTotalCounter) ? 'unknown' : family.type;
+  if (family.help !== undefined) {
+    out.ascii(`# HELP ${shortName} `);
+    out.utf8(escapeHelp(family.help, true));
+    out.ascii('\n');
+  }
+  out.ascii(`# TYPE ${shortName} ${type}\n`);
+}
+
+/** Families that renderTextBytes and renderOpenMetricsBytes leave out. */
+function isRendered(family: MetricFamily): boolean {
+  return family.type !== 'gauge_histogram' && family.metrics.length !== 0;
+}
+
 /** Text format 0.0.4 as node_exporter serves it, as bytes. Families of a type the format cannot
  *  carry (gauge_histogram, which validation rejects) are left out rather than written wrongly. */
 export function renderTextBytes(families: readonly MetricFamily[]): Buffer {
   const out = new ByteWriter();
   for (const family of families) {
-    if (family.type === 'gauge_histogram' || family.metrics.length === 0) continue;
-    const name = family.name;
-    if (family.help !== undefined) {
-      out.ascii(`# HELP ${name} `);
-      out.utf8(escapeHelp(family.help, false));
-      out.ascii('\n');
-    }
-    out.ascii(`# TYPE ${name} ${family.type}\n`);
-    for (const metric of family.metrics) renderMetric(out, name, metric, TEXT);
+    if (!isRendered(family)) continue;
+    writeTextHeader(out, family);
+    for (const metric of family.metrics) renderMetric(out, family.name, metric, TEXT);
   }
   return out.finish();
 }
@@ -110,22 +135,46 @@ export function renderTextBytes(families: readonly MetricFamily[]): Buffer {
 export function renderOpenMetricsBytes(families: readonly MetricFamily[]): Buffer {
   const out = new ByteWriter();
   for (const family of families) {
-    if (family.type === 'gauge_histogram' || family.metrics.length === 0) continue;
-    const name = family.name;
-    const isTotalCounter = family.type === 'counter' && name.endsWith('_total');
-    const shortName = isTotalCounter ? name.slice(0, -6) : name;
-    const type = family.type === 'untyped' || (family.type === 'counter' && !isTotalCounter) ? 'unknown' : family.type;
-    if (family.help !== undefined) {
-      out.ascii(`# HELP ${shortName} `);
-      out.utf8(escapeHelp(family.help, true));
-      out.ascii('\n');
-    }
-    out.ascii(`# TYPE ${shortName} ${type}\n`);
-    for (const metric of family.metrics) renderMetric(out, name, metric, OPENMETRICS);
+    if (!isRendered(family)) continue;
+    writeOpenMetricsHeader(out, family);
+    for (const metric of family.metrics) renderMetric(out, family.name, metric, OPENMETRICS);
   }
-  out.ascii('# EOF\n');
+  out.ascii(OPENMETRICS_EOF);
   return out.finish();
 }
+
+/** The last line of every OpenMetrics exposition. */
+export const OPENMETRICS_EOF = '# EOF\n';
+
+/** One family's part of renderOpenMetricsBytes (no `# EOF`): the exposition is the families'
+ *  parts in order, then OPENMETRICS_EOF. */
+export function renderOpenMetricsFamilyBytes(family: MetricFamily): Buffer {
+  const out = new ByteWriter(1024);
+  if (isRendered(family)) {
+    writeOpenMetricsHeader(out, family);
+    for (const metric of family.metrics) renderMetric(out, family.name, metric, OPENMETRICS);
+  }
+  return out.finish();
+}
+
+/** The HELP and TYPE lines renderTextBytes writes before a family's samples. */
+export function renderTextHeader(family: FamilyHeader): Buffer {
+  const out = new ByteWriter(256);
+  writeTextHeader(out, family);
+  return out.finish();
+}
+
+/** The HELP and TYPE lines renderOpenMetricsBytes writes before a family's samples. */
+export function renderOpenMetricsHeader(family: FamilyHeader): Buffer {
+  const out = new ByteWriter(256);
+  writeOpenMetricsHeader(out, family);
+  return out.finish();
+}
+
+/** A sample value as OpenMetrics writes it (text 0.0.4 writes formatGoFloat). */
+export const openMetricsFloat = formatOpenMetricsFloat;
+/** A timestamp (int64 milliseconds, normalised decimal text) as OpenMetrics writes it. */
+export const openMetricsTimestamp = OPENMETRICS.timestamp;
 
 /** renderTextBytes as a string, for tests and the CLI. */
 export function renderText(families: readonly MetricFamily[]): string {

@@ -68,6 +68,7 @@ export class SeriesDigestBuilder {
       count: this.count,
       hashes: this.hashes.subarray(0, this.count),
       lines: this.lines.subarray(0, this.count),
+      lineStarts: lineStarts.subarray(0, this.count),
       labelsOf: (index) => readLabels(lineStarts[index]!),
       labelNames: this.labelNames,
       reservedLabels: this.reservedLabels,

@@ -82,6 +82,8 @@ export interface SeriesDigest {
   /** Per series, in file order: the parser's identityHash and the line. */
   readonly hashes: Int32Array;
   readonly lines: Int32Array;
+  /** Per series: the offset in the input where its sample line starts. */
+  readonly lineStarts: Int32Array;
   /** The labels of series `index`, read again from the input: for the rare exact comparisons. */
   readonly labelsOf: (index: number) => readonly string[];
   /** Label names in order of first appearance. */
@@ -104,6 +106,24 @@ export interface MetricFamily {
   readonly firstLine: number;
   /** Set instead of scalar `metrics` when the parser did not keep the series. */
   digest?: SeriesDigest;
+  /** Set instead of `metrics` when the family is kept as its rendered sample lines. */
+  rendered?: RenderedSeries;
+}
+
+/**
+ * A counter, gauge or untyped family kept as the text 0.0.4 sample lines it renders to when
+ * merged alone (labels and series in node_exporter's order), instead of one Metric per series:
+ * a 500,000-series file costs its output's bytes rather than a few hundred bytes per series.
+ * See rendered-series.ts.
+ */
+export interface RenderedSeries {
+  readonly count: number;
+  /** The sample lines, exactly as renderTextBytes writes them for the family merged alone. */
+  readonly text: Buffer;
+  /** The file's line of each series, in rendered order (for conflicts found later). */
+  readonly lines: Int32Array;
+  /** The label names in the order every series of the file lists them. */
+  readonly labelOrder: readonly string[];
 }
 
 export type Severity = 'error' | 'warning';

@@ -52,10 +52,11 @@ export const metricsRoute: FastifyPluginCallback<MetricsRouteOptions> = (app, op
     try {
       const snapshot = await source.snapshot();
       const head = await selfMetrics.render(negotiated.format, snapshot);
-      const body = negotiated.format === 'text' ? snapshot.text : snapshot.openMetrics();
-      const chunks = gzip ? gzipChunks(head, snapshot.gzip(negotiated.format), body.length) : [head, body];
+      const body = snapshot.body(negotiated.format);
+      const chunks = gzip ? gzipChunks(head, await snapshot.gzip(negotiated.format), lengthOf(body)) : [head, ...body];
       // Written straight to the socket: fastify's send() takes one payload, and joining the
-      // chunks would copy a body that can be tens of megabytes on every scrape.
+      // chunks would copy a body that can be tens of megabytes (on every scrape, or once per
+      // snapshot but then held twice).
       reply.hijack();
       let length = 0;
       for (const chunk of chunks) length += chunk.length;
@@ -91,3 +92,9 @@ export const metricsRoute: FastifyPluginCallback<MetricsRouteOptions> = (app, op
   app.get(options.path, scrape);
   done();
 };
+
+function lengthOf(chunks: readonly Buffer[]): number {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  return length;
+}

@@ -9,8 +9,12 @@
 //     sources serve it (a duplicate series).
 // Counts rather than owners: the check subtracts the pushing group's own current content, so a
 // group may change the TYPE of its own family or push the same series again. HELP is not
-// checked: the core's merge rule resolves it (the first source by path is served). Pure.
+// checked: the core's merge rule resolves it (the first source by path is served).
+// A textfile family the store keeps as rendered lines (core/rendered-series.ts) is indexed by
+// name only; its series are expanded and counted the first time a push names that family: rare,
+// and it keeps a large textfile's series out of memory otherwise. Pure.
 import { seriesIdentity } from '../core/parse.js';
+import { expandRenderedSeries } from '../core/rendered-series.js';
 import { expandedNames } from '../core/validate.js';
 import type { MetricFamily, MetricType } from '../core/types.js';
 
@@ -28,13 +32,24 @@ export class ConsistencyIndex {
   /** Series keys per content (families array): a push's keys are computed once for the check
    *  and the update that follows it. */
   private readonly keyCache = new WeakMap<readonly MetricFamily[], readonly string[]>();
+  /** Family name → the sources that define it as rendered lines, series not yet counted. */
+  private readonly unexpanded = new Map<string, Set<string>>();
 
   /** Replaces what `source` contributes. */
   set(source: string, families: readonly MetricFamily[]): void {
     this.remove(source);
-    const indexed = { families, seriesKeys: this.seriesKeysOf(families) };
+    const indexed: IndexedSource = { families, seriesKeys: this.seriesKeysOf(families), expandedKeys: [] };
     this.sources.set(source, indexed);
     this.count(indexed, 1);
+    for (const family of families) {
+      if (family.rendered === undefined) continue;
+      let holders = this.unexpanded.get(family.name);
+      if (holders === undefined) {
+        holders = new Set();
+        this.unexpanded.set(family.name, holders);
+      }
+      holders.add(source);
+    }
   }
 
   remove(source: string): void {
@@ -42,6 +57,10 @@ export class ConsistencyIndex {
     if (indexed === undefined) return;
     this.sources.delete(source);
     this.count(indexed, -1);
+    for (const family of indexed.families) {
+      const holders = this.unexpanded.get(family.name);
+      if (holders?.delete(source) === true && holders.size === 0) this.unexpanded.delete(family.name);
+    }
   }
 
   /** The first way `families`, replacing `source`'s current content, would clash with another source. */
@@ -78,17 +97,35 @@ export class ConsistencyIndex {
         if (ownTypes.has(name)) others--;
         if (others > 0) return { kind: 'name_collision', message: `the ${name} series of ${family.type} ${family.name} collide with metric family ${name} in another group or textfile` };
       }
+      this.expandRendered(family.name);
       for (const metric of family.metrics) {
         const key = keys[next++]!;
         const count = this.series.get(key);
         if (count === undefined) continue;
-        ownSeries ??= new Set(ownSource?.seriesKeys ?? []);
+        ownSeries ??= new Set([...(ownSource?.seriesKeys ?? []), ...(ownSource?.expandedKeys ?? [])]);
         if (count - (ownSeries.has(key) ? 1 : 0) > 0) {
           return { kind: 'duplicate_series', message: `series ${family.name}${formatLabels(metric.labels)} is already served by another group or textfile` };
         }
       }
     }
     return undefined;
+  }
+
+  /** Counts the series of every rendered-lines family named `name`, once. */
+  private expandRendered(name: string): void {
+    const holders = this.unexpanded.get(name);
+    if (holders === undefined) return;
+    this.unexpanded.delete(name);
+    for (const source of holders) {
+      const indexed = this.sources.get(source);
+      const family = indexed?.families.find((candidate) => candidate.name === name && candidate.rendered !== undefined);
+      if (indexed === undefined || family === undefined) continue;
+      for (const metric of expandRenderedSeries(family).metrics) {
+        const key = seriesKey(name, metric.labels);
+        indexed.expandedKeys.push(key);
+        adjust(this.series, key, 1);
+      }
+    }
   }
 
   private seriesKeysOf(families: readonly MetricFamily[]): readonly string[] {
@@ -104,6 +141,7 @@ export class ConsistencyIndex {
 
   private count(source: IndexedSource, delta: 1 | -1): void {
     for (const key of source.seriesKeys) adjust(this.series, key, delta);
+    for (const key of source.expandedKeys) adjust(this.series, key, delta);
     for (const family of source.families) {
       let byType = this.types.get(family.name);
       if (byType === undefined) {
@@ -132,6 +170,8 @@ function seriesKey(family: string, labels: readonly string[]): string {
 interface IndexedSource {
   readonly families: readonly MetricFamily[];
   readonly seriesKeys: readonly string[];
+  /** Keys of rendered-lines families counted since (expandRendered). */
+  readonly expandedKeys: string[];
 }
 
 function formatLabels(labels: readonly string[]): string {

@@ -12,7 +12,8 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { canonicalKey, type GroupingKey } from '../core/grouping-key.js';
 import type { MetricFamily } from '../core/types.js';
-import { judgeContent, type ContentOptions } from '../agent/file-state.js';
+import { judgeContent, type ContentOptions, type ContentVerdict } from '../agent/file-state.js';
+import { expandRenderedSeries } from '../core/rendered-series.js';
 import { isTempFileName, removeAbandonedTempFiles, removeDurably, writeAtomically } from '../fs/atomic-write.js';
 import { isTextfileName } from '../fs/directory-scan.js';
 import type { FileIdentity } from '../fs/textfile-reader.js';
@@ -190,7 +191,7 @@ export class PushedGroups {
       return reject(413, 'too_large', `the group would be a ${bytes.length}-byte file, over the limit of ${this.options.maxFileBytes} (--textfile.max-file-size)`);
     }
     // Exactly the store's judgement of the file to be: what passes here is served.
-    const verdict = judgeContent('pushed group', bytes, NO_IDENTITY, this.options.contentOptions);
+    const verdict = judgeGroupFile('pushed group', bytes, this.options.contentOptions);
     if (!verdict.ok) {
       await this.recordFailure(existing, now);
       return reject(400, 'invalid', `${INCONSISTENT_PREFIX}${verdict.message}`);
@@ -258,7 +259,7 @@ export class PushedGroups {
 
   /** The served form of a group (for putting it back after a failed write). */
   private servedFamiliesOf(group: PushedGroup): readonly MetricFamily[] {
-    const verdict = judgeContent('pushed group', renderGroupFile(group), NO_IDENTITY, this.options.contentOptions);
+    const verdict = judgeGroupFile('pushed group', renderGroupFile(group), this.options.contentOptions);
     return verdict.ok ? verdict.content.families : group.families;
   }
 
@@ -331,7 +332,7 @@ export class PushedGroups {
       const bytes = await readFile(path).catch(() => undefined);
       if (bytes === undefined) continue;
       const metadata = readGroupMetadata(bytes);
-      const verdict = judgeContent(path, bytes, NO_IDENTITY, this.options.contentOptions);
+      const verdict = judgeGroupFile(path, bytes, this.options.contentOptions);
       if (!metadata.ok || !verdict.ok) {
         // Left in place: the store reports it on the landing page as any bad textfile.
         this.options.logger.warn({ file: path }, `not a pushed group, ignored by the push API: ${metadata.ok ? (verdict.ok ? '' : verdict.message) : metadata.message}`);
@@ -370,4 +371,15 @@ function groupSource(id: string): string {
 }
 function textfileSource(path: string): string {
   return `file\u0000${path}`;
+}
+
+/**
+ * The store's judgement of a group file, with every family's series as objects: the store keeps
+ * scalar families as rendered lines, but a group's families are edited (POST) and indexed
+ * series by series.
+ */
+function judgeGroupFile(path: string, bytes: Uint8Array, options: ContentOptions): ContentVerdict {
+  const verdict = judgeContent(path, bytes, NO_IDENTITY, options);
+  if (!verdict.ok) return verdict;
+  return { ...verdict, content: { ...verdict.content, families: verdict.content.families.map(expandRenderedSeries) } };
 }

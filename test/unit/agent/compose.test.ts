@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ExpositionComposer } from '../../../src/agent/compose.js';
+import { ExpositionComposer, type Composition } from '../../../src/agent/compose.js';
 import { mergeSources } from '../../../src/core/merge.js';
 import { renderTextBytes } from '../../../src/core/render.js';
 import type { MetricFamily, MetricType } from '../../../src/core/types.js';
@@ -34,6 +34,10 @@ const sourcesSpec = fc.array(
   { minLength: 1, maxLength: 5 },
 );
 
+function textOf(composition: Composition): Buffer {
+  return Buffer.concat(composition.parts.flatMap((part) => part.text));
+}
+
 describe('ExpositionComposer', () => {
   it('gives exactly the full merge and render, with the same conflicts, cache or no cache', () => {
     const composer = new ExpositionComposer();
@@ -55,8 +59,8 @@ describe('ExpositionComposer', () => {
         const expected = mergeSources(sources);
         const composed = composer.merge(sources);
         const out = composed.finish([]);
-        expect(out.text.toString()).toBe(renderTextBytes(expected.families).toString());
-        expect(out.families.map((f) => f.name)).toEqual(expected.families.map((f) => f.name));
+        expect(textOf(out).toString()).toBe(renderTextBytes(expected.families).toString());
+        expect(out.parts.map((part) => part.name)).toEqual(expected.families.map((f) => f.name));
         expect([...composed.conflicts]).toEqual(expected.conflicts);
       }),
       { numRuns: 300 },
@@ -67,7 +71,7 @@ describe('ExpositionComposer', () => {
     const composer = new ExpositionComposer();
     const merged = composer.merge([{ id: '/d/a.prom', families: [family({ name: 'a_metric', type: 'gauge', help: 'A.', values: ['x'] }, 1), family({ name: 'z_metric', type: 'gauge', help: 'Z.', values: ['x'] }, 5)] }]);
     const out = merged.finish([family({ name: 'node_textfile_scrape_error', type: 'gauge', help: 'E.', values: ['x'] }, 0)]);
-    expect(out.families.map((f) => f.name)).toEqual(['a_metric', 'node_textfile_scrape_error', 'z_metric']);
-    expect(out.text.toString()).toBe(renderTextBytes(out.families).toString());
+    expect(out.parts.map((part) => part.name)).toEqual(['a_metric', 'node_textfile_scrape_error', 'z_metric']);
+    expect(textOf(out).toString()).toContain('# TYPE node_textfile_scrape_error gauge\nnode_textfile_scrape_error{v="x"} 0\n# HELP z_metric Z.\n');
   });
 });

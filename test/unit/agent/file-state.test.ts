@@ -11,7 +11,6 @@ import {
   type GoodContent,
   type JudgementOptions,
 } from '../../../src/agent/file-state.js';
-import { isReservedMetricName } from '../../../src/agent/meta-metrics.js';
 import type { FileIdentity } from '../../../src/fs/textfile-reader.js';
 
 const T0 = 1_800_000_000_000; // a fixed wall-clock instant, in ms
@@ -28,7 +27,7 @@ function identity(overrides: Partial<{ ino: number; size: number; mtimeMs: numbe
   };
 }
 
-const contentOptions: ContentOptions = { maxSeriesPerFile: 1_000, allowTimestamps: false, isReservedMetricName };
+const contentOptions: ContentOptions = { maxSeriesPerFile: 1_000, allowTimestamps: false, extraReservedMetricNames: [] };
 const judgement: JudgementOptions = { defaultTtlMs: undefined, gracePeriodMs: 60_000, settleMs: 2_000 };
 
 function good(id: FileIdentity, ttlMs?: number): GoodContent {
@@ -83,6 +82,8 @@ describe('judgeContent', () => {
     expect(reasonOf('m{a="1"} 1\nm{a="1"} 2\n')).toBe('duplicate');
     expect(reasonOf('node_textfile_scrape_error 5\n')).toBe('reserved_metric');
     expect(reasonOf('promdrop_textfile_up 1\n')).toBe('reserved_metric');
+    expect(reasonOf('process_cpu_seconds_total 1\n')).toBe('ok');
+    expect(reasonOf('process_cpu_seconds_total 1\n', { extraReservedMetricNames: ['process_cpu_seconds_total'] })).toBe('reserved_metric');
     expect(reasonOf('m{__reserved="x"} 1\n')).toBe('validation');
     expect(reasonOf('m 1\n# promdrop: ttl=soon\n')).toBe('validation');
     expect(reasonOf('m{a="1"} 1\nm{a="2"} 1\nm{a="3"} 1\n', { maxSeriesPerFile: 2 })).toBe('too_many_series');

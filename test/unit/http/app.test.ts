@@ -24,9 +24,10 @@ function fakeSnapshot(files: FileReport[] = [], generation = 1): FakeSnapshot {
   const cached = { text: gzipSync(TEXT_BODY), openmetrics: gzipSync(OPENMETRICS_BODY) };
   return {
     generation,
+    body: (format) => [Buffer.from(format === 'text' ? TEXT_BODY : OPENMETRICS_BODY)],
     text: Buffer.from(TEXT_BODY),
     openMetrics: () => Buffer.from(OPENMETRICS_BODY),
-    gzip: (format) => {
+    gzip: async (format) => {
       gzipCalls.push(format);
       return cached[format];
     },
@@ -90,7 +91,7 @@ describe('/metrics', () => {
       // member (curl --compressed) still see everything.
       expect(inflateRawSync(raw.subarray(10, raw.length - 8)).toString('utf8')).toBe(plain);
       // The snapshot's compressed body went out as it was, not compressed again.
-      const cached = snapshot.gzip(format);
+      const cached = await snapshot.gzip(format);
       expect(raw.includes(cached.subarray(10, cached.length - 8))).toBe(true);
     }
   });

@@ -8,10 +8,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseGroupingPath, type GroupingKey } from '../../../src/core/grouping-key.js';
 import { parseExposition } from '../../../src/core/parse.js';
 import type { MetricFamily } from '../../../src/core/types.js';
-import { isReservedMetricName } from '../../../src/agent/meta-metrics.js';
+import { judgeContent } from '../../../src/agent/file-state.js';
 import { PushedGroups, type ServedSource } from '../../../src/push/pushed-groups.js';
 
 const SILENT = { info() {}, warn() {}, error() {}, debug() {} };
+const NO_FILE = { dev: 0n, ino: 0n, size: 0n, mtimeNs: 0n, ctimeNs: 0n, birthtimeNs: 0n };
 
 function key(path: string): GroupingKey {
   const parsed = parseGroupingPath(path);
@@ -37,7 +38,7 @@ describe('pushed groups', () => {
       defaultTtlMs,
       maxGroups,
       maxFileBytes: 64 * 1024,
-      contentOptions: { maxSeriesPerFile: 1000, allowTimestamps: false, isReservedMetricName },
+      contentOptions: { maxSeriesPerFile: 1000, allowTimestamps: false, extraReservedMetricNames: [] },
       servedSources: () => textfiles,
       logger: SILENT,
       now: () => now,
@@ -81,6 +82,27 @@ describe('pushed groups', () => {
       message: expect.stringContaining('series from_file{instance="",job="c"} is already served'),
     });
     expect(await fileText()).toBe(before);
+  });
+
+  it("finds a duplicate of a textfile series the store keeps as rendered lines, and POST keeps a group's other families whole", async () => {
+    // What the store serves for a textfile: its judged content, scalar families as rendered lines.
+    const judged = judgeContent('/textfiles/y.prom', Buffer.from('# TYPE kept_lines gauge\nkept_lines{instance="",job="d"} 1\nkept_lines{instance="x",job="d"} 2\n'), NO_FILE, {
+      maxSeriesPerFile: 1000,
+      allowTimestamps: false,
+      extraReservedMetricNames: [],
+    });
+    if (!judged.ok) throw new Error(judged.message);
+    expect(judged.content.families[0]!.rendered).toBeDefined();
+    textfiles = [{ id: '/textfiles/y.prom', families: judged.content.families }];
+    expect(await groups.push('PUT', key('job/d'), families('# TYPE kept_lines gauge\nkept_lines 5\n'), undefined)).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('series kept_lines{instance="",job="d"} is already served'),
+    });
+    expect(await groups.push('PUT', key('job/d/instance/y'), families('# TYPE kept_lines gauge\nkept_lines 5\nother_family 1\n'), undefined)).toEqual({ ok: true });
+    expect(await groups.push('POST', key('job/d/instance/y'), families('other_family 2\n'), undefined)).toEqual({ ok: true });
+    const text = await fileText();
+    expect(text).toContain('kept_lines{instance="y",job="d"} 5\n');
+    expect(text).toContain('other_family{instance="y",job="d"} 2\n');
   });
 
   it('lets a group change the TYPE of its own family and push the same series again', async () => {

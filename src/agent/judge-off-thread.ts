@@ -1,0 +1,75 @@
+// Judging a large file (parse, validate, render its series: about a second for 500,000 series)
+// on a worker thread, so that scrapes, health checks and other files are served meanwhile. The
+// bytes go to the worker and the rendered result comes back by transfer, never copied; a worker
+// lives for one file, so nothing it allocated outlives the judgement. Small files are judged on
+// the event loop: starting a worker costs more than they do.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { MetricFamily } from '../core/types.js';
+import type { FileIdentity } from '../fs/textfile-reader.js';
+import { judgeContent, type ContentOptions, type ContentVerdict } from './file-state.js';
+
+/** Files at least this large are judged on a worker thread. */
+export const JUDGE_OFF_THREAD_MIN_BYTES = 4 * 1024 * 1024;
+
+/** The worker's bundle, next to the agent's bundles in dist/; absent when running from the
+ *  sources (unit tests), which then judge on the event loop. */
+const WORKER_FILE = typeof __dirname === 'string' ? join(__dirname, 'agent-judge-worker.cjs') : undefined;
+
+export interface JudgeJob {
+  readonly path: string;
+  readonly bytes: Uint8Array;
+  readonly identity: FileIdentity;
+  readonly options: ContentOptions;
+}
+
+/** judgeContent, on a worker thread when the file is large. `bytes` may be unusable afterwards
+ *  (handed over to the worker). */
+export function judgeContentOffThread(path: string, bytes: Buffer, identity: FileIdentity, options: ContentOptions): Promise<ContentVerdict> {
+  if (bytes.length < JUDGE_OFF_THREAD_MIN_BYTES || WORKER_FILE === undefined || !existsSync(WORKER_FILE)) {
+    return Promise.resolve(judgeContent(path, bytes, identity, options));
+  }
+  return new Promise((resolve) => {
+    const worker = new Worker(WORKER_FILE);
+    let settled = false;
+    const settle = (verdict: ContentVerdict): void => {
+      if (settled) return;
+      settled = true;
+      resolve(verdict);
+      void worker.terminate();
+    };
+    worker.once('message', (verdict: ContentVerdict) => settle(withBuffers(verdict)));
+    worker.once('error', (error) => settle({ ok: false, reason: 'io', message: `${path}: could not be judged: ${error.message}`, warnings: 0 }));
+    worker.once('exit', (code) => settle({ ok: false, reason: 'io', message: `${path}: could not be judged (worker exited with ${code})`, warnings: 0 }));
+    const job: JudgeJob = { path, bytes, identity, options };
+    // A buffer of its own (not a slice of Node's shared pool) can be handed over whole.
+    worker.postMessage(job, bytes.buffer.byteLength > Buffer.poolSize ? [bytes.buffer as ArrayBuffer] : []);
+  });
+}
+
+/** The array buffers under a verdict's rendered series, each once. */
+export function transferablesOf(verdict: ContentVerdict): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  if (verdict.ok) {
+    for (const family of verdict.content.families) {
+      const rendered = family.rendered;
+      if (rendered === undefined) continue;
+      buffers.add(rendered.text.buffer as ArrayBuffer);
+      buffers.add(rendered.lines.buffer as ArrayBuffer);
+    }
+  }
+  return [...buffers];
+}
+
+/** Messages carry Uint8Arrays: the rendered lines become Buffers again (same memory). */
+function withBuffers(verdict: ContentVerdict): ContentVerdict {
+  if (!verdict.ok) return verdict;
+  const families: MetricFamily[] = verdict.content.families.map((family) => {
+    const rendered = family.rendered;
+    if (rendered === undefined) return family;
+    const text = rendered.text as Uint8Array;
+    return { ...family, rendered: { ...rendered, text: Buffer.from(text.buffer, text.byteOffset, text.byteLength) } };
+  });
+  return { ok: true, content: { ...verdict.content, families } };
+}
