@@ -8,6 +8,7 @@ import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastif
 import { gzipSync } from 'node:zlib';
 import type { SelfMetricsSource } from '../agent/self-metrics.js';
 import { deflatePrefix, gzipWithPrefix, type DeflatedPrefix } from './gzip-splice.js';
+import { collectorFilter } from './collector-filter.js';
 import { acceptsGzip, negotiateFormat } from './negotiate.js';
 import type { SnapshotSource } from './snapshot-source.js';
 
@@ -20,6 +21,7 @@ export interface MetricsRouteOptions {
 }
 
 const VARY = 'Accept, Accept-Encoding';
+const OPENMETRICS_EOF = Buffer.from('# EOF\n');
 
 export const metricsRoute: FastifyPluginCallback<MetricsRouteOptions> = (app, options, done) => {
   const { source, selfMetrics, maxRequests } = options;
@@ -31,6 +33,11 @@ export const metricsRoute: FastifyPluginCallback<MetricsRouteOptions> = (app, op
       // promhttp's answer to the same condition, word for word.
       selfMetrics.scrapeRejected();
       await reply.code(503).type('text/plain; charset=utf-8').send(limitMessage);
+      return;
+    }
+    const filter = collectorFilter(request.query);
+    if (!filter.ok) {
+      await reply.code(400).type('text/plain; charset=utf-8').send(`${filter.message}\n`);
       return;
     }
     const started = process.hrtime.bigint();
@@ -52,8 +59,15 @@ export const metricsRoute: FastifyPluginCallback<MetricsRouteOptions> = (app, op
     try {
       const snapshot = await source.snapshot();
       const head = await selfMetrics.render(negotiated.format, snapshot);
-      const body = snapshot.body(negotiated.format);
-      const chunks = gzip ? gzipChunks(head, await snapshot.gzip(negotiated.format), lengthOf(body)) : [head, ...body];
+      let chunks: Buffer[];
+      if (!filter.textfile) {
+        // exclude[]=textfile: the agent's own metrics only (OpenMetrics still ends with # EOF).
+        const alone = negotiated.format === 'openmetrics' ? Buffer.concat([head, OPENMETRICS_EOF]) : head;
+        chunks = [gzip ? gzipSync(alone) : alone];
+      } else {
+        const body = snapshot.body(negotiated.format);
+        chunks = gzip ? gzipChunks(head, await snapshot.gzip(negotiated.format), lengthOf(body)) : [head, ...body];
+      }
       // Written straight to the socket: fastify's send() takes one payload, and joining the
       // chunks would copy a body that can be tens of megabytes (on every scrape, or once per
       // snapshot but then held twice).

@@ -162,6 +162,42 @@ describe('/metrics', () => {
     expect(response.headers['content-type']).toBe(TEXT_CONTENT_TYPE);
     expect(response.body.endsWith(TEXT_BODY)).toBe(true);
   });
+
+  describe("node_exporter's collect[] and exclude[] filter (a scrape config copied from a node_exporter job)", () => {
+    it('collect[]=textfile serves everything, as without the filter', async () => {
+      const server = app({ source: source(fakeSnapshot()) });
+      const plain = await server.inject({ url: '/metrics' });
+      const filtered = await server.inject({ url: '/metrics?collect[]=textfile' });
+      expect(filtered.statusCode).toBe(200);
+      expect(filtered.body).toBe(plain.body);
+    });
+
+    it('refuses a collector promdrop does not have with 400 and node_exporter\'s message', async () => {
+      const response = await app({ source: source(fakeSnapshot()) }).inject({ url: '/metrics?collect[]=textfile&collect[]=cpu' });
+      expect(response.statusCode).toBe(400);
+      expect(response.body).toBe("Couldn't create filtered metrics handler: couldn't create collector: missing collector: cpu\n");
+    });
+
+    it('exclude[]=textfile serves only the agent\'s own metrics, in either format and with gzip', async () => {
+      const server = app({ source: source(fakeSnapshot()) });
+      const text = await server.inject({ url: '/metrics?exclude[]=textfile' });
+      expect(text.statusCode).toBe(200);
+      expect(text.body).toContain('promdrop_build_info{');
+      expect(text.body).not.toContain('job_last_success_seconds');
+      const openMetrics = await server.inject({ url: '/metrics?exclude[]=textfile', headers: { accept: PROMETHEUS_ACCEPT, 'accept-encoding': 'gzip' } });
+      const body = gunzipSync(openMetrics.rawPayload).toString();
+      expect(body).toContain('promdrop_build_info{');
+      expect(body).not.toContain('job_last_success_seconds');
+      expect(body.endsWith('# EOF\n')).toBe(true);
+      expect(body.match(/^# EOF$/gm)).toHaveLength(1);
+    });
+
+    it('refuses collect[] and exclude[] together, as node_exporter does', async () => {
+      const response = await app({ source: source(fakeSnapshot()) }).inject({ url: '/metrics?collect[]=textfile&exclude[]=textfile' });
+      expect(response.statusCode).toBe(400);
+      expect(response.body).toBe('Combined collect and exclude queries are not allowed.\n');
+    });
+  });
 });
 
 describe('landing page and file API', () => {
