@@ -32,7 +32,7 @@ import {
   statDirectory,
   type DirectoryIdentity,
 } from '../fs/directory-scan.js';
-import { readTextfile, statTextfile, type FileIdentity, type TextfileRead } from '../fs/textfile-reader.js';
+import { isTransientErrorCode, readTextfile, statTextfile, type FileIdentity, type TextfileRead } from '../fs/textfile-reader.js';
 import type { DirectoryWatcher, WatchHint } from '../fs/watcher.js';
 import {
   decideAfterStat,
@@ -105,6 +105,9 @@ const ONE_SHOT_READ_ATTEMPTS = 4;
 const ONE_SHOT_RETRY_DELAY_MS = 25;
 /** The longest delay setTimeout accepts. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** After a look failed for want of descriptors or memory (EMFILE, ...), a full rescan this much
+ *  later; meanwhile what was served stays served. */
+const TRANSIENT_RETRY_MS = 1_000;
 
 interface DirectoryState {
   readonly path: string;
@@ -151,6 +154,10 @@ export class TextfileStore {
   private rescanQueued = false;
   private watcher: DirectoryWatcher | undefined;
   private watchDegraded = false;
+  /** Set while looks fail for want of the agent's own resources (EMFILE, ...); logged once. */
+  private shortage: string | undefined;
+  private shortageSeenInScan = false;
+  private retryTimer: NodeJS.Timeout | undefined;
   private started = false;
   private ready = false;
   private closed = false;
@@ -232,8 +239,8 @@ export class TextfileStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const timer of [this.hintTimer, this.deadlineTimer, this.rescanTimer]) if (timer !== undefined) clearTimeout(timer);
-    this.hintTimer = this.deadlineTimer = this.rescanTimer = undefined;
+    for (const timer of [this.hintTimer, this.deadlineTimer, this.rescanTimer, this.retryTimer]) if (timer !== undefined) clearTimeout(timer);
+    this.hintTimer = this.deadlineTimer = this.rescanTimer = this.retryTimer = undefined;
     await this.watcher?.close();
     this.watcher = undefined;
     await this.tail.catch(() => undefined);
@@ -375,6 +382,7 @@ export class TextfileStore {
   // Scanning
 
   private async scanAll(): Promise<void> {
+    this.shortageSeenInScan = false;
     const expansions = await expandDirectoryPatterns(this.options.directories);
     const next = new Map<string, DirectoryState>();
     for (const expansion of expansions) {
@@ -400,12 +408,39 @@ export class TextfileStore {
       this.watcher?.setDirectories([...next.values()].map((state) => state.path));
     }
     for (const state of next.values()) await this.scanDirectory(state);
+    if (this.shortage !== undefined && !this.shortageSeenInScan) {
+      this.logger.info({}, 'textfile store: descriptors and memory available again; every file looked at');
+      this.shortage = undefined;
+    }
     await this.finishBatch();
+  }
+
+  /**
+   * A look failed for want of the agent's own resources (too many open files, no memory): that
+   * says nothing about the file or directory, so nothing is dropped or marked bad; a full rescan
+   * retries shortly. Logged once per shortage, not once per file.
+   */
+  private retryAfterShortage(message: string): void {
+    this.shortageSeenInScan = true;
+    if (this.shortage === undefined) {
+      this.shortage = message;
+      this.logger.warn({}, `${message}; serving what was read before and retrying`);
+    }
+    if (this.retryTimer !== undefined || this.closed || this.oneShot) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.exclusive(() => this.scanAll()).catch(() => undefined);
+    }, TRANSIENT_RETRY_MS);
+    this.retryTimer.unref();
   }
 
   private async scanDirectory(state: DirectoryState): Promise<void> {
     const listedAtNs = BigInt(Date.now()) * 1_000_000n;
     const listing = await listTextfiles(state.path);
+    if (!listing.ok && isTransientErrorCode(listing.code) && state.listing !== undefined) {
+      this.retryAfterShortage(`cannot list ${state.path} now: ${listing.message}`);
+      return;
+    }
     if (!listing.ok) {
       const previous = state.error;
       state.listing = undefined;
@@ -451,6 +486,10 @@ export class TextfileStore {
       this.removeEntry(path);
       return;
     }
+    if (stat.kind === 'failed' && stat.transient === true) {
+      this.retryAfterShortage(stat.message);
+      return;
+    }
     if (existing === undefined) this.entries.set(path, entry);
     if (stat.kind === 'failed') {
       this.applyFailure(entry, stat);
@@ -471,6 +510,10 @@ export class TextfileStore {
     if (read.kind === 'gone') {
       state.paths.delete(path);
       this.removeEntry(path);
+      return;
+    }
+    if (read.kind === 'failed' && read.transient === true) {
+      this.retryAfterShortage(read.message);
       return;
     }
     if (read.kind === 'failed') {
