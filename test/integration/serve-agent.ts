@@ -26,10 +26,14 @@ export interface Agent extends RunningProcess {
  * `listen: false`), learns the ports the agent bound from its start-up log line (no race for a
  * "free" port), and waits until /-/ready answers 200.
  */
-export async function startAgent(args: readonly string[], options: { env?: NodeJS.ProcessEnv; listen?: boolean } = {}): Promise<Agent> {
+export async function startAgent(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; listen?: boolean; /** A command that execs the agent: setpriv, `bash -c 'ulimit …; exec "$@"'`. */ wrapper?: readonly string[] } = {},
+): Promise<Agent> {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` before the integration tests`);
   const listen = options.listen === false ? [] : ['--web.listen-address=127.0.0.1:0'];
-  const child = spawn(process.execPath, [CLI, 'serve', ...listen, ...args], {
+  const [command, ...commandArgs] = [...(options.wrapper ?? []), process.execPath, CLI, 'serve', ...listen, ...args];
+  const child = spawn(command!, commandArgs, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   });
