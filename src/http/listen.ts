@@ -143,9 +143,17 @@ async function listenOne(app: FastifyInstance, address: ListenAddress): Promise<
   }
 }
 
+/**
+ * A scraper sends its request at once; a client that trickles its headers (slowloris) holds a
+ * descriptor for nothing. Node's defaults keep it for 60 s and check only every 30 s, so a few
+ * hundred such clients could exhaust the agent's descriptors (found by the hostile-input tests):
+ * headers must arrive within 10 s, checked every second.
+ */
+const SERVER_OPTIONS = { headersTimeout: 10_000, requestTimeout: 60_000, connectionsCheckingInterval: 1_000 } as const;
+
 function bind(app: FastifyInstance, host: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer((request, response) => app.routing(request, response));
+    const server = createServer(SERVER_OPTIONS, (request, response) => app.routing(request, response));
     server.once('error', reject);
     server.listen({ host, port }, () => {
       server.off('error', reject);
@@ -163,7 +171,7 @@ function adoptOne(app: FastifyInstance, fd: number): Promise<Server> {
   }
   if (!isSocket) return Promise.reject(new Error(`fd ${fd} from systemd is not a socket; the socket unit must use ListenStream=`));
   return new Promise((resolve, reject) => {
-    const server = createServer((request, response) => app.routing(request, response));
+    const server = createServer(SERVER_OPTIONS, (request, response) => app.routing(request, response));
     const onError = (error: Error): void => reject(new Error(`fd ${fd} from systemd: ${error.message} (the socket unit must use ListenStream=)`));
     server.once('error', onError);
     server.listen({ fd }, () => {
