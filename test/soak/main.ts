@@ -1,4 +1,4 @@
-// `npm run soak -- --minutes N`: the built agent (bin/promdrop serve) on 127.0.0.1 over a
+// `npm run soak -- --minutes N`: the built agent (promdrop serve, from dist/) on 127.0.0.1 over a
 // temporary directory, under the mixed load of loads.ts, scraped by two scrapers that check every
 // answer against the ledger (ledger.ts), while the agent's memory, descriptors and event-loop
 // delay are sampled. Prints a table, writes a JSON summary, and returns the exit status.
@@ -9,7 +9,7 @@
 // clean exit on SIGTERM, and RSS and open descriptors grown by less than 10% from the end of the
 // warm-up (minute 2, or half of a shorter run) to the end.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseSamples, type Expectation, type ScrapeWindow, type Served } from './ledger.js';
@@ -153,8 +153,11 @@ function growth(samples: readonly Sample[], pick: (s: Sample) => number, warmupS
 
 export async function main({ argv, repoRoot }: { argv: string[]; repoRoot: string }): Promise<number> {
   const options = parseOptions(argv, repoRoot);
-  const cli = join(repoRoot, 'bin', 'promdrop');
   const root = mkdtempSync(join(tmpdir(), 'promdrop-soak-'));
+  // The build under test, copied: a rebuild during the run (it empties dist/) must not make the
+  // CLI fail half-way. bin/promdrop only loads dist/cli.cjs, so this is the installed command.
+  cpSync(join(repoRoot, 'dist'), join(root, 'dist'), { recursive: true });
+  const cli = join(root, 'dist', 'cli.cjs');
   const dir = join(root, 'textfiles');
   mkdirSync(dir);
   const logPath = join(root, 'agent.log');
