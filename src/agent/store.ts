@@ -426,7 +426,7 @@ export class TextfileStore {
       this.shortage = message;
       this.logger.warn({}, `${message}; serving what was read before and retrying`);
     }
-    if (this.retryTimer !== undefined || this.closed || this.oneShot) return;
+    if (this.retryTimer !== undefined || this.closed) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       void this.exclusive(() => this.scanAll()).catch(() => undefined);
@@ -437,7 +437,7 @@ export class TextfileStore {
   private async scanDirectory(state: DirectoryState): Promise<void> {
     const listedAtNs = BigInt(Date.now()) * 1_000_000n;
     const listing = await listTextfiles(state.path);
-    if (!listing.ok && isTransientErrorCode(listing.code) && state.listing !== undefined) {
+    if (!listing.ok && isTransientErrorCode(listing.code) && state.listing !== undefined && !this.oneShot) {
       this.retryAfterShortage(`cannot list ${state.path} now: ${listing.message}`);
       return;
     }
@@ -486,7 +486,8 @@ export class TextfileStore {
       this.removeEntry(path);
       return;
     }
-    if (stat.kind === 'failed' && stat.transient === true) {
+    // A one-shot load (list, cat) has no later look: it reports the failure as it is.
+    if (stat.kind === 'failed' && stat.transient === true && !this.oneShot) {
       this.retryAfterShortage(stat.message);
       return;
     }
@@ -512,7 +513,7 @@ export class TextfileStore {
       this.removeEntry(path);
       return;
     }
-    if (read.kind === 'failed' && read.transient === true) {
+    if (read.kind === 'failed' && read.transient === true && !this.oneShot) {
       this.retryAfterShortage(read.message);
       return;
     }
