@@ -131,6 +131,16 @@ describe(`fuzz: parser and checker (${CASES} cases)`, () => {
 const scratch = mkdtempSync(join(tmpdir(), 'promdrop-fuzz-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
+const HANG_BOUND_MS = 60_000;
+
+function withinBound<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms: a hang`)), ms);
+  });
+  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
+}
+
 /** Letters no mutation token contains: edits cannot forge them. */
 const FREE_LETTERS = [...'abcdefghijklmnopqrstuvwxyz'].filter((letter) => !TOKENS.some((token) => token.includes(letter)));
 if (FREE_LETTERS.length ** 3 < FILES_PER_SCAN) throw new Error(`too few letters free of the mutation tokens: ${FREE_LETTERS.join('')}`);
@@ -161,7 +171,9 @@ describe(`fuzz: the agent's judgement (${AGENT_FILES} files)`, () => {
               const marked = text.replace(/^(# (?:HELP|TYPE) )?[a-zA-Z_:][a-zA-Z0-9_:]*/gm, (_all, meta: string | undefined) => `${meta ?? ''}${marker(index)}`);
               writeFileSync(join(directory, `f${String(index).padStart(3, '0')}.prom`), applyEdits(marked, edits));
             });
-            const snapshot = await loadOnce({ directories: [directory] });
+            // A hang is reported with the files that caused it (fast-check's counterexample),
+            // not as a bare test timeout; the bound is far above any real scan of 25 small files.
+            const snapshot = await withinBound(loadOnce({ directories: [directory] }), HANG_BOUND_MS, `loadOnce of ${directory}`);
             const served = snapshot.text.toString();
             const check = checkExposition(snapshot.text);
             expect(check.findings.filter((finding) => finding.severity === 'error')).toEqual([]);
