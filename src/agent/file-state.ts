@@ -71,6 +71,9 @@ export interface Settling {
   readonly identity: FileIdentity;
   /** When this exact identity was first seen: quiet since then means the writer is done. */
   readonly sinceMs: number;
+  /** False when the file's mtime has not moved past the content last judged, so it cannot say
+   *  when the change happened (see decideAfterStat). Absent: trusted. */
+  readonly mtimeTrusted?: boolean;
 }
 
 /** Everything the store remembers about one textfile path. */
@@ -101,6 +104,11 @@ export type ChangeDecision = 'unchanged' | 'read' | 'settle';
  * trusted at once. The same inode with a new size or time is being rewritten in place: it is
  * read only once it has been quiet for settleMs, judged either by its own mtime (a change noticed
  * late need not wait) or by our clock (immune to a file server whose clock runs ahead).
+ *
+ * The mtime counts only when it is newer than the content last judged. A truncation can leave
+ * the mtime as it was (seen on ext4 under load: a file emptied by `> file.prom` still showing the
+ * previous version's mtime, two seconds old), and an old mtime would make the empty file look
+ * quiet at once and be served; then only our clock can tell.
  */
 export function decideAfterStat(entry: FileEntry, identity: FileIdentity, nowMs: number, settleMs: number): ChangeDecision {
   const judged = entry.judgedIdentity;
@@ -109,11 +117,11 @@ export function decideAfterStat(entry: FileEntry, identity: FileIdentity, nowMs:
     // Not in place, unless an earlier read of this new inode was caught mid-write.
     if (entry.settling === undefined || !sameInode(entry.settling.identity, identity)) return 'read';
   }
-  return isSettled(entry.settling, identity, nowMs, settleMs) ? 'read' : 'settle';
+  return isSettled(entry.settling, identity, nowMs, settleMs, mtimeMovedPast(judged, identity)) ? 'read' : 'settle';
 }
 
-export function isSettled(settling: Settling | undefined, identity: FileIdentity, nowMs: number, settleMs: number): boolean {
-  if (nowMs - mtimeMsOf(identity) >= settleMs) return true;
+export function isSettled(settling: Settling | undefined, identity: FileIdentity, nowMs: number, settleMs: number, mtimeTrusted = true): boolean {
+  if (mtimeTrusted && nowMs - mtimeMsOf(identity) >= settleMs) return true;
   return settling !== undefined && sameIdentity(settling.identity, identity) && nowMs - settling.sinceMs >= settleMs;
 }
 
@@ -121,7 +129,13 @@ export function isSettled(settling: Settling | undefined, identity: FileIdentity
 export function settlingFor(entry: FileEntry, identity: FileIdentity, nowMs: number): Settling {
   const current = entry.settling;
   if (current !== undefined && sameIdentity(current.identity, identity)) return current;
-  return { identity, sinceMs: nowMs };
+  return mtimeMovedPast(entry.judgedIdentity, identity) ? { identity, sinceMs: nowMs } : { identity, sinceMs: nowMs, mtimeTrusted: false };
+}
+
+/** True when `identity`'s mtime says something about this change: nothing was judged yet, or it
+ *  is newer than what was. */
+function mtimeMovedPast(judged: FileIdentity | undefined, identity: FileIdentity): boolean {
+  return judged === undefined || identity.mtimeNs > judged.mtimeNs;
 }
 
 export function mtimeMsOf(identity: FileIdentity): number {
@@ -292,6 +306,7 @@ export function judgeFile(entry: FileEntry, nowMs: number, options: JudgementOpt
 
 /** When a settling file should be looked at again: after settleMs of quiet by either clock. */
 function settleDeadline(settling: Settling, settleMs: number): number {
+  if (settling.mtimeTrusted === false) return settling.sinceMs + settleMs;
   return Math.min(settling.sinceMs, mtimeMsOf(settling.identity)) + settleMs;
 }
 

@@ -33,7 +33,7 @@ import {
   type DirectoryIdentity,
 } from '../fs/directory-scan.js';
 import { fileAccessFor, threadPoolAccess, type FileAccess } from '../fs/file-access.js';
-import { readTextfile, statTextfile, type FileIdentity, type TextfileRead } from '../fs/textfile-reader.js';
+import { isTransientErrorCode, readTextfile, statTextfile, type FileIdentity, type TextfileRead } from '../fs/textfile-reader.js';
 import type { DirectoryWatcher, WatchHint } from '../fs/watcher.js';
 import {
   decideAfterStat,
@@ -110,6 +110,9 @@ const ONE_SHOT_READ_ATTEMPTS = 4;
 const ONE_SHOT_RETRY_DELAY_MS = 25;
 /** The longest delay setTimeout accepts. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** After a look failed for want of descriptors or memory (EMFILE, ...), a full rescan this much
+ *  later; meanwhile what was served stays served. */
+const TRANSIENT_RETRY_MS = 1_000;
 
 interface DirectoryState {
   readonly path: string;
@@ -162,6 +165,10 @@ export class TextfileStore {
   private rescanQueued = false;
   private watcher: DirectoryWatcher | undefined;
   private watchDegraded = false;
+  /** Set while looks fail for want of the agent's own resources (EMFILE, ...); logged once. */
+  private shortage: string | undefined;
+  private shortageSeenInScan = false;
+  private retryTimer: NodeJS.Timeout | undefined;
   private started = false;
   private ready = false;
   private closed = false;
@@ -241,8 +248,8 @@ export class TextfileStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const timer of [this.hintTimer, this.deadlineTimer, this.rescanTimer]) if (timer !== undefined) clearTimeout(timer);
-    this.hintTimer = this.deadlineTimer = this.rescanTimer = undefined;
+    for (const timer of [this.hintTimer, this.deadlineTimer, this.rescanTimer, this.retryTimer]) if (timer !== undefined) clearTimeout(timer);
+    this.hintTimer = this.deadlineTimer = this.rescanTimer = this.retryTimer = undefined;
     await this.watcher?.close();
     this.watcher = undefined;
     await this.tail.catch(() => undefined);
@@ -397,6 +404,7 @@ export class TextfileStore {
   // Scanning
 
   private async scanAll(): Promise<void> {
+    this.shortageSeenInScan = false;
     const expansions = await expandDirectoryPatterns(this.options.directories);
     const next = new Map<string, DirectoryState>();
     for (const expansion of expansions) {
@@ -425,12 +433,39 @@ export class TextfileStore {
       this.watcher?.setDirectories(this.watchedPaths());
     }
     for (const state of next.values()) await this.scanDirectory(state);
+    if (this.shortage !== undefined && !this.shortageSeenInScan) {
+      this.logger.info({}, 'textfile store: descriptors and memory available again; every file looked at');
+      this.shortage = undefined;
+    }
     await this.finishBatch();
+  }
+
+  /**
+   * A look failed for want of the agent's own resources (too many open files, no memory): that
+   * says nothing about the file or directory, so nothing is dropped or marked bad; a full rescan
+   * retries shortly. Logged once per shortage, not once per file.
+   */
+  private retryAfterShortage(message: string): void {
+    this.shortageSeenInScan = true;
+    if (this.shortage === undefined) {
+      this.shortage = message;
+      this.logger.warn({}, `${message}; serving what was read before and retrying`);
+    }
+    if (this.retryTimer !== undefined || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.exclusive(() => this.scanAll()).catch(() => undefined);
+    }, TRANSIENT_RETRY_MS);
+    this.retryTimer.unref();
   }
 
   private async scanDirectory(state: DirectoryState): Promise<void> {
     const listedAtNs = BigInt(Date.now()) * 1_000_000n;
     const listing = await listTextfiles(state.path, state.access);
+    if (!listing.ok && isTransientErrorCode(listing.code) && state.listing !== undefined && !this.oneShot) {
+      this.retryAfterShortage(`cannot list ${state.path} now: ${listing.message}`);
+      return;
+    }
     if (!listing.ok) {
       const previous = state.error;
       state.listing = undefined;
@@ -480,6 +515,11 @@ export class TextfileStore {
       this.removeEntry(path);
       return;
     }
+    // A one-shot load (list, cat) has no later look: it reports the failure as it is.
+    if (stat.kind === 'failed' && stat.transient === true && !this.oneShot) {
+      this.retryAfterShortage(stat.message);
+      return;
+    }
     if (existing === undefined) this.entries.set(path, entry);
     if (stat.kind === 'failed') {
       this.applyFailure(entry, stat);
@@ -500,6 +540,10 @@ export class TextfileStore {
     if (read.kind === 'gone') {
       state.paths.delete(path);
       this.removeEntry(path);
+      return;
+    }
+    if (read.kind === 'failed' && read.transient === true && !this.oneShot) {
+      this.retryAfterShortage(read.message);
       return;
     }
     if (read.kind === 'failed') {

@@ -321,6 +321,7 @@ export function validateFamilies(families: readonly MetricFamily[], options: Val
     if (family.digest !== undefined) {
       validateDigest(family, family.digest, out, timestamps);
     } else if (family.type === 'histogram' || family.type === 'summary') {
+      reportAggregatesPrometheusMerges(family, out);
       for (const metric of family.metrics) {
         reportReservedLabels(family, metric, out);
         if (metric.timestampMs !== undefined) tallyTimestamp(timestamps, 1, metric.line);
@@ -341,6 +342,37 @@ export function validateFamilies(families: readonly MetricFamily[], options: Val
     );
   }
   return out.finish();
+}
+
+/**
+ * expfmt groups a histogram's or summary's lines by their exact label set, so `a_count{x=""}`
+ * and `a_sum` make two metrics; Prometheus sees one series (an empty label is no label), and the
+ * agent would serve each of them twice, which breaks the whole scrape for strict parsers. Found
+ * by fuzzing (test/unit/core/fuzz.test.ts).
+ */
+function reportAggregatesPrometheusMerges(family: MetricFamily, out: Findings): void {
+  if (!family.metrics.some((metric) => hasEmptyLabelValue(metric.labels))) return;
+  const seen = new Map<string, Metric>();
+  for (const metric of family.metrics) {
+    const identity = seriesIdentity(metric.labels);
+    const earlier = seen.get(identity);
+    if (earlier === undefined) {
+      seen.set(identity, metric);
+      continue;
+    }
+    out.add(
+      'error',
+      'duplicate_series',
+      () => `${family.name}${describeLabels(metric.labels)} is the same series as ${family.name}${describeLabels(earlier.labels)} (line ${earlier.line}): a label with an empty value is no label`,
+      metric.line,
+      family.name,
+    );
+  }
+}
+
+function hasEmptyLabelValue(labels: readonly string[]): boolean {
+  for (let i = 1; i < labels.length; i += 2) if (labels[i] === '') return true;
+  return false;
 }
 
 function hasParsedHash(metric: Metric): boolean {

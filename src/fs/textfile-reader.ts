@@ -26,6 +26,9 @@ export type TextfileRead =
       readonly kind: 'failed';
       readonly reason: ReadFailureReason;
       readonly message: string;
+      /** The agent is short of descriptors or memory (EMFILE, ENFILE, ENOMEM): says nothing
+       *  about the file, and the same look may succeed a moment later. */
+      readonly transient?: true;
       /** Known when the failure came after a successful stat. */
       readonly identity?: FileIdentity;
     }
@@ -99,7 +102,8 @@ export async function readTextfile(path: string, limits: ReadLimits, access: Fil
     const stable = sameIdentity(beforeIdentity, after) && BigInt(bytes.length) === after.size;
     return { kind: 'read', bytes, identity: after, stable };
   } catch (error) {
-    return { kind: 'failed', reason: 'io', message: `${path}: ${describeError(error)}` };
+    const failure = { kind: 'failed', reason: 'io', message: `${path}: ${describeError(error)}` } as const;
+    return isTransientErrorCode(errorCode(error)) ? { ...failure, transient: true } : failure;
   } finally {
     await access.close(fd).catch(() => undefined);
   }
@@ -143,6 +147,7 @@ async function classifyStatError(path: string, error: unknown, access: FileAcces
     return { kind: 'failed', reason: 'permission', message: `${path}: permission denied (${code}); the agent's user cannot read it` };
   }
   if (code === 'ELOOP') return { kind: 'failed', reason: 'io', message: `${path}: too many levels of symbolic links (ELOOP)` };
+  if (isTransientErrorCode(code)) return { kind: 'failed', reason: 'io', message: `${path}: ${describeError(error)}`, transient: true };
   return { kind: 'failed', reason: 'io', message: `${path}: ${describeError(error)}` };
 }
 
@@ -171,6 +176,11 @@ function describeFileType(stats: BigIntStats): string {
   if (stats.isCharacterDevice()) return 'a character device';
   if (stats.isBlockDevice()) return 'a block device';
   return 'a special file';
+}
+
+/** Errors of the agent's own resources, not of the file or directory looked at. */
+export function isTransientErrorCode(code: string | undefined): boolean {
+  return code === 'EMFILE' || code === 'ENFILE' || code === 'ENOMEM';
 }
 
 export function errorCode(error: unknown): string | undefined {

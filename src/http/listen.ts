@@ -20,7 +20,15 @@ export type RequestHandler = (request: IncomingMessage | Http2ServerRequest, res
 export type RequestServer = Server | HttpsServer | Http2SecureServer;
 export type ServerFactory = (handler: RequestHandler) => RequestServer;
 
-const plainHttp: ServerFactory = (handler) => createServer(handler);
+/**
+ * A scraper sends its request at once; a client that trickles its headers (slowloris) holds a
+ * descriptor for nothing. Node's defaults keep it for 60 s and check only every 30 s, so a few
+ * hundred such clients could exhaust the agent's descriptors (found by the hostile-input tests):
+ * headers must arrive within 10 s, checked every second. For HTTP/1.1 servers, plain or TLS.
+ */
+export const HTTP1_TIMEOUTS = { headersTimeout: 10_000, requestTimeout: 60_000, connectionsCheckingInterval: 1_000 } as const;
+
+const plainHttp: ServerFactory = (handler) => createServer(HTTP1_TIMEOUTS, handler);
 
 /** The bound address as Go prints it: `[::]:10049`, `127.0.0.1:10049`. */
 export function formatBoundAddress(info: AddressInfo): string {

@@ -30,11 +30,18 @@ export interface Agent extends RunningProcess {
  */
 export async function startAgent(
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; listen?: boolean; ready?: (port: number) => Promise<boolean> } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    listen?: boolean;
+    ready?: (port: number) => Promise<boolean>;
+    /** A command that execs the agent: setpriv, `bash -c 'ulimit …; exec "$@"'`. */
+    wrapper?: readonly string[];
+  } = {},
 ): Promise<Agent> {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` before the integration tests`);
   const listen = options.listen === false ? [] : ['--web.listen-address=127.0.0.1:0'];
-  const child = spawn(process.execPath, [CLI, 'serve', ...listen, ...args], {
+  const [command, ...commandArgs] = [...(options.wrapper ?? []), process.execPath, CLI, 'serve', ...listen, ...args];
+  const child = spawn(command!, commandArgs, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   });

@@ -5,7 +5,7 @@
 import { createServer as createHttpsServer } from 'node:https';
 import { createSecureServer } from 'node:http2';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
-import type { RequestHandler, RequestServer, ServerFactory } from '../listen.js';
+import { HTTP1_TIMEOUTS, type RequestHandler, type RequestServer, type ServerFactory } from '../listen.js';
 import type { WebConfigReloader } from './reloader.js';
 import { clientCertificateRefusal, type TlsServerOptions } from './tls-options.js';
 
@@ -21,7 +21,7 @@ export function tlsServerFactory(reloader: WebConfigReloader): ServerFactory {
     const initial = reloader.current();
     let applied = requireTls(initial.tls);
     const options = { ...applied.secureContext, requestCert: applied.requestCert, rejectUnauthorized: applied.rejectUnauthorized };
-    const server: RequestServer & TlsServer = initial.config.http2 ? createSecureServer({ ...options, allowHTTP1: true }, handler) : createHttpsServer(options, handler);
+    const server: RequestServer & TlsServer = initial.config.http2 ? createSecureServer({ ...options, allowHTTP1: true }, handler) : createHttpsServer({ ...options, ...HTTP1_TIMEOUTS }, handler);
     // Prepended, so it runs before tls.Server's own 'connection' listener, which starts the
     // handshake with whatever context the server holds at that moment.
     server.prependListener('connection', () => {

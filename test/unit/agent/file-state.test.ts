@@ -147,6 +147,22 @@ describe('decideAfterStat (settling of in-place rewrites)', () => {
     expect(settlingFor(entry, second, T0 + 1_500).sinceMs).toBe(T0 + 1_500);
   });
 
+  it('does not take an mtime that has not moved for quiet: a truncation that kept it is settled by our clock', () => {
+    // Seen in the soak (ext4, loaded machine): `> file.prom` left the file empty with the
+    // previous version's mtime; trusting that mtime served the empty file, dropping its series.
+    const judged = identity({ size: 228, mtimeMs: T0 });
+    const entry = entryWith({ judgedIdentity: judged, good: good(judged) });
+    const emptied = identity({ size: 0, mtimeMs: T0 });
+    expect(decideAfterStat(entry, emptied, T0 + 5_000, 2_000)).toBe('settle');
+    entry.settling = settlingFor(entry, emptied, T0 + 5_000);
+    expect(decideAfterStat(entry, emptied, T0 + 6_999, 2_000)).toBe('settle');
+    expect(decideAfterStat(entry, emptied, T0 + 7_000, 2_000)).toBe('read');
+    // Meanwhile the last good content is served, and the next look is due when our clock says
+    // so, not at once (which would spin).
+    const judgement = judgeFile(entry, T0 + 5_000, { defaultTtlMs: undefined, gracePeriodMs: 60_000, settleMs: 2_000 });
+    expect(judgement).toMatchObject({ state: 'stale_grace', served: true, nextChangeAtMs: T0 + 7_000 });
+  });
+
   it('settles a new inode that an earlier read caught mid-write', () => {
     const entry = newFileEntry('/d/a.prom');
     const partial = identity({ ino: 9, size: 4, mtimeMs: T0 });

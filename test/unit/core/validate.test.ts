@@ -37,6 +37,15 @@ describe('validation rejects what expfmt accepts but the agent must not serve', 
     expect(finding?.message).toContain('also line 2');
   });
 
+  it('rejects a summary or histogram split by an empty label: Prometheus sees one series, served twice (found by fuzzing)', () => {
+    const summary = check('# TYPE a summary\na_count{a=""} 1\na_sum 1\n');
+    expect(summary.accepted).toBe(false);
+    expect(summary.findings.find((f) => f.severity === 'error')).toMatchObject({ reason: 'duplicate_series', line: 3 });
+    expect(errorReasons('# TYPE h histogram\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\nh_bucket{le="+Inf",x=""} 1\nh_sum{x=""} 1\nh_count{x=""} 1\n')).toContain('duplicate_series');
+    // Distinct non-empty label values stay distinct.
+    expect(check('# TYPE a summary\na_count{a="x"} 1\na_sum{a="x"} 1\na_count 1\na_sum 1\n').accepted).toBe(true);
+  });
+
   it('finds duplicates among many series without confusing distinct ones', () => {
     const lines = Array.from({ length: 5000 }, (_, i) => `m{instance="host-${i}",path="/p/${i}"} ${i}`);
     expect(check(`${lines.join('\n')}\n`).accepted).toBe(true);
