@@ -119,6 +119,10 @@ interface DirectoryState {
   readonly pattern: string;
   /** Set while the directory lists fine. */
   listing: { identity: DirectoryIdentity; listedAtNs: bigint } | undefined;
+  /** The listing the current snapshot reflects: `listing` as it was when the last task that
+   *  scanned finished. A scan under way has listed the directory but not yet built its
+   *  snapshot, so a scrape must compare against this one, not `listing`. */
+  servedListing: { identity: DirectoryIdentity; listedAtNs: bigint } | undefined;
   error: { code: string | undefined; message: string } | undefined;
   /** Textfile paths found in it at the last listing (plus hinted additions since). */
   paths: Set<string>;
@@ -413,7 +417,17 @@ export class TextfileStore {
         const existing = this.directories.get(key);
         next.set(
           key,
-          existing ?? { path: directory, pattern: expansion.pattern, listing: undefined, error: undefined, paths: new Set(), watchedIno: undefined, access: threadPoolAccess, accessDev: undefined },
+          existing ?? {
+            path: directory,
+            pattern: expansion.pattern,
+            listing: undefined,
+            servedListing: undefined,
+            error: undefined,
+            paths: new Set(),
+            watchedIno: undefined,
+            access: threadPoolAccess,
+            accessDev: undefined,
+          },
         );
         if (expansion.error !== undefined && existing === undefined) {
           this.logger.warn({ pattern: expansion.pattern }, expansion.error);
@@ -632,6 +646,8 @@ export class TextfileStore {
       this.lastViews = views;
       this.contentChanged = false;
     }
+    // Everything listed so far is in the current snapshot now.
+    for (const state of this.directories.values()) state.servedListing = state.listing;
     this.scheduleDeadline();
   }
 
@@ -745,7 +761,7 @@ export async function loadOnce(options: LoadOptions): Promise<Snapshot> {
 // Helpers
 
 function directoryMayHaveChanged(state: DirectoryState, now: Awaited<ReturnType<typeof statDirectory>>): boolean {
-  const listing = state.listing;
+  const listing = state.servedListing;
   if (!now.ok) return listing !== undefined || state.error?.message !== now.message;
   if (listing === undefined) return true;
   if (!sameDirectoryIdentity(listing.identity, now.identity)) return true;

@@ -45,4 +45,36 @@ describe('read-your-writes over HTTP', () => {
       expect(await agent.metrics()).not.toContain(`new_file_${i} `);
     }
   });
+
+  it('holds while a rescan is under way: a scrape never takes a listing the snapshot does not reflect yet', async () => {
+    // A rescan (SIGHUP here; the periodic one and a retry alike) lists the directory and then
+    // reads what changed; a big file is judged on a worker thread, which leaves the event loop
+    // free meanwhile. A scrape in that window once compared the directory with the rescan's
+    // listing, found it current, and served the snapshot from before the write.
+    const busy = await makeTempDir('promdrop-ryw-rescan-');
+    const bigFile = (round: number): string => {
+      const lines = ['# TYPE big_series gauge'];
+      for (let i = 0; i < 60_000; i++) lines.push(`big_series{instance="host-${i}",path="/var/lib/some/long/path/${i}"} ${round}`);
+      return `${lines.join('\n')}\n`;
+    };
+    // Polling (every second) rather than inotify, so that no watch event reads the files first.
+    const polled = await startAgent([`--textfile.directory=${busy}`, '--web.disable-exporter-metrics', '--textfile.poll', '--textfile.rescan-interval=1h']);
+    try {
+      const misses: string[] = [];
+      for (let round = 1; round <= 8; round++) {
+        await writeAtomically(busy, 'big.prom', bigFile(round));
+        await writeAtomically(busy, 'small.prom', `small_value ${round}\n`);
+        // Past the racily-clean margin (50 ms), so the rescan's listing is trusted as it is.
+        await new Promise((resolve) => setTimeout(resolve, 120));
+        polled.child.kill('SIGHUP');
+        await new Promise((resolve) => setTimeout(resolve, 15));
+        const value = sampleValue(await polled.metrics(), 'small_value');
+        if (value !== String(round)) misses.push(`round ${round}: scraped ${value ?? 'nothing'}`);
+      }
+      expect(misses).toEqual([]);
+    } finally {
+      await polled.stop();
+      await removeDir(busy);
+    }
+  });
 });
