@@ -1,7 +1,7 @@
 // Malformed and hostile HTTP requests to every route, sent over raw sockets (fetch would refuse
 // to send most of them): each gets a clean answer (200 where the request is acceptable, else a
 // 4xx) or a connection closed by the server, never a crash or a 5xx, and the agent still serves
-// afterwards.
+// afterwards. The push API is on, so that its routes, which read bodies, face the same.
 import { connect } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,12 +16,13 @@ let agent: Agent;
 beforeAll(async () => {
   dir = await makeTempDir('promdrop-hostile-');
   await writeFile(join(dir, 'a.prom'), 'hostile_probe 1\n');
-  agent = await startAgent([`--textfile.directory=${dir}`]);
+  agent = await startAgent([`--textfile.directory=${dir}`, '--web.enable-push', `--push.directory=${dir}-push`]);
 });
 
 afterAll(async () => {
   await agent?.stop();
   await removeDir(dir);
+  await removeDir(`${dir}-push`);
 });
 
 interface RawAnswer {
@@ -180,6 +181,49 @@ describe('malformed requests to every route', () => {
     }
     const rss = Number(sampleValue((await agent.get('/metrics')).body, 'process_resident_memory_bytes'));
     expect(rss).toBeLessThan(512 * 1024 * 1024);
+    await stillServes();
+  });
+});
+
+describe('hostile pushes (push API on)', () => {
+  const put = (path: string, headers: readonly string[], body: string | Buffer): (string | Buffer)[] => [
+    `PUT ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers.map((h) => `${h}\r\n`).join('')}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`,
+    body,
+  ];
+
+  async function noGroupStored(): Promise<void> {
+    const groups = JSON.parse((await agent.get('/api/v1/metrics')).body) as { data: unknown[] };
+    expect(groups.data).toEqual([]);
+  }
+
+  it('bad grouping paths, bodies and encodings get a 4xx and store nothing', async () => {
+    const answers = [
+      await raw(put('/metrics/job/', [], 'm 1\n')),
+      await raw(put('/metrics/job/x/dangling_label', [], 'm 1\n')),
+      await raw(put('/metrics/job@base64/!!!', [], 'm 1\n')),
+      await raw(put('/metrics/job/x/%zz/1', [], 'm 1\n')),
+      await raw(put('/metrics/job/x', [], Buffer.from([0xff, 0x00, 0x80, 0x0a]))),
+      await raw(put('/metrics/job/x', [], 'm 1')),
+      await raw(put('/metrics/job/x', ['Content-Type: application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited'], Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]))),
+      await raw(put('/metrics/job/x', ['Content-Encoding: gzip'], 'not gzip at all\n')),
+    ];
+    for (const answer of answers) {
+      expectClean(answer, []);
+      expect(answer.status).toBeGreaterThanOrEqual(400);
+    }
+    await noGroupStored();
+    await stillServes();
+  });
+
+  it('a huge push body is refused before it is read whole', async () => {
+    const head = `PUT /metrics/job/huge HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n`;
+    const chunk = Buffer.alloc(1024 * 1024, 0x61);
+    const answer = await raw([head, ...Array.from({ length: 24 }, () => chunk)], 10_000);
+    expectClean(answer, []);
+    expect(answer.status === undefined || answer.status === 413).toBe(true);
+    const rss = Number(sampleValue((await agent.get('/metrics')).body, 'process_resident_memory_bytes'));
+    expect(rss).toBeLessThan(512 * 1024 * 1024);
+    await noGroupStored();
     await stillServes();
   });
 });

@@ -378,9 +378,50 @@ function invalidLoad(files: number): Load {
 }
 
 /** Every load of the soak. Add a load here (e.g. push, once the push API exists). */
+// ---------------------------------------------------------------------------------------------
+// PUT to the push API: groups replaced whole, acknowledged only once their file is durable, so
+// read-your-writes holds for a push as for a rename.
+
+const PUSH_SERIES = 4;
+
+function pushLoad(groups: number): Load {
+  const entries: VersionedFile[] = Array.from({ length: groups }, (_, i) => {
+    const name = `g-${String(i).padStart(2, '0')}`;
+    const keys = Array.from({ length: PUSH_SERIES }, (_, part) => `soak_push_value{instance="${name}",job="soak_push",part="${part}"}`);
+    return { name, series: new VersionedSeries(`group ${name} (push)`, keys), next: 1 };
+  });
+  const pool = new FilePool(entries);
+  return {
+    name: 'push',
+    description: `${groups} groups of ${PUSH_SERIES} series replaced by PUT to the push API`,
+    ratePerSecond: 4,
+    concurrency: 2,
+    // Pushes need the agent: nothing exists before the first one.
+    setup: async () => entries.map((entry) => entry.series),
+    step: (context) =>
+      pool.withIdle(context, async (entry) => {
+        const value = entry.next++;
+        let body = '# TYPE soak_push_value gauge\n';
+        for (let part = 0; part < PUSH_SERIES; part++) body += `soak_push_value{part="${part}"} ${value}\n`;
+        const handle = entry.series.begin(value, performance.now());
+        let detail: string | undefined;
+        try {
+          const response = await fetch(`${context.agentUrl()}/metrics/job/soak_push/instance/${entry.name}`, { method: 'PUT', body });
+          const text = await response.text();
+          if (response.status !== 200) detail = `PUT answered ${response.status}: ${text.trim()}`;
+        } catch (error) {
+          detail = `PUT failed: ${error instanceof Error ? error.message : String(error)}`;
+        }
+        if (detail === undefined) entry.series.commit(handle, performance.now());
+        else entry.series.fail(handle);
+        context.record('push', detail === undefined, detail);
+      }),
+  };
+}
+
 export function defaultLoads(sizes: LoadSizes): Load[] {
   const n = (count: number): number => Math.max(1, Math.round(count * sizes.scale));
-  return [writeLoad(n(150)), ttlLoad(n(12)), setLoad(n(4), 8), incLoad(3), runLoad(4), inPlaceLoad(n(40)), invalidLoad(n(15))];
+  return [writeLoad(n(150)), ttlLoad(n(12)), setLoad(n(4), 8), incLoad(3), runLoad(4), inPlaceLoad(n(40)), invalidLoad(n(15)), pushLoad(n(20))];
 }
 
 /** Runs `node bin/promdrop ARGS` with PROMDROP_DIR set, feeding `input` on stdin. */

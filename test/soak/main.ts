@@ -72,8 +72,8 @@ interface Agent {
   log(): string;
 }
 
-async function startAgent(cli: string, dir: string, logPath: string, logLevel: string): Promise<Agent> {
-  const args = [cli, 'serve', `--textfile.directory=${dir}`, '--web.listen-address=127.0.0.1:0', `--log.level=${logLevel}`];
+async function startAgent(cli: string, dir: string, pushDir: string, logPath: string, logLevel: string): Promise<Agent> {
+  const args = [cli, 'serve', `--textfile.directory=${dir}`, '--web.enable-push', `--push.directory=${pushDir}`, '--web.listen-address=127.0.0.1:0', `--log.level=${logLevel}`];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const append = (chunk: Buffer): void => {
@@ -192,7 +192,7 @@ export async function main({ argv, repoRoot }: { argv: string[]; repoRoot: strin
   const fileCount = readdirSync(dir).filter((name) => name.endsWith('.prom')).length;
   process.stdout.write(`soak: ${options.minutes} min, ${loads.length} loads, ${expectations.length} tracked series groups, ${fileCount} files at start, in ${dir}\n`);
 
-  const agent = await startAgent(cli, dir, logPath, options.logLevel);
+  const agent = await startAgent(cli, dir, join(root, 'push'), logPath, options.logLevel);
   agentUrl = agent.url;
   const pid = agent.child.pid!;
   const startedAt = performance.now();
