@@ -3,7 +3,7 @@
 # dpkg-deb alone (no debhelper, no fakeroot). `npm run package:deb` builds dist/ first.
 #
 # Layout (docs/service.md explains the choices):
-#   /usr/lib/promdrop/{bin/promdrop,bin/package.json,dist/*.cjs,package.json}  the program; the
+#   /usr/lib/promdrop/{bin/promdrop,bin/load-cli.cjs,bin/package.json,dist/*.cjs,dist/cli.cjs.v8-cache,package.json}  the program; the
 #       bundles carry their dependencies, so no node_modules
 #   /usr/bin/promdrop -> ../lib/promdrop/bin/promdrop
 #   /usr/lib/systemd/system/promdrop.{service,socket}, /usr/lib/tmpfiles.d/promdrop.conf
@@ -49,7 +49,10 @@ done
 # comes first on PATH (an older one in /usr/local/bin, say).
 sed '1s|^#!.*|#!/usr/bin/node|' bin/promdrop >"$staging/usr/lib/promdrop/bin/promdrop"
 chmod 0755 "$staging/usr/lib/promdrop/bin/promdrop"
-install -m 0644 bin/package.json "$staging/usr/lib/promdrop/bin/package.json"
+install -m 0644 bin/package.json bin/load-cli.cjs "$staging/usr/lib/promdrop/bin/"
+# V8's code cache for the CLI (bin/load-cli.cjs): used when the installed node is the one that
+# built it, ignored otherwise.
+install -m 0644 dist/cli.cjs.v8-cache "$staging/usr/lib/promdrop/dist/"
 # Only what identifies the program: no scripts or dependencies to act on.
 node -e '
   const p = require("./package.json");
