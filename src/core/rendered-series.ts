@@ -129,7 +129,9 @@ type RowSource = (r: number, row: Int32Array) => number;
 function scanSeries(buf: Buffer, lineStart: number, expected: readonly LabelSlot[], offsets: Int32Array, at: number, valueStarts: Int32Array, index: number): boolean {
   let p = lineStart;
   while (isBlank(buf[p])) p++;
-  while (buf[p] !== OPEN_BRACE && buf[p] !== SPACE && buf[p] !== TAB) p++;
+  // The name ends at the first byte that cannot be in one: expfmt needs no blank before the
+  // value when the value cannot continue the name (`up.5`, `up+Inf`).
+  while (isNameByte(buf[p])) p++;
   while (isBlank(buf[p])) p++;
   let found = 0;
   if (buf[p] === OPEN_BRACE) {
@@ -157,6 +159,11 @@ function scanSeries(buf: Buffer, lineStart: number, expected: readonly LabelSlot
   if (found !== expected.length) return false;
   valueStarts[index] = p;
   return true;
+}
+
+/** A byte of a legacy metric name: [a-zA-Z0-9_:]. */
+function isNameByte(byte: number | undefined): boolean {
+  return byte !== undefined && ((byte >= 0x61 && byte <= 0x7a) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x30 && byte <= 0x39) || byte === 0x5f || byte === 0x3a);
 }
 
 /** True when buf[start, end) holds `expected`'s bytes (a few: a label name, not worth a call
@@ -218,7 +225,7 @@ function writeLines(buf: LatinBuffer, name: string, names: readonly string[], n:
     line += closing;
     // The value and an optional timestamp, as the renderer formats them.
     let p = valueStart;
-    while (buf[p] !== SPACE && buf[p] !== TAB && buf[p] !== NL) p++;
+    while (p < buf.length && buf[p] !== SPACE && buf[p] !== TAB && buf[p] !== NL) p++;
     const token = buf.latin1Slice(valueStart, p);
     if (token !== previousToken) {
       previousToken = token;

@@ -51,6 +51,12 @@ describe('families kept as rendered lines', () => {
     for (const allowTimestamps of [false, true]) expectSameExposition([{ id: '/d/a.prom', input: bytes }], allowTimestamps);
   });
 
+  it('take a value that follows the name or the labels without a blank, as expfmt does (found by fuzzing: the scan ran past the buffer)', () => {
+    for (const text of ['req_seconds_cou0.25\n', 'a.25\nb+Inf\nc-1\n', 'a{b="c"}.5\na{b="d"}-2\n', '# TYPE g gauge\ng.5\n']) {
+      expectSameExposition([{ id: '/d/a.prom', input: Buffer.from(text) }]);
+    }
+  });
+
   it('serve the render-parity directory as the full model does, files alone and all together', () => {
     const files = readdirSync(RENDER_PARITY)
       .filter((name) => name.endsWith('.prom'))
