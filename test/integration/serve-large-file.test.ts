@@ -8,19 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JUDGE_OFF_THREAD_MIN_BYTES } from '../../src/agent/judge-off-thread.js';
 import { checkExposition, mergeSources, renderOpenMetrics, renderText, type Source } from '../../src/core/index.js';
+import { seededRandom as random } from '../bench/lib/generate.js';
 import { startAgent, type Agent } from './serve-agent.js';
-
-/** mulberry32: a fixed shuffle, so that a failure can be reproduced. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled<T>(items: T[], next: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {

@@ -66,7 +66,7 @@ export function generateHugeFamilyFile(path: string, series: number): GeneratedF
 }
 
 /** mulberry32: small, fast, and good enough to make varied but reproducible files. */
-function seededRandom(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
