@@ -101,8 +101,14 @@ async function startAgent(cli: string, dir: string, pushDir: string, logPath: st
 interface Sample {
   readonly t: number;
   readonly rssBytes: number;
+  /** RSS split as the kernel counts it: malloc'd and V8 memory vs mapped files (code, libraries). */
+  readonly rssAnonBytes: number;
+  readonly rssFileBytes: number;
   readonly fds: number;
   readonly heapUsedBytes: number | undefined;
+  readonly heapTotalBytes: number | undefined;
+  /** Buffers and other memory V8 tracks outside its heap (snapshot chunks, gzip output). */
+  readonly externalBytes: number | undefined;
   readonly eventLoopP99Seconds: number | undefined;
   readonly eventLoopMaxSeconds: number | undefined;
 }
@@ -110,13 +116,17 @@ interface Sample {
 function sampleProcess(pid: number, t: number, latest: Served | undefined): Sample | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const rssKb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);
+    const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) * 1024;
     const fds = readdirSync(`/proc/${pid}/fd`).length;
     return {
       t,
-      rssBytes: rssKb * 1024,
+      rssBytes: kb('VmRSS'),
+      rssAnonBytes: kb('RssAnon'),
+      rssFileBytes: kb('RssFile'),
       fds,
       heapUsedBytes: latest?.get('nodejs_heap_size_used_bytes'),
+      heapTotalBytes: latest?.get('nodejs_heap_size_total_bytes'),
+      externalBytes: latest?.get('nodejs_external_memory_bytes'),
       eventLoopP99Seconds: latest?.get('nodejs_eventloop_lag_p99_seconds'),
       eventLoopMaxSeconds: latest?.get('nodejs_eventloop_lag_max_seconds'),
     };
@@ -285,7 +295,9 @@ export async function main({ argv, repoRoot }: { argv: string[]; repoRoot: strin
       lastProgress = t;
       const scrapes = scrapeCounts.reduce((sum, c) => sum + c.total, 0);
       const bad = scrapeCounts.reduce((sum, c) => sum + c.failed + c.incomplete, 0);
-      process.stdout.write(`soak: ${Math.round(t)} s: ${scrapes} scrapes (${bad} bad), RSS ${mb(sample?.rssBytes)}, ${sample?.fds ?? '?'} fds\n`);
+      process.stdout.write(
+        `soak: ${Math.round(t)} s: ${scrapes} scrapes (${bad} bad), RSS ${mb(sample?.rssBytes)} (anon ${mb(sample?.rssAnonBytes)}, heap ${mb(sample?.heapTotalBytes)}, external ${mb(sample?.externalBytes)}), ${sample?.fds ?? '?'} fds\n`,
+      );
     }
   }
 
@@ -356,12 +368,16 @@ export async function main({ argv, repoRoot }: { argv: string[]; repoRoot: strin
       rssBytes: rss,
       openFds: fds,
       heapUsedBytes: heap,
+      rssAnonBytes: growth(samples, (s) => s.rssAnonBytes, warmupS, durationS),
+      externalBytes: growth(samples.filter((s) => s.externalBytes !== undefined), (s) => s.externalBytes!, warmupS, durationS),
       eventLoopLagP99SecondsMax: lagP99.length > 0 ? Math.max(...lagP99) : undefined,
       eventLoopLagP99SecondsMedian: lagP99.length > 0 ? median(lagP99) : undefined,
       eventLoopLagMaxSeconds: lagMax.length > 0 ? Math.max(...lagMax) : undefined,
     },
     checks,
     problems: { count: problemCount, first: problems },
+    // Every fifth sample (10 s apart): enough to see where memory goes without a huge file.
+    timeline: samples.filter((_, i) => i % 5 === 0),
   };
   mkdirSync(dirname(options.json), { recursive: true });
   writeFileSync(options.json, `${JSON.stringify(summary, null, 2)}\n`);
