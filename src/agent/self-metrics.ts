@@ -38,6 +38,8 @@ export interface SelfMetricsSource {
 const PROCESS_METRICS_MAX_AGE_MS = 1_000;
 /** Resolution of the nodejs_eventloop_lag_* metrics. */
 const EVENT_LOOP_SAMPLE_MS = 100;
+/** The nodejs_eventloop_lag_* gauges that are a delay (the standard deviation is a spread). */
+const EVENT_LOOP_DELAY_GAUGES = ['min', 'max', 'mean', 'p50', 'p90', 'p99'].map((stat) => `nodejs_eventloop_lag_${stat}_seconds`);
 
 export class SelfMetrics implements SelfMetricsSource, PushCounters {
   private readonly registry = new Registry();
@@ -77,6 +79,7 @@ export class SelfMetrics implements SelfMetricsSource, PushCounters {
     // of an otherwise idle agent on every host. A 100 ms timer still catches any block that
     // matters to a scrape (they are measured in the scrape duration histogram as well).
     collectDefaultMetrics({ register: this.processRegistry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+    leaveOutSamplingInterval(this.processRegistry, EVENT_LOOP_SAMPLE_MS / 1000);
     this.scrapes = new Counter({
       name: 'promdrop_scrapes_total',
       help: 'Scrapes of the metrics endpoint answered, by exposition format and content encoding.',
@@ -204,6 +207,24 @@ export class SelfMetrics implements SelfMetricsSource, PushCounters {
     for (const [state, count] of counts) this.files.set({ state }, count);
     this.servedSeries?.set(series);
     this.generation?.set(snapshot.generation);
+  }
+}
+
+/**
+ * Node's event-loop histogram records the whole time between two wake-ups of its timer, the
+ * timer's own interval included (prom-client issue #370): at a 100 ms resolution an idle agent
+ * would report a delay of 0.1 s, and an alert on it would fire on every host. The interval is
+ * taken off, so that the gauges read the delay itself: about 0 when the loop is free.
+ */
+function leaveOutSamplingInterval(registry: Registry, intervalSeconds: number): void {
+  for (const name of EVENT_LOOP_DELAY_GAUGES) {
+    const gauge = registry.getSingleMetric(name);
+    if (!(gauge instanceof Gauge)) continue;
+    const collected = gauge.get.bind(gauge);
+    gauge.get = async () => {
+      const metric = await collected();
+      return { ...metric, values: metric.values.map((sample) => ({ ...sample, value: Math.max(0, sample.value - intervalSeconds) })) };
+    };
   }
 }
 

@@ -151,6 +151,18 @@ describe('/metrics', () => {
     expect(openMetrics.endsWith(OPENMETRICS_BODY)).toBe(true);
   });
 
+  it('reports the event-loop delay without the 100 ms sampling interval: about 0 on a free loop', async () => {
+    const server = app({ source: source(fakeSnapshot()), selfMetrics: new SelfMetrics({ version: 'x', exporterMetrics: true }) });
+    // A few samples of the histogram (one per 100 ms) with the loop free.
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    const text = (await server.inject({ url: '/metrics' })).body;
+    const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    // Node's histogram counts the timer's interval in every delay: the smallest one read 0.099 s.
+    expect(value('nodejs_eventloop_lag_min_seconds')).toBeLessThan(0.05);
+    expect(value('nodejs_eventloop_lag_min_seconds')).toBeGreaterThanOrEqual(0);
+    expect(value('nodejs_eventloop_lag_p99_seconds')).toBeGreaterThanOrEqual(value('nodejs_eventloop_lag_min_seconds'));
+  });
+
   it('leaves out process and scrape metrics with exporter metrics disabled, keeping build info', async () => {
     const body = (await app({ source: source(fakeSnapshot()) }).inject({ url: '/metrics' })).body;
     expect(body).toContain('promdrop_build_info{');
