@@ -250,9 +250,11 @@ describe.skipIf(dpkg === undefined || setpriv === undefined || !isRoot)('Debian 
     const variables = environmentFile(await readFile(CONFFILE, 'utf8'));
     const argv = expandExecStart(execStart!, variables);
     expect(argv).toEqual(['/usr/bin/promdrop', 'serve', `--web.listen-address=127.0.0.1:${port}`, '--log.level=debug']);
+    // The unit's own Environment= (one line, KEY=VALUE words), then the EnvironmentFile's.
+    const unitVariables = Object.fromEntries((settings.get('Environment') ?? '').split(/\s+/).filter((word) => word.includes('=')).map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]));
     agent = spawn(setpriv!, [`--reuid=${user}`, `--regid=${group ?? user}`, '--init-groups', '--', ...argv], {
       cwd: '/',
-      env: { PATH: SERVICE_PATH, LANG: 'C.UTF-8', ...variables },
+      env: { PATH: SERVICE_PATH, LANG: 'C.UTF-8', ...unitVariables, ...variables },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -1,5 +1,5 @@
-// `npm run soak -- --minutes N`: the built agent (promdrop serve, from dist/) on 127.0.0.1 over a
-// temporary directory, under the mixed load of loads.ts, scraped by two scrapers that check every
+// `npm run soak -- --minutes N`: the built agent (promdrop serve, from dist/, with the systemd
+// unit's Environment=) on 127.0.0.1 over a temporary directory, under the mixed load of loads.ts, scraped by two scrapers that check every
 // answer against the ledger (ledger.ts), while the agent's memory, descriptors and event-loop
 // delay are sampled. Prints a table, writes a JSON summary, and returns the exit status.
 //
@@ -72,9 +72,23 @@ interface Agent {
   log(): string;
 }
 
-async function startAgent(cli: string, dir: string, pushDir: string, logPath: string, logLevel: string): Promise<Agent> {
+/** The `Environment=` settings of the systemd unit: the soak runs the agent as the unit does
+ *  (its memory depends on them: the unit tunes glibc's malloc). */
+function unitEnvironment(repoRoot: string): Record<string, string> {
+  const unit = readFileSync(join(repoRoot, 'systemd', 'promdrop.service'), 'utf8');
+  const environment: Record<string, string> = {};
+  for (const match of unit.matchAll(/^Environment=(.*)$/gm)) {
+    for (const assignment of match[1]!.trim().split(/\s+/)) {
+      const equals = assignment.indexOf('=');
+      if (equals > 0) environment[assignment.slice(0, equals)] = assignment.slice(equals + 1);
+    }
+  }
+  return environment;
+}
+
+async function startAgent(cli: string, dir: string, pushDir: string, logPath: string, logLevel: string, environment: Record<string, string>): Promise<Agent> {
   const args = [cli, 'serve', `--textfile.directory=${dir}`, '--web.enable-push', `--push.directory=${pushDir}`, '--web.listen-address=127.0.0.1:0', `--log.level=${logLevel}`];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...environment } });
   let log = '';
   const append = (chunk: Buffer): void => {
     log += chunk.toString();
@@ -202,7 +216,9 @@ export async function main({ argv, repoRoot }: { argv: string[]; repoRoot: strin
   const fileCount = readdirSync(dir).filter((name) => name.endsWith('.prom')).length;
   process.stdout.write(`soak: ${options.minutes} min, ${loads.length} loads, ${expectations.length} tracked series groups, ${fileCount} files at start, in ${dir}\n`);
 
-  const agent = await startAgent(cli, dir, join(root, 'push'), logPath, options.logLevel);
+  const environment = unitEnvironment(repoRoot);
+  process.stdout.write(`soak: the agent runs with the unit's environment: ${Object.entries(environment).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)'}\n`);
+  const agent = await startAgent(cli, dir, join(root, 'push'), logPath, options.logLevel, environment);
   agentUrl = agent.url;
   const pid = agent.child.pid!;
   const startedAt = performance.now();
@@ -359,6 +375,7 @@ export async function main({ argv, repoRoot }: { argv: string[]; repoRoot: strin
     minutes: options.minutes,
     warmupSeconds: warmupS,
     machine: { node: process.version, cpus: cpus().length, loadavg1mAtEnd: loadavg()[0] },
+    agentEnvironment: environment,
     files: fileCount,
     loads: loads.map((load) => ({ name: load.name, description: load.description, ratePerSecond: load.ratePerSecond, ...(operations.get(load.name) ?? { ok: 0, failed: 0 }) })),
     scrapes: SCRAPERS.map((scraper, i) => ({ scraper: scraper.name, ...scrapeCounts[i]! })),
