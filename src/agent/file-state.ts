@@ -105,10 +105,8 @@ export type ChangeDecision = 'unchanged' | 'read' | 'settle';
  * read only once it has been quiet for settleMs, judged either by its own mtime (a change noticed
  * late need not wait) or by our clock (immune to a file server whose clock runs ahead).
  *
- * The mtime counts only when it is newer than the content last judged. A truncation can leave
- * the mtime as it was (seen on ext4 under load: a file emptied by `> file.prom` still showing the
- * previous version's mtime, two seconds old), and an old mtime would make the empty file look
- * quiet at once and be served; then only our clock can tell.
+ * The mtime counts only when it dates this change (mtimeDatesChange); otherwise only our clock
+ * can tell.
  */
 export function decideAfterStat(entry: FileEntry, identity: FileIdentity, nowMs: number, settleMs: number): ChangeDecision {
   const judged = entry.judgedIdentity;
@@ -117,7 +115,7 @@ export function decideAfterStat(entry: FileEntry, identity: FileIdentity, nowMs:
     // Not in place, unless an earlier read of this new inode was caught mid-write.
     if (entry.settling === undefined || !sameInode(entry.settling.identity, identity)) return 'read';
   }
-  return isSettled(entry.settling, identity, nowMs, settleMs, mtimeMovedPast(judged, identity)) ? 'read' : 'settle';
+  return isSettled(entry.settling, identity, nowMs, settleMs, mtimeDatesChange(entry, identity)) ? 'read' : 'settle';
 }
 
 export function isSettled(settling: Settling | undefined, identity: FileIdentity, nowMs: number, settleMs: number, mtimeTrusted = true): boolean {
@@ -129,13 +127,25 @@ export function isSettled(settling: Settling | undefined, identity: FileIdentity
 export function settlingFor(entry: FileEntry, identity: FileIdentity, nowMs: number): Settling {
   const current = entry.settling;
   if (current !== undefined && sameIdentity(current.identity, identity)) return current;
-  return mtimeMovedPast(entry.judgedIdentity, identity) ? { identity, sinceMs: nowMs } : { identity, sinceMs: nowMs, mtimeTrusted: false };
+  return mtimeDatesChange(entry, identity) ? { identity, sinceMs: nowMs } : { identity, sinceMs: nowMs, mtimeTrusted: false };
 }
 
-/** True when `identity`'s mtime says something about this change: nothing was judged yet, or it
- *  is newer than what was. */
-function mtimeMovedPast(judged: FileIdentity | undefined, identity: FileIdentity): boolean {
-  return judged === undefined || identity.mtimeNs > judged.mtimeNs;
+/**
+ * True when `identity`'s mtime says when this change happened. ext4 shortens a file before it
+ * stamps the new mtime (the truncation frees blocks in between), so a stat in that window sees
+ * the new size with the previous version's mtime: a file emptied by `> file.prom` looks quiet
+ * for as long as that version was, and was served empty (the soak caught it when the previous
+ * version was still settling). So the mtime counts only when it is newer than both the content
+ * last judged and the change being settled, and never for an empty file: every rewrite in place
+ * with O_TRUNC starts as one, and the stat may come before any newer version was seen.
+ */
+function mtimeDatesChange(entry: FileEntry, identity: FileIdentity): boolean {
+  const settling = entry.settling;
+  if (settling !== undefined && sameIdentity(settling.identity, identity)) return settling.mtimeTrusted !== false;
+  if (identity.size === 0n) return false;
+  const judged = entry.judgedIdentity;
+  if (judged !== undefined && identity.mtimeNs <= judged.mtimeNs) return false;
+  return settling === undefined || identity.mtimeNs > settling.identity.mtimeNs;
 }
 
 export function mtimeMsOf(identity: FileIdentity): number {

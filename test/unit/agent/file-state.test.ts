@@ -163,6 +163,32 @@ describe('decideAfterStat (settling of in-place rewrites)', () => {
     expect(judgement).toMatchObject({ state: 'stale_grace', served: true, nextChangeAtMs: T0 + 7_000 });
   });
 
+  it('does not date a truncation by the mtime of the version still settling (the 60-minute soak)', () => {
+    // Version 5 judged, version 6 written at T0 and settling; at T0 + 2 s, as the agent looks
+    // again, the writer truncates for version 7, and the stat sees the new size (0) before ext4
+    // has stamped the new mtime: the identity says "empty, quiet since T0".
+    const judged = identity({ size: 228, mtimeMs: T0 - 2_000 });
+    const entry = entryWith({ judgedIdentity: judged, good: good(judged) });
+    const version6 = identity({ size: 228, mtimeMs: T0, ctimeMs: T0 });
+    entry.settling = settlingFor(entry, version6, T0 + 10);
+    const truncating = identity({ size: 0, mtimeMs: T0, ctimeMs: T0 });
+    expect(decideAfterStat(entry, truncating, T0 + 2_000, 2_000)).toBe('settle');
+    // Cut short to a non-zero size, the same: the size moved, the mtime did not.
+    expect(decideAfterStat(entry, identity({ size: 100, mtimeMs: T0, ctimeMs: T0 }), T0 + 2_000, 2_000)).toBe('settle');
+    // The settled version itself is still read on time.
+    expect(decideAfterStat(entry, version6, T0 + 2_000, 2_000)).toBe('read');
+  });
+
+  it('never dates an empty file by its mtime, even with nothing settling: our clock decides', () => {
+    const judged = identity({ size: 228, mtimeMs: T0 - 10_000 });
+    const entry = entryWith({ judgedIdentity: judged, good: good(judged) });
+    const emptied = identity({ size: 0, mtimeMs: T0 - 5_000 });
+    expect(decideAfterStat(entry, emptied, T0, 2_000)).toBe('settle');
+    entry.settling = settlingFor(entry, emptied, T0);
+    expect(decideAfterStat(entry, emptied, T0 + 1_999, 2_000)).toBe('settle');
+    expect(decideAfterStat(entry, emptied, T0 + 2_000, 2_000)).toBe('read');
+  });
+
   it('settles a new inode that an earlier read caught mid-write', () => {
     const entry = newFileEntry('/d/a.prom');
     const partial = identity({ ino: 9, size: 4, mtimeMs: T0 });
