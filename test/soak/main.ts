@@ -1,7 +1,7 @@
 // `npm run soak -- --minutes N`: the built agent (promdrop serve, from dist/, with the systemd
-// unit's Environment=) on 127.0.0.1 over a temporary directory, under the mixed load of loads.ts, scraped by two scrapers that check every
-// answer against the ledger (ledger.ts), while the agent's memory, descriptors and event-loop
-// delay are sampled. Prints a table, writes a JSON summary, and returns the exit status.
+// unit's Environment=) on 127.0.0.1 over a temporary directory, under the mixed load of
+// loads.ts, scraped by two scrapers that check every answer against the ledger (ledger.ts),
+// while the agent's memory, descriptors and event-loop delay are sampled. Prints a table, writes a JSON summary, and returns the exit status.
 //
 // Pass: no failed scrape (not 200, or cut short), no incomplete one (a series missing, at a value
 // it may not have, or from a file that must be refused), no unexpected CLI failure, the exact
