@@ -115,14 +115,7 @@ function writeLoad(files: number): Load {
     description: `${files} files of ${WRITE_SERIES} series replaced whole by \`promdrop write\``,
     ratePerSecond: 3,
     concurrency: 2,
-    async setup(context) {
-      for (const entry of entries) {
-        const handle = entry.series.begin(0, performance.now());
-        await writeFileAtomically(context.dir, `${entry.name}.prom`, writeBody(entry.name, 0));
-        entry.series.commit(handle, performance.now());
-      }
-      return entries.map((entry) => entry.series);
-    },
+    setup: (context) => seedFiles(context, entries, writeBody),
     step: (context) =>
       pool.withIdle(context, async (entry) => {
         const value = entry.next++;
@@ -289,6 +282,16 @@ const INPLACE_SERIES = 4;
 /** Half the agent's default --textfile.settle. */
 const IN_PLACE_STALL_MS = 1_000;
 
+/** Writes version 0 of every file before the agent starts, and records it as committed. */
+async function seedFiles(context: LoadContext, entries: readonly VersionedFile[], body: (file: string, value: number) => string): Promise<Expectation[]> {
+  for (const entry of entries) {
+    const handle = entry.series.begin(0, performance.now());
+    await writeFileAtomically(context.dir, `${entry.name}.prom`, body(entry.name, 0));
+    entry.series.commit(handle, performance.now());
+  }
+  return entries.map((entry) => entry.series);
+}
+
 function inPlaceBody(file: string, value: number): string {
   const lines = ['# TYPE soak_inplace_value gauge'];
   for (let part = 0; part < INPLACE_SERIES; part++) lines.push(`soak_inplace_value{file="${file}",part="${part}"} ${value}`);
@@ -306,14 +309,7 @@ function inPlaceLoad(files: number): Load {
     description: `${files} files rewritten in place (truncate, write half a line, yield, write the rest)`,
     ratePerSecond: 8,
     concurrency: 2,
-    async setup(context) {
-      for (const entry of entries) {
-        const handle = entry.series.begin(0, performance.now());
-        await writeFileAtomically(context.dir, `${entry.name}.prom`, inPlaceBody(entry.name, 0));
-        entry.series.commit(handle, performance.now());
-      }
-      return entries.map((entry) => entry.series);
-    },
+    setup: (context) => seedFiles(context, entries, inPlaceBody),
     step: (context) =>
       pool.withIdle(context, async (entry) => {
         const value = entry.next++;
