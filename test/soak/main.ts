@@ -14,6 +14,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseSamples, type Expectation, type ScrapeWindow, type Served } from './ledger.js';
 import { defaultLoads, INC_FILE, runPromdrop, type Load, type LoadContext } from './loads.js';
+import { anonymousBreakdown, type AnonymousBreakdown } from './smaps.js';
 
 interface Options {
   minutes: number;
@@ -118,6 +119,8 @@ interface Sample {
   /** RSS split as the kernel counts it: malloc'd and V8 memory vs mapped files (code, libraries). */
   readonly rssAnonBytes: number;
   readonly rssFileBytes: number;
+  /** The anonymous part by owner (glibc's heaps or the rest), to trace a step to its cause. */
+  readonly anonymous: AnonymousBreakdown;
   readonly fds: number;
   readonly heapUsedBytes: number | undefined;
   readonly heapTotalBytes: number | undefined;
@@ -137,6 +140,7 @@ function sampleProcess(pid: number, t: number, latest: Served | undefined): Samp
       rssBytes: kb('VmRSS'),
       rssAnonBytes: kb('RssAnon'),
       rssFileBytes: kb('RssFile'),
+      anonymous: anonymousBreakdown(readFileSync(`/proc/${pid}/smaps`, 'utf8')),
       fds,
       heapUsedBytes: latest?.get('nodejs_heap_size_used_bytes'),
       heapTotalBytes: latest?.get('nodejs_heap_size_total_bytes'),
@@ -312,7 +316,7 @@ export async function main({ argv, repoRoot }: { argv: string[]; repoRoot: strin
       const scrapes = scrapeCounts.reduce((sum, c) => sum + c.total, 0);
       const bad = scrapeCounts.reduce((sum, c) => sum + c.failed + c.incomplete, 0);
       process.stdout.write(
-        `soak: ${Math.round(t)} s: ${scrapes} scrapes (${bad} bad), RSS ${mb(sample?.rssBytes)} (anon ${mb(sample?.rssAnonBytes)}, heap ${mb(sample?.heapTotalBytes)}, external ${mb(sample?.externalBytes)}), ${sample?.fds ?? '?'} fds\n`,
+        `soak: ${Math.round(t)} s: ${scrapes} scrapes (${bad} bad), RSS ${mb(sample?.rssBytes)} (anon ${mb(sample?.rssAnonBytes)}: brk ${mb(sample?.anonymous.brkHeapBytes)}, arenas ${mb(sample?.anonymous.threadArenaBytes)}, other ${mb(sample?.anonymous.otherAnonymousBytes)}; V8 heap ${mb(sample?.heapTotalBytes)}, external ${mb(sample?.externalBytes)}), ${sample?.fds ?? '?'} fds\n`,
       );
     }
   }
@@ -386,6 +390,9 @@ export async function main({ argv, repoRoot }: { argv: string[]; repoRoot: strin
       openFds: fds,
       heapUsedBytes: heap,
       rssAnonBytes: growth(samples, (s) => s.rssAnonBytes, warmupS, durationS),
+      brkHeapBytes: growth(samples, (s) => s.anonymous.brkHeapBytes, warmupS, durationS),
+      threadArenaBytes: growth(samples, (s) => s.anonymous.threadArenaBytes, warmupS, durationS),
+      otherAnonymousBytes: growth(samples, (s) => s.anonymous.otherAnonymousBytes, warmupS, durationS),
       externalBytes: growth(samples.filter((s) => s.externalBytes !== undefined), (s) => s.externalBytes!, warmupS, durationS),
       eventLoopLagP99SecondsMax: lagP99.length > 0 ? Math.max(...lagP99) : undefined,
       eventLoopLagP99SecondsMedian: lagP99.length > 0 ? median(lagP99) : undefined,
