@@ -34,7 +34,7 @@ import {
 } from '../fs/directory-scan.js';
 import { fileAccessFor, threadPoolAccess, type FileAccess } from '../fs/file-access.js';
 import { isTransientErrorCode, readTextfile, statTextfile, type FileIdentity, type TextfileRead } from '../fs/textfile-reader.js';
-import type { DirectoryWatcher, WatchHint } from '../fs/watcher.js';
+import type { TextfileWatcher, WatchHint } from '../fs/watcher.js';
 import {
   decideAfterStat,
   judgeFile,
@@ -126,7 +126,8 @@ interface DirectoryState {
   error: { code: string | undefined; message: string } | undefined;
   /** Textfile paths found in it at the last listing (plus hinted additions since). */
   paths: Set<string>;
-  /** Inode the watcher was set up on; undefined when it needs (re)watching. */
+  /** Inode of the directory its files were watched in; another one means the directory was
+   *  replaced and the watches follow files that are no longer there. */
   watchedIno: bigint | undefined;
   /** How to make system calls there: synchronous on a local file system (see fs/file-access). */
   access: FileAccess;
@@ -162,12 +163,11 @@ export class TextfileStore {
   private freshnessRunning: Promise<void> | undefined;
   private freshnessQueued: Promise<void> | undefined;
   private readonly pendingPaths = new Set<string>();
-  private readonly pendingDirectories = new Set<string>();
   private hintTimer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private rescanTimer: NodeJS.Timeout | undefined;
   private rescanQueued = false;
-  private watcher: DirectoryWatcher | undefined;
+  private watcher: TextfileWatcher | undefined;
   private watchDegraded = false;
   /** Set while looks fail for want of the agent's own resources (EMFILE, ...); logged once. */
   private shortage: string | undefined;
@@ -198,21 +198,16 @@ export class TextfileStore {
     this.started = true;
     await this.exclusive(() => this.scanAll());
     if (this.closed) return;
-    const { DirectoryWatcher } = await import('../fs/watcher.js');
-    const watcher = await DirectoryWatcher.start(this.watchedPaths(), {
+    const { TextfileWatcher } = await import('../fs/watcher.js');
+    this.watcher = new TextfileWatcher({
       usePolling: this.options.usePolling,
       pollIntervalMs: Math.min(1_000, this.options.rescanIntervalMs),
       logger: this.logger,
       onHint: (hint) => this.onHint(hint),
     });
-    if (this.closed) {
-      await watcher.close();
-      return;
-    }
-    this.watcher = watcher;
-    for (const directory of this.directories.values()) directory.watchedIno = directory.listing?.identity.ino;
-    // Whatever changed between the first scan and the watches being set up.
-    await this.exclusive(() => this.scanAll());
+    // Watches every file found so far; each watch, once set up, hints its file to be looked at
+    // again, which covers whatever changed in between.
+    this.watchKnownFiles();
     this.scheduleRescans();
     this.ready = true;
     const files = this.current.files;
@@ -275,8 +270,12 @@ export class TextfileStore {
     return this.lastSources;
   }
 
-  private watchedPaths(): string[] {
-    return [...this.directories.values()].map((state) => state.path).filter((path) => !this.unwatched.has(normalize(path)));
+  /** Hands the watcher every textfile the store knows (outside the unwatched directories). */
+  private watchKnownFiles(): void {
+    if (this.watcher === undefined) return;
+    const paths: string[] = [];
+    for (const [key, state] of this.directories) if (!this.unwatched.has(key)) for (const path of state.paths) paths.push(path);
+    this.watcher.watchFiles(paths);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -333,8 +332,7 @@ export class TextfileStore {
       this.scheduleRescans();
       return;
     }
-    if (hint.kind === 'directory') this.pendingDirectories.add(normalize(hint.path));
-    else this.pendingPaths.add(hint.path);
+    this.pendingPaths.add(hint.path);
     if (this.hintTimer === undefined) {
       this.hintTimer = setTimeout(() => {
         this.hintTimer = undefined;
@@ -345,19 +343,12 @@ export class TextfileStore {
   }
 
   private async processHints(): Promise<void> {
-    const directories = [...this.pendingDirectories];
     const paths = [...this.pendingPaths];
-    this.pendingDirectories.clear();
     this.pendingPaths.clear();
-    for (const key of directories) {
-      const state = this.directories.get(key);
-      if (state !== undefined) await this.scanDirectory(state);
-    }
-    const rescanned = new Set(directories);
     await forEachLimited(paths, STAT_CONCURRENCY, async (path) => {
       const key = normalize(dirname(path));
       const state = this.directories.get(key);
-      if (state === undefined || state.listing === undefined || rescanned.has(key) || !isTextfileName(basename(path))) return;
+      if (state === undefined || state.listing === undefined || !isTextfileName(basename(path))) return;
       const filePath = join(state.path, basename(path));
       state.paths.add(filePath);
       await this.refreshPath(filePath, state);
@@ -442,10 +433,7 @@ export class TextfileStore {
     }
     const changedSet = this.directories.size !== next.size || [...next.keys()].some((key) => !this.directories.has(key));
     this.directories = next;
-    if (changedSet) {
-      this.contentChanged = true;
-      this.watcher?.setDirectories(this.watchedPaths());
-    }
+    if (changedSet) this.contentChanged = true;
     for (const state of next.values()) await this.scanDirectory(state);
     if (this.shortage !== undefined && !this.shortageSeenInScan) {
       this.logger.info({}, 'textfile store: descriptors and memory available again; every file looked at');
@@ -503,11 +491,8 @@ export class TextfileStore {
       state.access = await fileAccessFor(state.path);
       state.accessDev = listing.identity.dev;
     }
-    if (this.watcher !== undefined && state.watchedIno !== listing.identity.ino && !this.unwatched.has(normalize(state.path))) {
-      // Deleted and created again, or created after start: the old watch (if any) is dead.
-      this.watcher.rewatch(state.path);
-      state.watchedIno = listing.identity.ino;
-    }
+    if (state.watchedIno !== undefined && state.watchedIno !== listing.identity.ino) this.watcher?.unwatchFiles(state.paths);
+    state.watchedIno = listing.identity.ino;
     const paths = listing.names.map((name) => join(state.path, name));
     const present = new Set(paths);
     for (const path of state.paths) if (!present.has(path)) this.removeEntry(path);
@@ -648,6 +633,7 @@ export class TextfileStore {
     }
     // Everything listed so far is in the current snapshot now.
     for (const state of this.directories.values()) state.servedListing = state.listing;
+    this.watchKnownFiles();
     this.scheduleDeadline();
   }
 

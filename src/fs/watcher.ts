@@ -1,18 +1,24 @@
-// Watches the textfile directories with chokidar and turns its events into hints for the store.
+// Watches the textfiles with chokidar and turns its events into hints for the store.
 // A hint only says "look here again": the store always re-stats before believing anything, so a
 // missed, coalesced or reordered event costs latency, never correctness (the periodic rescan and
 // the per-scrape directory check catch up). Loaded with a dynamic import by the store, so that
 // `promdrop list` and `cat` never load chokidar.
+//
+// The files are watched, not their directories. A watched directory makes chokidar list it
+// again, with an lstat per entry, after every event in it, and under steady churn (renames,
+// temporary files, in-place rewrites) it never stops: the soak measured 32 listings and 7,000
+// lstats a second among 230 files, the larger part of the agent's allocations and a one-time RSS
+// step each time that churn peaked (docs/reliability.md). What a directory watch would add, the
+// store has already: every scrape stats each directory and lists one that changed, and the store
+// hands every file it lists to watchFiles(), so each file is watched from the moment it is known.
 import { watch, type FSWatcher } from 'chokidar';
-import { basename, dirname, normalize } from 'node:path';
+import { basename } from 'node:path';
 import { isTextfileName } from './directory-scan.js';
 import { describeError, errorCode } from './textfile-reader.js';
 
 export type WatchHint =
-  /** Something happened to this textfile path: stat it again. */
+  /** Something happened to this textfile path (or its watch was just set up): stat it again. */
   | { readonly kind: 'file'; readonly path: string }
-  /** The directory itself was removed or replaced: list it again. */
-  | { readonly kind: 'directory'; readonly path: string }
   /** Watching stopped working (e.g. inotify limits); only rescans remain. */
   | { readonly kind: 'degraded'; readonly message: string };
 
@@ -22,7 +28,7 @@ export interface WatcherLogger {
   debug(obj: object, msg: string): void;
 }
 
-export interface DirectoryWatcherOptions {
+export interface TextfileWatcherOptions {
   readonly usePolling: boolean;
   /** Poll interval when usePolling is set. */
   readonly pollIntervalMs: number;
@@ -30,53 +36,29 @@ export interface DirectoryWatcherOptions {
   readonly onHint: (hint: WatchHint) => void;
 }
 
-const READY_TIMEOUT_MS = 10_000;
-
 /** Errors that mean the kernel will not give us more watches: retrying cannot help. */
 const EXHAUSTION_CODES = new Set(['ENOSPC', 'EMFILE', 'ENFILE']);
 
-export class DirectoryWatcher {
+export class TextfileWatcher {
   private readonly watcher: FSWatcher;
-  /** Normalised directory path → the path as the store spells it. */
-  private readonly directories = new Map<string, string>();
+  /** The paths handed to chokidar and not since reported gone by it. */
+  private readonly watched = new Set<string>();
   private degradedMessage: string | undefined;
 
-  private constructor(
-    directories: readonly string[],
-    private readonly options: DirectoryWatcherOptions,
-  ) {
-    for (const directory of directories) this.directories.set(normalize(directory), directory);
-    this.watcher = watch([...directories], {
+  constructor(private readonly options: TextfileWatcherOptions) {
+    this.watcher = watch([], {
       depth: 0,
-      ignoreInitial: true,
+      // 'add' is emitted once a file's watch is set up: the hint it becomes closes the window
+      // between the store reading a file and the watch existing.
+      ignoreInitial: false,
       followSymlinks: true,
       ignorePermissionErrors: true,
       usePolling: options.usePolling,
       interval: options.pollIntervalMs,
       binaryInterval: options.pollIntervalMs,
-      // Only the directories and their textfiles: every other name would cost a watch per file.
-      ignored: (path: string) => !this.directories.has(normalize(path)) && !isTextfileName(basename(path)),
     });
     this.watcher.on('all', (event, path) => this.onEvent(event, path));
     this.watcher.on('error', (error) => this.onError(error));
-  }
-
-  /** Starts watching; resolves once chokidar has set up its watches, or after a bounded wait
-   *  (a huge or slow directory must not keep the agent from becoming ready: rescans cover it). */
-  static async start(directories: readonly string[], options: DirectoryWatcherOptions): Promise<DirectoryWatcher> {
-    const instance = new DirectoryWatcher(directories, options);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        options.logger.warn({ waitedMs: READY_TIMEOUT_MS }, 'the textfile watcher is slow to start; carrying on, rescans cover the gap');
-        resolve();
-      }, READY_TIMEOUT_MS);
-      timer.unref();
-      instance.watcher.once('ready', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    return instance;
   }
 
   /** True once watching has failed for good and only rescans keep the store current. */
@@ -84,34 +66,33 @@ export class DirectoryWatcher {
     return this.degradedMessage !== undefined;
   }
 
-  /** Follows a change of the directory list (a glob now matching other directories). */
-  setDirectories(directories: readonly string[]): void {
+  /**
+   * Watches exactly these textfiles from now on: the ones not watched yet are added, the others
+   * dropped. The store calls it with every textfile it knows after each batch of work.
+   */
+  watchFiles(paths: readonly string[]): void {
     if (this.degraded) return;
-    const wanted = new Map(directories.map((directory) => [normalize(directory), directory]));
-    for (const [key, directory] of this.directories) {
-      if (!wanted.has(key)) {
-        this.directories.delete(key);
-        this.watcher.unwatch(directory);
-      }
+    const added: string[] = [];
+    let stillWanted = 0;
+    for (const path of paths) {
+      if (this.watched.has(path)) stillWanted++;
+      else if (isTextfileName(basename(path))) added.push(path);
     }
-    for (const [key, directory] of wanted) {
-      if (!this.directories.has(key)) {
-        this.directories.set(key, directory);
-        this.watcher.add(directory);
-      }
-    }
+    // The usual case, after a batch that changed no file's presence: nothing to compare.
+    if (added.length === 0 && stillWanted === this.watched.size) return;
+    const wanted = new Set(paths);
+    const dropped = [...this.watched].filter((path) => !wanted.has(path));
+    for (const path of dropped) this.watched.delete(path);
+    for (const path of added) this.watched.add(path);
+    if (dropped.length > 0) this.watcher.unwatch(dropped);
+    if (added.length > 0) this.watcher.add(added);
   }
 
-  /**
-   * Watches a directory afresh: needed when it was deleted and created again (the old watch
-   * died with the old inode) or appeared after start (chokidar does not wait for a missing
-   * path to be created).
-   */
-  rewatch(directory: string): void {
-    if (this.degraded) return;
-    this.directories.set(normalize(directory), directory);
-    this.watcher.unwatch(directory);
-    this.watcher.add(directory);
+  /** Forgets these files' watches (their directory was replaced): the next watchFiles() that
+   *  names them watches them afresh. */
+  unwatchFiles(paths: Iterable<string>): void {
+    const dropped = [...paths].filter((path) => this.watched.delete(path));
+    if (dropped.length > 0 && !this.degraded) this.watcher.unwatch(dropped);
   }
 
   async close(): Promise<void> {
@@ -127,17 +108,11 @@ export class DirectoryWatcher {
   }
 
   private onEvent(event: string, path: string): void {
-    const key = normalize(path);
-    const directory = this.directories.get(key);
-    if (directory !== undefined) {
-      if (event === 'unlinkDir' || event === 'addDir') this.options.onHint({ kind: 'directory', path: directory });
-      return;
-    }
-    if (event === 'addDir' || event === 'unlinkDir') {
-      // A subdirectory named *.prom: the store reports it as not_regular.
-      if (!isTextfileName(basename(path))) return;
-    }
-    if (this.directories.has(normalize(dirname(path)))) this.options.onHint({ kind: 'file', path });
+    if (!this.watched.has(path)) return;
+    // chokidar stops watching a path it finds gone: the store's next look drops the file, or
+    // (if it is back already) hands it over again.
+    if (event === 'unlink' || event === 'unlinkDir') this.watched.delete(path);
+    this.options.onHint({ kind: 'file', path });
   }
 
   private onError(error: unknown): void {

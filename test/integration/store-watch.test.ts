@@ -1,12 +1,12 @@
 // The watcher is a hint, not the truth: these tests change files in place (which leaves the
 // directory's mtime alone, so the per-scrape directory check cannot see it) and check that the
-// store still notices through chokidar, after a directory is replaced, in polling mode, and by
+// store still notices through chokidar, for files that appear later, after a directory is replaced, in polling mode, and by
 // rescans once watching has failed.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TextfileStore } from '../../src/agent/store.js';
-import type { DirectoryWatcher } from '../../src/fs/watcher.js';
+import type { TextfileWatcher } from '../../src/fs/watcher.js';
 import { removeDirectory, sleep, tempDirectory, testStore, waitFor, type RecordingLogger } from './store-helpers.js';
 
 let root: string;
@@ -47,6 +47,19 @@ describe('watching', () => {
     expect(await served()).toContain('watched 1\n');
     await rewriteInPlace(path, 'watched 2\n');
     await waitFor('the watcher to report the rewrite', async () => (await served()).includes('watched 2\n'), 5_000);
+  });
+
+  it('watches a file that appeared after start: its in-place rewrites are noticed too', async () => {
+    const made = testStore([root], { settleMs: 50 });
+    store = made.store;
+    await store.start();
+    // Files are watched, not the directory: a new file must be watched once the store finds it.
+    const path = join(root, 'late.prom');
+    writeFileSync(`${path}.tmp`, 'late 1\n');
+    renameSync(`${path}.tmp`, path);
+    expect(await served()).toContain('late 1\n');
+    await rewriteInPlace(path, 'late 2\n');
+    await waitFor('the watcher to report the rewrite of the new file', async () => (await served()).includes('late 2\n'), 5_000);
   });
 
   it('recovers when the directory is deleted and created again', async () => {
@@ -105,7 +118,7 @@ describe('watching', () => {
     await store.start();
     const logger: RecordingLogger = made.logger;
     // What chokidar emits when inotify_add_watch fails with ENOSPC (max_user_watches reached).
-    const watcher = store['watcher'] as DirectoryWatcher;
+    const watcher = store['watcher'] as TextfileWatcher;
     const exhausted = Object.assign(new Error('ENOSPC: System limit for number of file watchers reached'), { code: 'ENOSPC' });
     watcher['watcher'].emit('error', exhausted);
     watcher['watcher'].emit('error', exhausted);
