@@ -90,8 +90,8 @@ export interface StoreOptions {
   logger: StoreLogger;
   /** Extra names files may not define, e.g. the agent's self-metrics. */
   reservedMetricNames?: ReadonlySet<string> | undefined;
-  /** Directories never watched, only read when a scrape finds them changed and at rescans: the
-   *  push directory, where chokidar would re-list the whole directory on every push. */
+  /** Directories whose files are never watched, only read when a scrape finds them changed and
+   *  at rescans: the push directory, written only by the agent itself, always by rename. */
   unwatchedDirectories?: readonly string[] | undefined;
 }
 
