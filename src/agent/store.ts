@@ -199,6 +199,8 @@ export class TextfileStore {
     await this.exclusive(() => this.scanAll());
     if (this.closed) return;
     const { TextfileWatcher } = await import('../fs/watcher.js');
+    // Closed while chokidar was loading: a watcher made now would keep the process alive.
+    if (this.closed) return;
     this.watcher = new TextfileWatcher({
       usePolling: this.options.usePolling,
       pollIntervalMs: Math.min(1_000, this.options.rescanIntervalMs),

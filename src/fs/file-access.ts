@@ -4,7 +4,8 @@
 // (read-your-writes), and a rename into a directory of 1,000 files means 1,000 stats. Through
 // libuv's thread pool each call also waits behind whatever else is queued there (chokidar's
 // stats, gzip of a large body), and the JavaScript callbacks of the two interleave: measured,
-// the scrape paid tens of milliseconds for a few milliseconds of work. On a local file system these calls take microseconds and cannot hang, so there they run
+// the scrape paid tens of milliseconds for a few milliseconds of work. On a local file system
+// these calls take microseconds and cannot hang, so there they run
 // synchronously (wrapped in promises, so callers have one code path). On network and FUSE file
 // systems, where a single call can block for as long as a server is unreachable, they stay in
 // the thread pool and the event loop stays free.
