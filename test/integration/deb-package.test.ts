@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, requireProgram, runProgram } from '../helpers/peers.js';
+import { unitEnvironment } from '../helpers/systemd-unit.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const PACKAGE = 'promdrop';
@@ -232,7 +233,8 @@ describe.skipIf(dpkg === undefined || setpriv === undefined || !isRoot)('Debian 
   });
 
   it("runs the unit's ExecStart (with /etc/default/promdrop expanded) as the unit's user, and answers on /metrics", async () => {
-    const settings = serviceSettings(await readFile(INSTALLED_UNIT, 'utf8'));
+    const unitText = await readFile(INSTALLED_UNIT, 'utf8');
+    const settings = serviceSettings(unitText);
     const user = settings.get('User');
     const group = settings.get('Group');
     const environmentPath = settings.get('EnvironmentFile')?.replace(/^-/, '');
@@ -250,8 +252,8 @@ describe.skipIf(dpkg === undefined || setpriv === undefined || !isRoot)('Debian 
     const variables = environmentFile(await readFile(CONFFILE, 'utf8'));
     const argv = expandExecStart(execStart!, variables);
     expect(argv).toEqual(['/usr/bin/promdrop', 'serve', `--web.listen-address=127.0.0.1:${port}`, '--log.level=debug']);
-    // The unit's own Environment= (one line, KEY=VALUE words), then the EnvironmentFile's.
-    const unitVariables = Object.fromEntries((settings.get('Environment') ?? '').split(/\s+/).filter((word) => word.includes('=')).map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]));
+    // The unit's own Environment=, then the EnvironmentFile's.
+    const unitVariables = unitEnvironment(unitText);
     agent = spawn(setpriv!, [`--reuid=${user}`, `--regid=${group ?? user}`, '--init-groups', '--', ...argv], {
       cwd: '/',
       env: { PATH: SERVICE_PATH, LANG: 'C.UTF-8', ...unitVariables, ...variables },

@@ -1,7 +1,8 @@
 // `npm run soak -- --minutes N`: the built agent (promdrop serve, from dist/, with the systemd
 // unit's Environment=) on 127.0.0.1 over a temporary directory, under the mixed load of
 // loads.ts, scraped by two scrapers that check every answer against the ledger (ledger.ts),
-// while the agent's memory, descriptors and event-loop delay are sampled. Prints a table, writes a JSON summary, and returns the exit status.
+// while the agent's memory, descriptors and event-loop delay are sampled. Prints a table, writes
+// a JSON summary, and returns the exit status.
 //
 // Pass: no failed scrape (not 200, or cut short), no incomplete one (a series missing, at a value
 // it may not have, or from a file that must be refused), no unexpected CLI failure, the exact
@@ -14,6 +15,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseSamples, type Expectation, type ScrapeWindow, type Served } from './ledger.js';
 import { defaultLoads, INC_FILE, runPromdrop, type Load, type LoadContext } from './loads.js';
+import { unitEnvironment } from '../helpers/systemd-unit.js';
 import { anonymousBreakdown, type AnonymousBreakdown } from './smaps.js';
 
 interface Options {
@@ -71,20 +73,6 @@ interface Agent {
   readonly child: ChildProcess;
   readonly url: string;
   log(): string;
-}
-
-/** The `Environment=` settings of the systemd unit: the soak runs the agent as the unit does
- *  (its memory depends on them: the unit tunes glibc's malloc). */
-function unitEnvironment(repoRoot: string): Record<string, string> {
-  const unit = readFileSync(join(repoRoot, 'systemd', 'promdrop.service'), 'utf8');
-  const environment: Record<string, string> = {};
-  for (const match of unit.matchAll(/^Environment=(.*)$/gm)) {
-    for (const assignment of match[1]!.trim().split(/\s+/)) {
-      const equals = assignment.indexOf('=');
-      if (equals > 0) environment[assignment.slice(0, equals)] = assignment.slice(equals + 1);
-    }
-  }
-  return environment;
 }
 
 async function startAgent(cli: string, dir: string, pushDir: string, logPath: string, logLevel: string, environment: Record<string, string>): Promise<Agent> {
@@ -220,7 +208,7 @@ export async function main({ argv, repoRoot }: { argv: string[]; repoRoot: strin
   const fileCount = readdirSync(dir).filter((name) => name.endsWith('.prom')).length;
   process.stdout.write(`soak: ${options.minutes} min, ${loads.length} loads, ${expectations.length} tracked series groups, ${fileCount} files at start, in ${dir}\n`);
 
-  const environment = unitEnvironment(repoRoot);
+  const environment = unitEnvironment(readFileSync(join(repoRoot, 'systemd', 'promdrop.service'), 'utf8'));
   process.stdout.write(`soak: the agent runs with the unit's environment: ${Object.entries(environment).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)'}\n`);
   const agent = await startAgent(cli, dir, join(root, 'push'), logPath, options.logLevel, environment);
   agentUrl = agent.url;
