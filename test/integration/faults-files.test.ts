@@ -8,7 +8,7 @@ import { open, rename, truncate, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, makeTempDir, removeDir, sampleValue, startAgent, writeAtomically, type Agent } from './serve-agent.js';
+import { CLI, eventually, makeTempDir, removeDir, sampleValue, startAgent, writeAtomically, type Agent } from './serve-agent.js';
 
 const OTHER = 'other_metric{source="healthy"} 1\n';
 
@@ -148,6 +148,9 @@ describe('permission denied, for an agent that is not root', () => {
 
   beforeAll(async () => {
     if (spawnSync('setpriv', ['--version']).status !== 0) throw new Error('setpriv (util-linux) is needed to run the agent as nobody');
+    if (spawnSync(asNobody[0]!, [...asNobody.slice(1), 'test', '-r', CLI]).status !== 0) {
+      throw new Error(`nobody cannot read ${CLI}: make the checkout's directories readable by others (chmod o+rx) to run these tests`);
+    }
     root = await makeTempDir('promdrop-faults-');
     chmodSync(root, 0o755);
   });
