@@ -1,14 +1,15 @@
 // Builds the served exposition from the files' contents, re-rendering only what changed. A
-// family that only one served file defines comes out of the merge exactly as that file's family
-// alone would (merging is per family name), so its rendered bytes are kept with the file's
-// content and reused until the content changes. Only families that several files share are
-// merged and rendered again on every change. Without this, a 500,000-series file would be
+// family none of whose names (ownedNames: a histogram's `_bucket`, `_sum`, ...) another served
+// file uses comes out of the merge exactly as that file's family alone would, so its rendered
+// bytes are kept with the file's content and reused until the content changes. Only families
+// that share a name with another file's are merged (core/merge.ts decides who wins) and
+// rendered again on every change. Without this, a 500,000-series file would be
 // re-rendered (about a second of blocked event loop) each time any small file changed.
 //
 // A family kept as rendered lines (RenderedSeries, core/rendered-series.ts) is served from
 // those very bytes: its part is its header plus the lines, never a copy of them.
 import { compareCodePoints } from '../core/compare.js';
-import { mergeSources, nodeExporterHelp, type Conflict, type Source } from '../core/merge.js';
+import { mergeSources, nodeExporterHelp, ownedNames, type Conflict, type Source } from '../core/merge.js';
 import {
   renderOpenMetricsFamilyBytes,
   renderOpenMetricsHeader,
@@ -67,10 +68,19 @@ export class ExpositionComposer {
    * metrics, which depend on the conflicts).
    */
   merge(sources: readonly ComposeSource[]): MergedSources {
-    const definitions = new Map<string, number>();
+    // Which sources use each sample name: a family is merged alone only when no other source
+    // uses any of its names.
+    const users = new Map<string, string | null>();
     for (const source of sources) {
-      for (const family of source.families) definitions.set(family.name, (definitions.get(family.name) ?? 0) + 1);
+      for (const family of source.families) {
+        for (const name of ownedNames(family)) {
+          const user = users.get(name);
+          if (user === undefined) users.set(name, source.id);
+          else if (user !== source.id) users.set(name, null);
+        }
+      }
     }
+    const isShared = (family: MetricFamily): boolean => ownedNames(family).some((name) => users.get(name) === null);
     const parts: FamilyPart[] = [];
     const shared: Source[] = [];
     for (const source of sources) {
@@ -81,7 +91,7 @@ export class ExpositionComposer {
       }
       const sharedFamilies: MetricFamily[] = [];
       for (const family of source.families) {
-        if (definitions.get(family.name)! > 1) {
+        if (isShared(family)) {
           // Rare, and only for as long as another file defines the same family: worth a parse
           // of the rendered lines rather than keeping every series as an object meanwhile.
           sharedFamilies.push(expandRenderedSeries(family));

@@ -2,33 +2,17 @@
 // time: whether a change may be read yet (settling), what a read's bytes are worth (verdict),
 // and what the file's state is now (ok, invalid, expired, conflict, stale_grace). The store
 // does the I/O and keeps the entries; everything here is testable with a fake clock.
-import { checkExposition } from '../core/check.js';
-import { readDirectives } from '../core/directives.js';
 import { formatDuration } from '../core/duration.js';
-import { familiesToKeep } from '../core/rendered-series.js';
-import type { Finding, FindingReason, Metric, MetricFamily } from '../core/types.js';
+import type { MetricFamily } from '../core/types.js';
+import { judgeTextfileContent, positionedMessage, type ContentOptions as CoreContentOptions, type FileErrorReason } from '../core/verdict.js';
 import type { FileIdentity } from '../fs/textfile-reader.js';
-import { isReservedMetricName } from './meta-metrics.js';
 import { sameIdentity, sameInode } from '../fs/textfile-reader.js';
 
 /** A file's state, as reported by the landing page, /api/v1/files and `promdrop list`. */
 export type FileState = 'ok' | 'invalid' | 'expired' | 'conflict' | 'stale_grace';
 
-/** Why a file is not served, is served from its last good content, or conflicts. Stable: these
- *  are label values of promdrop_textfile_error and keys of the JSON API. */
-export type FileErrorReason =
-  | 'parse'
-  | 'validation'
-  | 'timestamp'
-  | 'conflict'
-  | 'duplicate'
-  | 'expired'
-  | 'too_large'
-  | 'too_many_series'
-  | 'permission'
-  | 'not_regular'
-  | 'io'
-  | 'reserved_metric';
+export type { FileErrorReason } from '../core/verdict.js';
+export { countSeries } from '../core/verdict.js';
 
 export interface JudgementOptions {
   /** TTL for files without a `# promdrop: ttl=` directive; undefined: they never expire. */
@@ -39,12 +23,10 @@ export interface JudgementOptions {
   readonly settleMs: number;
 }
 
-/** Plain data (no functions), so that a worker thread can judge with the same options. */
-export interface ContentOptions {
+/** The core's content options as the agent uses them: limits always set, series kept as lines. */
+export interface ContentOptions extends CoreContentOptions {
   readonly maxSeriesPerFile: number;
   readonly allowTimestamps: boolean;
-  /** Names files may not define besides the agent's own (meta-metrics.ts), e.g. the self
-   *  metrics' names. */
   readonly extraReservedMetricNames: readonly string[];
 }
 
@@ -159,88 +141,13 @@ export type ContentVerdict =
   | { readonly ok: true; readonly content: GoodContent }
   | { readonly ok: false; readonly reason: FileErrorReason; readonly message: string; readonly warnings: number };
 
-/** Parses and validates a file's bytes with the core, plus directives and the series limit. */
+/** The core's verdict (core/verdict.ts) in the store's terms: the message names the file. */
 export function judgeContent(path: string, bytes: Uint8Array, identity: FileIdentity, options: ContentOptions): ContentVerdict {
-  // Scalar series are checked from the parser's digest and then kept as their rendered lines
-  // (familiesToKeep), never as one object each: what keeps a 500,000-series file affordable.
-  const check = checkExposition(bytes, {
-    allowTimestamps: options.allowTimestamps,
-    isReservedMetricName: reservedNamePredicate(options.extraReservedMetricNames),
-    lint: false,
-    retainSeries: false,
-  });
-  const directives = readDirectives(bytes);
-  const findings: Array<Omit<Finding, 'reason'> & { readonly reason: FindingReason | 'directive' }> = [...check.findings];
-  // Directive errors are only worth reporting when the file parses: a parse error comes first.
-  if (check.parseFailure === undefined) findings.push(...directives.findings);
-  let warnings = 0;
-  let firstError: (typeof findings)[number] | undefined;
-  for (const finding of findings) {
-    if (finding.severity === 'warning') warnings++;
-    else if (firstError === undefined || finding.line < firstError.line) firstError = finding;
+  const verdict = judgeTextfileContent(bytes, { ...options, seriesForm: options.seriesForm ?? 'kept' });
+  if (verdict.rejection !== undefined) {
+    return { ok: false, reason: verdict.rejection.reason, message: positionedMessage(path, verdict.rejection.finding), warnings: verdict.warnings };
   }
-  if (firstError !== undefined) {
-    return { ok: false, reason: fileReasonOf(firstError.reason), message: positioned(path, firstError), warnings };
-  }
-  const series = countSeries(check.families);
-  if (series > options.maxSeriesPerFile) {
-    return {
-      ok: false,
-      reason: 'too_many_series',
-      message: `${path}: ${series} series is over the limit of ${options.maxSeriesPerFile} per file (--textfile.max-series)`,
-      warnings,
-    };
-  }
-  return { ok: true, content: { families: familiesToKeep(bytes, check.families), series, ttlMs: directives.ttlMs, identity, warnings } };
-}
-
-function reservedNamePredicate(extra: readonly string[]): (name: string) => boolean {
-  if (extra.length === 0) return isReservedMetricName;
-  const names = new Set(extra);
-  return (name) => isReservedMetricName(name) || names.has(name);
-}
-
-function fileReasonOf(reason: FindingReason | 'directive'): FileErrorReason {
-  switch (reason) {
-    case 'parse':
-      return 'parse';
-    case 'timestamp':
-      return 'timestamp';
-    case 'duplicate_series':
-      return 'duplicate';
-    case 'reserved_metric':
-      return 'reserved_metric';
-    default:
-      return 'validation';
-  }
-}
-
-/** `path:LINE:COL: message`, the layout editors and CI logs link to. */
-function positioned(path: string, finding: { readonly line: number; readonly column?: number; readonly message: string }): string {
-  if (finding.line <= 0) return `${path}: ${finding.message}`;
-  const column = finding.column !== undefined && finding.column > 0 ? `:${finding.column}` : '';
-  return `${path}:${finding.line}${column}: ${finding.message}`;
-}
-
-/** Series as Prometheus will store them: each bucket or quantile, `_sum` and `_count` count. */
-export function countSeries(families: readonly MetricFamily[]): number {
-  let total = 0;
-  for (const family of families) {
-    total += family.digest?.count ?? family.rendered?.count ?? 0;
-    for (const metric of family.metrics) total += seriesOf(metric);
-  }
-  return total;
-}
-
-function seriesOf(metric: Metric): number {
-  switch (metric.kind) {
-    case 'scalar':
-      return 1;
-    case 'histogram':
-      return metric.buckets.length + 2;
-    case 'summary':
-      return metric.quantiles.length + 2;
-  }
+  return { ok: true, content: { families: verdict.families, series: verdict.series, ttlMs: verdict.ttlMs, identity, warnings: verdict.warnings } };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,18 +3,17 @@
 // label) so that existing dashboards and alerts keep working; the promdrop_textfile_* families
 // say per file what node_exporter only ever said in its log.
 import type { MetricFamily, ScalarMetric } from '../core/types.js';
+import { isAgentMetricName, TEXTFILE_MTIME_METRIC, TEXTFILE_SCRAPE_ERROR_METRIC } from '../core/verdict.js';
 
-export const MTIME_METRIC = 'node_textfile_mtime_seconds';
-export const SCRAPE_ERROR_METRIC = 'node_textfile_scrape_error';
+export const MTIME_METRIC = TEXTFILE_MTIME_METRIC;
+export const SCRAPE_ERROR_METRIC = TEXTFILE_SCRAPE_ERROR_METRIC;
 export const UP_METRIC = 'promdrop_textfile_up';
 export const ERROR_METRIC = 'promdrop_textfile_error';
 export const DIRECTORY_UP_METRIC = 'promdrop_textfile_directory_up';
 
 /** Names a textfile may not define: they belong to the agent, and a file defining them would
  *  silently replace the real value (node_exporter rows 21/21b). */
-export function isReservedMetricName(name: string): boolean {
-  return name === MTIME_METRIC || name === SCRAPE_ERROR_METRIC || name.startsWith('promdrop_');
-}
+export const isReservedMetricName: (name: string) => boolean = isAgentMetricName;
 
 // Exactly node_exporter 1.5.0's wording, checked against a live scrape.
 const MTIME_HELP = 'Unixtime mtime of textfiles successfully read.';

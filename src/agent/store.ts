@@ -686,7 +686,10 @@ export class TextfileStore {
       const before = this.previousReports.get(file.path);
       if (before !== undefined && before.state === file.state && before.reason === file.reason && before.message === file.message) continue;
       const fields = { file: file.path, state: file.state, ...(file.reason === undefined ? {} : { reason: file.reason }) };
-      if (file.state === 'ok') {
+      if (file.state === 'ok' && file.message !== undefined) {
+        // Served in full, with a warning (a HELP that differs from the served one).
+        this.logger.warn(fields, file.message);
+      } else if (file.state === 'ok') {
         if (before === undefined) {
           if (quietAdds) this.logger.debug(fields, 'textfile added');
           else this.logger.info(fields, 'textfile added');
@@ -766,17 +769,33 @@ function sameJudgement(a: Judgement, b: Judgement): boolean {
   return a.state === b.state && a.served === b.served && a.reason === b.reason && a.message === b.message && a.expiresAtMs === b.expiresAtMs && a.ttlMs === b.ttlMs;
 }
 
+/**
+ * A file's report once the merge is known. Its series count is what the exposition really
+ * holds of it: series lost to another file are not counted, and a file that loses every series
+ * it has is not served (`promdrop_textfile_up 0`). A HELP that differs from the served one is a
+ * warning: every series is served, under the first file's HELP (docs/agent.md).
+ */
 function reportOf(view: FileView, conflicts: readonly Conflict[] | undefined): FileReport {
   const { entry, judgement } = view;
   let state = judgement.state;
   let reason = judgement.reason;
   let message = judgement.message;
-  if (conflicts !== undefined && conflicts.length > 0 && reason === undefined) {
-    const first = conflicts[0]!;
+  const losses = conflicts?.filter((conflict) => conflict.severity === 'error') ?? [];
+  const notes = conflicts?.filter((conflict) => conflict.severity !== 'error') ?? [];
+  const good = judgement.served ? entry.good : undefined;
+  let lost = 0;
+  for (const conflict of losses) lost += conflict.series;
+  const series = good === undefined ? 0 : Math.max(0, good.series - lost);
+  const served = good !== undefined && !(good.series > 0 && series === 0);
+  if (losses.length > 0 && reason === undefined) {
+    const first = losses[0]!;
     state = judgement.state === 'ok' ? 'conflict' : judgement.state;
-    reason = conflicts.every((c) => c.kind === 'duplicate_series') ? 'duplicate' : 'conflict';
-    const more = conflicts.length > 1 ? ` (and ${conflicts.length - 1} more conflict${conflicts.length > 2 ? 's' : ''})` : '';
-    message = `${entry.path}${first.line > 0 ? `:${first.line}` : ''}: ${first.message}${more}`;
+    reason = losses.every((c) => c.kind === 'duplicate_series') ? 'duplicate' : 'conflict';
+    const more = losses.length > 1 ? ` (and ${losses.length - 1} more conflict${losses.length > 2 ? 's' : ''})` : '';
+    message = `${entry.path}${first.line > 0 ? `:${first.line}` : ''}: ${first.message}${more}${served ? '' : '; nothing of this file is served'}`;
+  } else if (notes.length > 0 && message === undefined) {
+    const first = notes[0]!;
+    message = `${entry.path}${first.line > 0 ? `:${first.line}` : ''}: warning: ${first.message}`;
   }
   const shown = judgement.served && entry.good !== undefined ? entry.good.identity : (entry.judgedIdentity ?? entry.seenIdentity);
   const report: {
@@ -784,9 +803,9 @@ function reportOf(view: FileView, conflicts: readonly Conflict[] | undefined): F
   } = {
     path: entry.path,
     state,
-    served: judgement.served,
-    series: judgement.served && entry.good !== undefined ? entry.good.series : 0,
-    warnings: entry.warnings,
+    served,
+    series,
+    warnings: entry.warnings + notes.length,
   };
   if (reason !== undefined) report.reason = reason;
   if (message !== undefined) report.message = message;

@@ -8,7 +8,8 @@ import { DEFAULT_TEXTFILE_DIRECTORY, textfileDirectoryFromEnv } from '../default
 import { parseDuration } from '../core/duration.js';
 import { AtomicWriteError } from '../fs/atomic-write.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, LockError } from '../fs/lock.js';
-import { TextfileError, seriesAddressProblem, type EditOptions, type ScalarType, type SeriesAddress } from '../fs/textfile-edit.js';
+import type { MetricFamily } from '../core/types.js';
+import { TextfileError, neighbourConflicts, seriesAddressProblem, type EditOptions, type ScalarType, type SeriesAddress } from '../fs/textfile-edit.js';
 import { JOB_FILE_SUFFIX } from '../job/job-file.js';
 import { formatFinding } from './diagnostics.js';
 import { CliError } from './errors.js';
@@ -18,6 +19,8 @@ export interface WriterOptions {
   readonly dir?: string;
   readonly lockTimeout: number;
   readonly mode?: number;
+  /** Refuse content that another file of the directory would take a family or series from. */
+  readonly strict?: boolean;
 }
 
 const TEXTFILE_SUFFIX = '.prom';
@@ -37,6 +40,35 @@ export function addWriterOptions(command: Command, withMode: boolean): Command {
     command.option('--mode <OCTAL>', 'permission bits of the written file (default: 0644)', parseMode);
   }
   return command;
+}
+
+/** --strict, for the commands that write content of the user's (write, set, inc). */
+export function addStrictOption(command: Command): Command {
+  return command.option(
+    '--strict',
+    'refuse (exit 1, nothing written) when another file of the directory would keep a family or series of this one from being served; a warning without it',
+    false,
+  );
+}
+
+/**
+ * The check of new content against the other files of its directory, by the agent's merge:
+ * each family or series the agent would not serve because another file has it is a warning
+ * naming that file, or with --strict the end of the write (nothing is written).
+ */
+export function checkNeighbours(path: string, strict: boolean, write: (line: string) => void): (families: readonly MetricFamily[]) => Promise<void> {
+  return async (families) => {
+    const conflicts = await neighbourConflicts(path, families);
+    if (conflicts.length === 0) return;
+    for (const conflict of conflicts) {
+      write(`promdrop: ${strict ? 'error' : 'warning'}: ${path}${conflict.line > 0 ? `:${conflict.line}` : ''}: ${conflict.message}`);
+    }
+    if (strict) {
+      const families = [...new Set(conflicts.map((conflict) => conflict.family))].join(', ');
+      const others = [...new Set(conflicts.map((conflict) => conflict.winner))].join(', ');
+      throw new TextfileError(path, 'conflict', `${path} not changed (--strict): ${families} would not be served because of ${others}`);
+    }
+  };
 }
 
 /** The directory to write in; it must exist (promdrop never creates it: its owner and mode matter). */
@@ -167,7 +199,11 @@ export async function editOneSeries<Extra extends object>(
   const problem = seriesAddressProblem(series);
   if (problem !== undefined) throw new CliError(problem, EXIT_USAGE);
   try {
-    await edit(path, series, { lockTimeoutMs: options.lockTimeout, ...(options.mode === undefined ? {} : { mode: options.mode }) });
+    await edit(path, series, {
+      lockTimeoutMs: options.lockTimeout,
+      ...(options.mode === undefined ? {} : { mode: options.mode }),
+      beforeWrite: checkNeighbours(path, options.strict === true, writeStderrLine),
+    });
   } catch (error) {
     reportWriteFailure(error, writeStderrLine);
   }

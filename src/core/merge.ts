@@ -1,18 +1,21 @@
 // Merging the families of several sources (files, pushed groups) into what one scrape serves.
 //
 // The rule, deterministic and documented in docs/agent.md: sources are taken in id order (byte
-// order of the full path, as node_exporter reads files). For each family name the first source
-// that defines it fixes the TYPE; a later source with another TYPE loses that family (only that
-// family) and the conflict is attributed to it. A series already served by an earlier source is
-// dropped from the later one, again attributed to the later one. HELP conflicts drop nothing: the
-// first HELP is served and the later source is flagged. One source's mistake never removes an
-// earlier source's series.
+// order of the full path, as node_exporter reads files), and the rule applies per family, not per
+// sample name: a histogram owns its `_bucket`, `_sum`, `_count` and `_created` names, a summary
+// its `_sum`, `_count` and `_created`. The first source to serve a family fixes its TYPE; a later
+// source with another TYPE loses that family (only that family), and a later source's family
+// that uses a name another source's family owns (a gauge `x_count` beside histogram `x`, in
+// either direction) loses it as a `name_collision`. A series already served by an earlier source
+// is dropped from the later one. Every conflict is attributed to the later source, so listing
+// order never matters. HELP differences drop nothing: the first HELP is served and the later
+// source gets a warning. One source's mistake never removes an earlier source's series, and the
+// output never writes a family or a series twice.
 //
 // The output is normalised as client_golang's Gather normalises it: families sorted by name,
 // label pairs sorted by name, metrics sorted by label values, buckets and quantiles by bound.
 import { compareCodePoints } from './compare.js';
 import { seriesIdentity } from './parse.js';
-import { expandedNames } from './validate.js';
 import type { Bucket, Metric, MetricFamily, MetricType, Quantile, Severity } from './types.js';
 
 export interface Source {
@@ -32,6 +35,9 @@ export interface Conflict {
   readonly line: number;
   /** The source whose definition is served. */
   readonly winner: string;
+  /** Series of the losing source that are not served because of this conflict (buckets,
+   *  quantiles, `_sum` and `_count` count, as Prometheus stores them); 0 for a HELP warning. */
+  readonly series: number;
 }
 
 export interface MergeOptions {
@@ -62,10 +68,42 @@ interface MergedFamily {
   readonly firstLine: number;
 }
 
+/**
+ * The sample names a family writes in text 0.0.4 and OpenMetrics: its own name, plus for a
+ * histogram `_bucket`, `_sum`, `_count` and `_created`, for a summary `_sum`, `_count` and
+ * `_created`. No other family may use any of them in the same exposition.
+ */
+export function ownedNames(family: { readonly name: string; readonly type: MetricType }): string[] {
+  const name = family.name;
+  if (family.type === 'histogram') return [name, `${name}_bucket`, `${name}_sum`, `${name}_count`, `${name}_created`];
+  if (family.type === 'summary') return [name, `${name}_sum`, `${name}_count`, `${name}_created`];
+  return [name];
+}
+
+/** Series as Prometheus stores them: each bucket or quantile, `_sum` and `_count` count. */
+export function seriesOfMetric(metric: Metric): number {
+  switch (metric.kind) {
+    case 'scalar':
+      return 1;
+    case 'histogram':
+      return metric.buckets.length + 2;
+    case 'summary':
+      return metric.quantiles.length + 2;
+  }
+}
+
+function seriesOfFamily(family: MetricFamily): number {
+  let total = family.digest?.count ?? family.rendered?.count ?? 0;
+  for (const metric of family.metrics) total += seriesOfMetric(metric);
+  return total;
+}
+
 export function mergeSources(sources: readonly Source[], options: MergeOptions = {}): MergeResult {
   const missingHelp = options.missingHelp ?? nodeExporterHelp;
   const ordered = [...sources].sort((a, b) => compareCodePoints(a.id, b.id));
   const byName = new Map<string, MergedFamily>();
+  /** Which served family owns each sample name (see ownedNames). */
+  const owners = new Map<string, MergedFamily>();
   const conflicts: Conflict[] = [];
   // Series identities are only needed for families that more than one source defines: a source's
   // own duplicates are validation's business, and a 500,000-series file should not pay twice.
@@ -76,9 +114,25 @@ export function mergeSources(sources: readonly Source[], options: MergeOptions =
 
   for (const source of ordered) {
     for (const family of source.families) {
+      // A family without a series serves nothing: it neither fixes a TYPE nor owns a name.
+      if (family.metrics.length === 0) continue;
       const line = family.metrics[0]?.line ?? family.firstLine;
       let merged = byName.get(family.name);
       if (merged === undefined) {
+        const owner = collidingOwner(family, source.id, owners);
+        if (owner !== undefined) {
+          conflicts.push({
+            source: source.id,
+            family: family.name,
+            kind: 'name_collision',
+            severity: 'error',
+            message: collisionMessage(family, owner),
+            line,
+            winner: owner.typeSource,
+            series: seriesOfFamily(family),
+          });
+          continue;
+        }
         merged = {
           name: family.name,
           type: family.type,
@@ -91,6 +145,7 @@ export function mergeSources(sources: readonly Source[], options: MergeOptions =
           firstLine: family.firstLine,
         };
         byName.set(family.name, merged);
+        for (const name of ownedNames(family)) if (!owners.has(name)) owners.set(name, merged);
       } else if (merged.type !== family.type) {
         conflicts.push({
           source: source.id,
@@ -100,6 +155,7 @@ export function mergeSources(sources: readonly Source[], options: MergeOptions =
           message: `${family.name} is a ${family.type} here but a ${merged.type} in ${merged.typeSource}, which is served; this file's ${family.name} series are not`,
           line,
           winner: merged.typeSource,
+          series: seriesOfFamily(family),
         });
         continue;
       } else if (family.help !== undefined) {
@@ -112,16 +168,17 @@ export function mergeSources(sources: readonly Source[], options: MergeOptions =
             family: family.name,
             kind: 'help',
             severity: 'warning',
-            message: `HELP of ${family.name} differs from the one in ${merged.helpSource}, which is served`,
+            message: `HELP of ${family.name} differs from the one in ${merged.helpSource}, which is served; this file's series are served under it`,
             line,
             winner: merged.helpSource,
+            series: 0,
           });
         }
       }
       const padded = padLabels(family.metrics);
       if (definitions.get(family.name) === 1) {
         for (const metric of padded) merged.metrics.push(normaliseMetric(metric));
-        if (family.metrics.length > 0) merged.sources.push(source.id);
+        merged.sources.push(source.id);
         continue;
       }
       let contributed = false;
@@ -137,6 +194,7 @@ export function mergeSources(sources: readonly Source[], options: MergeOptions =
             message: `series ${family.name}${formatLabels(metric.labels)} is also in ${owner}, which is served; this duplicate is not`,
             line: metric.line,
             winner: owner,
+            series: seriesOfMetric(metric),
           });
           continue;
         }
@@ -148,7 +206,6 @@ export function mergeSources(sources: readonly Source[], options: MergeOptions =
     }
   }
 
-  dropNameCollisions(byName, conflicts);
   const families: MetricFamily[] = [];
   for (const merged of byName.values()) {
     if (merged.metrics.length === 0) continue;
@@ -165,32 +222,20 @@ export function mergeSources(sources: readonly Source[], options: MergeOptions =
   return { families, conflicts };
 }
 
-/** A family named like another's `_sum`/`_count`/`_bucket` series, from different sources: the
- *  family first defined in source order stays, the other is dropped and flagged. */
-function dropNameCollisions(byName: Map<string, MergedFamily>, conflicts: Conflict[]): void {
-  for (const aggregate of [...byName.values()]) {
-    if (!byName.has(aggregate.name)) continue;
-    const family = { name: aggregate.name, type: aggregate.type, help: undefined, metrics: [], firstLine: 0 };
-    for (const expanded of expandedNames(family)) {
-      const other = byName.get(expanded);
-      if (other === undefined || other.metrics.length === 0) continue;
-      const aggregateWins = compareCodePoints(aggregate.typeSource, other.typeSource) <= 0;
-      const [winner, loser] = aggregateWins ? [aggregate, other] : [other, aggregate];
-      for (const source of loser.sources) {
-        conflicts.push({
-          source,
-          family: loser.name,
-          kind: 'name_collision',
-          severity: 'error',
-          message: `${loser.name} collides with series of ${winner.type} ${winner.name} from ${winner.typeSource}, which is served; this file's ${loser.name} is not`,
-          line: loser.firstLine,
-          winner: winner.typeSource,
-        });
-      }
-      byName.delete(loser.name);
-      if (!aggregateWins) break;
-    }
+/** The served family of another source that owns one of `family`'s names, if any. Names shared
+ *  within one source are validation's business (a file is judged before it is merged). */
+function collidingOwner(family: MetricFamily, sourceId: string, owners: ReadonlyMap<string, MergedFamily>): MergedFamily | undefined {
+  for (const name of ownedNames(family)) {
+    const owner = owners.get(name);
+    if (owner !== undefined && owner.name !== family.name && owner.typeSource !== sourceId) return owner;
   }
+  return undefined;
+}
+
+function collisionMessage(family: MetricFamily, owner: MergedFamily): string {
+  const ownerOwnsIt = ownedNames(owner).includes(family.name);
+  const what = ownerOwnsIt ? `is a series name of ${owner.type} ${owner.name}` : `${family.type} ${family.name} owns the name ${owner.name}`;
+  return `${family.name} collides with ${owner.type} ${owner.name} from ${owner.typeSource}, which is served (${what}); this file's ${family.name} is not`;
 }
 
 function formatLabels(labels: readonly string[]): string {

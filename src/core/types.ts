@@ -143,6 +143,8 @@ export type FindingReason =
   | 'unsupported_type'
   | 'reserved_metric'
   | 'directive'
+  // more series than the agent's --textfile.max-series
+  | 'too_many_series'
   // merging files: a conflict with another file (TYPE, HELP, duplicate series, name collision)
   | 'conflict'
   // validation warnings: served, but worth fixing

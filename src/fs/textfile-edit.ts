@@ -2,16 +2,16 @@
 // exactly as the agent would judge it, changed as families (never as text), rendered back by
 // the core, judged again, and written atomically. Two writers therefore never lose each
 // other's series, and a file that the agent would refuse is never produced.
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { Buffer } from 'node:buffer';
-import { checkExposition } from '../core/check.js';
-import { readDirectives, type DirectiveFinding } from '../core/directives.js';
 import { formatDuration } from '../core/duration.js';
-import { mergeSources } from '../core/merge.js';
+import { mergeSources, ownedNames, type Conflict } from '../core/merge.js';
 import { seriesIdentity } from '../core/parse.js';
 import { renderText } from '../core/render.js';
-import type { Finding, Metric, MetricFamily, MetricType, ScalarMetric } from '../core/types.js';
+import type { Metric, MetricFamily, MetricType, ScalarMetric } from '../core/types.js';
+import { judgeTextfileContent, type ContentOptions, type TextfileFinding } from '../core/verdict.js';
+import { DEFAULT_MAX_SERIES_PER_FILE } from '../defaults.js';
 import { errnoCode, removeAbandonedTempFiles, removeDurably, writeAtomically } from './atomic-write.js';
 import { withLock } from './lock.js';
 
@@ -25,8 +25,10 @@ export type TextfileProblem =
   /** The edited file would be refused by the agent (a bug, or a name the core reserves). */
   | 'invalid-result';
 
-/** A finding of the core or about a `# promdrop:` directive line. */
-export type TextfileFinding = Finding | DirectiveFinding;
+export type { TextfileFinding } from '../core/verdict.js';
+
+/** The content options of an agent started with its defaults: what the writers judge by. */
+export const WRITER_CONTENT_OPTIONS: ContentOptions = { maxSeriesPerFile: DEFAULT_MAX_SERIES_PER_FILE, seriesForm: 'metrics' };
 
 /** Why an edit was refused; `findings` point into the file named by `path` when there are any. */
 export class TextfileError extends Error {
@@ -59,6 +61,11 @@ export interface EditOptions {
    * `run`'s outcome file, where refusing to record would only hide the job's result.
    */
   readonly replaceInvalid?: (error: TextfileError) => void;
+  /**
+   * Called under the lock with the content about to be written, before it is: for the check
+   * against the other files of the directory (neighbourConflicts). Throwing cancels the write.
+   */
+  readonly beforeWrite?: (families: readonly MetricFamily[]) => Promise<void>;
 }
 
 /** A series is addressed by metric name and label pairs; label order does not matter. */
@@ -117,6 +124,7 @@ export async function editTextfile(
       await removeAbandonedTempFiles(path);
       const next = edit(await readForEdit(path, options.replaceInvalid));
       const text = renderTextfile(path, next);
+      await options.beforeWrite?.(next.families);
       await writeAtomically(path, text, {
         ...(options.mode === undefined ? {} : { mode: options.mode }),
         beforeCommit: () => lock.assertHeld(),
@@ -154,11 +162,17 @@ export async function addToSeries(path: string, series: AddToSeries, options: Ed
  * Replaces `path` with `bytes` as given, under the file's lock so that it cannot interleave
  * with a read-modify-write of the same file. The caller has judged `bytes` already.
  */
-export async function replaceTextfile(path: string, bytes: Uint8Array | string, options: EditOptions = {}): Promise<void> {
+export async function replaceTextfile(
+  path: string,
+  bytes: Uint8Array | string,
+  options: EditOptions = {},
+  families?: readonly MetricFamily[],
+): Promise<void> {
   await withLock(
     path,
     async (lock) => {
       await removeAbandonedTempFiles(path);
+      await options.beforeWrite?.(families ?? []);
       await writeAtomically(path, bytes, {
         ...(options.mode === undefined ? {} : { mode: options.mode }),
         beforeCommit: () => lock.assertHeld(),
@@ -207,33 +221,11 @@ export async function readTextfile(path: string): Promise<TextfileContent> {
       cause: error,
     });
   }
-  const verdict = judgeTextfile(bytes);
+  const verdict = judgeTextfileContent(bytes, WRITER_CONTENT_OPTIONS);
   if (!verdict.accepted) {
     throw new TextfileError(path, 'invalid-existing', `${path} is not a valid textfile (the agent would not serve it); fix or delete it first`, verdict.findings);
   }
   return { families: verdict.families, ttlMs: verdict.ttlMs };
-}
-
-/** The agent's verdict on a file's bytes: the core's check plus its `# promdrop:` directives. */
-export interface TextfileVerdict extends TextfileContent {
-  /** True when no finding is an error: the agent would serve the file. */
-  readonly accepted: boolean;
-  readonly families: MetricFamily[];
-  /** Every finding, by line. */
-  readonly findings: TextfileFinding[];
-}
-
-export function judgeTextfile(bytes: Uint8Array): TextfileVerdict {
-  const checked = checkExposition(bytes);
-  const directives = readDirectives(bytes);
-  const findings: TextfileFinding[] = [...checked.findings, ...directives.findings];
-  findings.sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
-  return {
-    accepted: checked.accepted && !directives.findings.some((finding) => finding.severity === 'error'),
-    families: checked.families,
-    ttlMs: directives.ttlMs,
-    findings,
-  };
 }
 
 /** The file's text: the TTL directive first, then the families as the agent would serve them. */
@@ -246,7 +238,7 @@ export function renderTextfile(path: string, content: TextfileContent): string {
     throw new TextfileError(path, 'invalid-result', `${path}: the edited file would conflict with itself: ${conflicts[0]!.message}`);
   }
   const text = (content.ttlMs === undefined ? '' : ttlDirectiveLine(content.ttlMs)) + renderText(merged.families);
-  const verdict = judgeTextfile(Buffer.from(text, 'utf8'));
+  const verdict = judgeTextfileContent(Buffer.from(text, 'utf8'), WRITER_CONTENT_OPTIONS);
   if (!verdict.accepted) {
     throw new TextfileError(path, 'invalid-result', `${path}: refusing to write a file the agent would not serve`, verdict.findings);
   }
@@ -301,4 +293,42 @@ function flatSortedLabels(labels: SeriesAddress['labels']): string[] {
   const flat: string[] = [];
   for (const [name, value] of [...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) flat.push(name, value);
   return flat;
+}
+
+/**
+ * What the agent would not serve of `families` (the content of `path`) next to the other
+ * textfiles of its directory, by the agent's own merge: families and series another file wins.
+ * Only the other files that share a name with `families` are read in full; files the agent
+ * would refuse, or cannot read, take nothing from anyone and are left out.
+ */
+export async function neighbourConflicts(path: string, families: readonly MetricFamily[]): Promise<Conflict[]> {
+  const names = new Set<string>();
+  for (const family of families) if (family.metrics.length > 0) for (const name of ownedNames(family)) names.add(name);
+  if (names.size === 0) return [];
+  const directory = dirname(path);
+  const own = basename(path);
+  let entries: string[];
+  try {
+    entries = await readdir(directory);
+  } catch {
+    return [];
+  }
+  const sources = [{ id: path, families }];
+  for (const name of entries) {
+    if (name === own || !name.endsWith('.prom') || name.startsWith('.')) continue;
+    const other = join(directory, name);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(other);
+    } catch {
+      continue;
+    }
+    // A verdict without a model first (cheap on a large file): most neighbours share no name.
+    const glance = judgeTextfileContent(bytes, { ...WRITER_CONTENT_OPTIONS, seriesForm: 'none' });
+    if (!glance.accepted || !glance.families.some((family) => ownedNames(family).some((owned) => names.has(owned)))) continue;
+    const full = judgeTextfileContent(bytes, WRITER_CONTENT_OPTIONS);
+    if (full.accepted) sources.push({ id: other, families: full.families });
+  }
+  if (sources.length === 1) return [];
+  return mergeSources(sources).conflicts.filter((conflict) => conflict.source === path && conflict.severity === 'error');
 }

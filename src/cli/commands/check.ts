@@ -4,17 +4,17 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { checkExposition } from '../../core/check.js';
-import { readDirectives } from '../../core/directives.js';
 import { mergeSources, type Source } from '../../core/merge.js';
 import type { Finding } from '../../core/types.js';
+import { judgeTextfileContent, type TextfileFinding } from '../../core/verdict.js';
+import { DEFAULT_MAX_SERIES_PER_FILE } from '../../defaults.js';
 import { formatFinding } from '../diagnostics.js';
 import { CliError } from '../errors.js';
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, EXIT_WARNINGS } from '../exit-codes.js';
 
 interface CheckedInput {
   readonly name: string;
-  readonly findings: Finding[];
+  readonly findings: TextfileFinding[];
 }
 
 interface CheckCommandOptions {
@@ -67,7 +67,12 @@ function runCheck(inputs: readonly string[], options: CheckCommandOptions): numb
   const paths = inputs.length === 0 ? ['-'] : inputs.flatMap(expandArgument);
   // One input needs a verdict, not a model: its series are checked without being kept, which
   // is several times faster on a large file. Several inputs are merged, which needs them.
-  const checkOptions = { lint: options.lint, allowTimestamps: options.allowTimestamps, retainSeries: paths.length > 1 };
+  const checkOptions = {
+    lint: options.lint,
+    allowTimestamps: options.allowTimestamps,
+    maxSeriesPerFile: DEFAULT_MAX_SERIES_PER_FILE,
+    seriesForm: paths.length > 1 ? ('metrics' as const) : ('none' as const),
+  };
   for (const path of paths) {
     const name = path === '-' ? 'stdin' : path;
     const content = path === '-' ? readStdin() : readInput(path);
@@ -75,12 +80,10 @@ function runCheck(inputs: readonly string[], options: CheckCommandOptions): numb
       checked.push({ name, findings: [content] });
       continue;
     }
-    const result = checkExposition(content, checkOptions);
-    // `# promdrop: ttl=` lines are comments to the format but the agent judges them too.
-    const directives = readDirectives(content).findings;
-    const findings = [...result.findings, ...directives].sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
-    checked.push({ name, findings });
-    if (result.accepted && directives.length === 0) sources.push({ id: name, families: result.families });
+    // The agent's own verdict: parse, validation, `# promdrop:` directives, limits, reserved names.
+    const verdict = judgeTextfileContent(content, checkOptions);
+    checked.push({ name, findings: [...verdict.findings] });
+    if (verdict.accepted) sources.push({ id: name, families: verdict.families });
   }
   // Files that are fine alone can still collide when the agent serves them together.
   if (sources.length > 1) {

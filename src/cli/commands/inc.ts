@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { parseGoFloat } from '../../core/float.js';
 import { addToSeries } from '../../fs/textfile-edit.js';
-import { addSeriesOptions, addWriterOptions, editOneSeries, parseSampleValue, type SeriesOptions } from '../writer-options.js';
+import { addSeriesOptions, addStrictOption, addWriterOptions, editOneSeries, parseSampleValue, type SeriesOptions } from '../writer-options.js';
 
 const EXAMPLES = `
 Examples:
@@ -27,7 +27,7 @@ export function registerInc(program: Command): void {
     .argument('<METRIC>', 'metric name')
     .argument('[DELTA]', 'amount to add (Go syntax: 1, 0.5, -3, 1e3)', '1');
   addSeriesOptions(command, 'counter');
-  addWriterOptions(command, true)
+  addStrictOption(addWriterOptions(command, true))
     .addHelpText('after', EXAMPLES)
     .action(async (file: string, metric: string, deltaText: string, options: SeriesOptions) => {
       const delta = parseSampleValue(deltaText, 'DELTA', (text) => {

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { parseGoFloat } from '../../core/float.js';
 import { setSeries } from '../../fs/textfile-edit.js';
-import { addSeriesOptions, addWriterOptions, editOneSeries, parseSampleValue, type SeriesOptions } from '../writer-options.js';
+import { addSeriesOptions, addStrictOption, addWriterOptions, editOneSeries, parseSampleValue, type SeriesOptions } from '../writer-options.js';
 
 const EXAMPLES = `
 Examples:
@@ -28,7 +28,7 @@ export function registerSet(program: Command): void {
     .argument('<METRIC>', 'metric name')
     .argument('<VALUE>', 'sample value (Go syntax: 42, -1.5, 1e9, NaN, +Inf)');
   addSeriesOptions(command, 'gauge');
-  addWriterOptions(command, true)
+  addStrictOption(addWriterOptions(command, true))
     .addHelpText('after', EXAMPLES)
     .action(async (file: string, metric: string, valueText: string, options: SeriesOptions) => {
       const value = parseSampleValue(valueText, 'value', parseGoFloat);

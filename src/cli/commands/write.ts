@@ -3,12 +3,15 @@
 // NAME.prom atomically; otherwise the previous file stays as it was.
 import { Buffer } from 'node:buffer';
 import type { Command } from 'commander';
-import { judgeTextfile, replaceTextfile, ttlDirectiveLine } from '../../fs/textfile-edit.js';
+import { judgeTextfileContent } from '../../core/verdict.js';
+import { WRITER_CONTENT_OPTIONS, replaceTextfile, ttlDirectiveLine } from '../../fs/textfile-edit.js';
 import { formatFinding } from '../diagnostics.js';
 import { CliError } from '../errors.js';
 import { EXIT_INVALID, EXIT_USAGE } from '../exit-codes.js';
 import {
+  addStrictOption,
   addWriterOptions,
+  checkNeighbours,
   parsePositiveDuration,
   reportWriteFailure,
   resolveDirectory,
@@ -44,7 +47,7 @@ export function registerWrite(program: Command): void {
     .description('validate exposition text from stdin and atomically replace NAME.prom with it')
     .argument('<NAME>', 'file name in the textfile directory (".prom" is added when missing)')
     .option('--ttl <DURATION>', 'add a "# promdrop: ttl=DURATION" line: the agent stops serving the file this long after it was written', parsePositiveDuration);
-  addWriterOptions(command, true)
+  addStrictOption(addWriterOptions(command, true))
     .addHelpText('after', EXAMPLES)
     .action(async (name: string, options: WriteOptions) => {
       const path = textfilePath(resolveDirectory(options), name);
@@ -52,7 +55,7 @@ export function registerWrite(program: Command): void {
         throw new CliError('write reads the metrics from stdin: pipe them in, e.g. `my-collector | promdrop write NAME`', EXIT_USAGE);
       }
       const input = await readAll(process.stdin);
-      const verdict = judgeTextfile(input);
+      const verdict = judgeTextfileContent(input, WRITER_CONTENT_OPTIONS);
       for (const finding of verdict.findings) writeStderrLine(formatFinding('stdin', finding));
       if (!verdict.accepted) {
         throw new CliError(`${path} not changed: the input has errors`, EXIT_INVALID);
@@ -66,10 +69,16 @@ export function registerWrite(program: Command): void {
       }
       if (input.length === 0) writeStderrLine(`promdrop: warning: stdin is empty; ${path} will have no series`);
       try {
-        await replaceTextfile(path, output, {
-          lockTimeoutMs: options.lockTimeout,
-          ...(options.mode === undefined ? {} : { mode: options.mode }),
-        });
+        await replaceTextfile(
+          path,
+          output,
+          {
+            lockTimeoutMs: options.lockTimeout,
+            ...(options.mode === undefined ? {} : { mode: options.mode }),
+            beforeWrite: checkNeighbours(path, options.strict === true, writeStderrLine),
+          },
+          verdict.families,
+        );
       } catch (error) {
         reportWriteFailure(error, writeStderrLine);
       }

@@ -1,0 +1,165 @@
+// The one verdict on a textfile's content: parse, validate, `# promdrop:` directives, the series
+// limit and the names that belong to the agent. `promdrop check`, the writer commands, the push
+// API and the agent's store all call this and nothing else, so that "check says OK" means "the
+// agent serves it" by construction. What a set of accepted files serves together is merge.ts's
+// business (mergeSources), the other half of the verdict.
+import { checkExposition } from './check.js';
+import { readDirectives, type DirectiveFinding } from './directives.js';
+import { seriesOfMetric } from './merge.js';
+import { familiesToKeep } from './rendered-series.js';
+import type { Finding, FindingReason, MetricFamily } from './types.js';
+
+/** Why a file is not served, is served from its last good content, or conflicts. Stable: these
+ *  are label values of promdrop_textfile_error and keys of the JSON API. */
+export type FileErrorReason =
+  | 'parse'
+  | 'validation'
+  | 'timestamp'
+  | 'conflict'
+  | 'duplicate'
+  | 'expired'
+  | 'too_large'
+  | 'too_many_series'
+  | 'permission'
+  | 'not_regular'
+  | 'io'
+  | 'reserved_metric';
+
+/** The agent's own metrics. A file defining one would silently replace the real value
+ *  (node_exporter rows 21/21b), so no file may. */
+export const TEXTFILE_MTIME_METRIC = 'node_textfile_mtime_seconds';
+export const TEXTFILE_SCRAPE_ERROR_METRIC = 'node_textfile_scrape_error';
+const AGENT_PREFIX = 'promdrop_';
+
+export function isAgentMetricName(name: string): boolean {
+  return name === TEXTFILE_MTIME_METRIC || name === TEXTFILE_SCRAPE_ERROR_METRIC || name.startsWith(AGENT_PREFIX);
+}
+
+/**
+ * How the accepted families come back:
+ * - `metrics`: every series a Metric, to edit or to merge in one process (the CLI);
+ * - `kept`: counter, gauge and untyped families as their rendered lines (RenderedSeries), what
+ *   the agent keeps for as long as the file is unchanged;
+ * - `none`: scalar series as digests, good for a verdict only (`promdrop check` of one file).
+ */
+export type SeriesForm = 'metrics' | 'kept' | 'none';
+
+/** Plain data (no functions), so that a worker thread can judge with the same options. */
+export interface ContentOptions {
+  /** Files with more series are refused (`--textfile.max-series`); no limit when absent. */
+  readonly maxSeriesPerFile?: number;
+  readonly allowTimestamps?: boolean;
+  /** Names files may not define besides the agent's own (isAgentMetricName), e.g. the self
+   *  metrics' names. */
+  readonly extraReservedMetricNames?: readonly string[];
+  /** Add promlint's style warnings (they never make a file refused). */
+  readonly lint?: boolean;
+  readonly seriesForm?: SeriesForm;
+}
+
+/** A finding of the core or about a `# promdrop:` directive line. */
+export type TextfileFinding = Finding | DirectiveFinding;
+
+export interface ContentRejection {
+  readonly reason: FileErrorReason;
+  /** The first error, by line (line 0 for the series limit). */
+  readonly finding: TextfileFinding;
+}
+
+export interface ContentVerdict {
+  /** True when no finding is an error: the agent serves the file (minus what conflicts). */
+  readonly accepted: boolean;
+  /** Empty when the input does not parse. In the form options.seriesForm asks for. */
+  readonly families: MetricFamily[];
+  /** Series as Prometheus stores them: each bucket or quantile, `_sum` and `_count` count. */
+  readonly series: number;
+  /** From the file's own `# promdrop: ttl=` line. */
+  readonly ttlMs: number | undefined;
+  /** Every finding, ordered by line. */
+  readonly findings: TextfileFinding[];
+  readonly warnings: number;
+  /** Set exactly when not accepted. */
+  readonly rejection?: ContentRejection;
+}
+
+export function judgeTextfileContent(bytes: Uint8Array, options: ContentOptions = {}): ContentVerdict {
+  const form = options.seriesForm ?? 'metrics';
+  const check = checkExposition(bytes, {
+    allowTimestamps: options.allowTimestamps ?? false,
+    isReservedMetricName: reservedNamePredicate(options.extraReservedMetricNames ?? []),
+    lint: options.lint ?? false,
+    retainSeries: form === 'metrics',
+  });
+  const directives = readDirectives(bytes);
+  const findings: TextfileFinding[] = [...check.findings];
+  // Directive errors are only worth reporting when the file parses: a parse error comes first.
+  if (check.parseFailure === undefined) findings.push(...directives.findings);
+  findings.sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
+  let warnings = 0;
+  let firstError: TextfileFinding | undefined;
+  for (const finding of findings) {
+    if (finding.severity === 'warning') warnings++;
+    else firstError ??= finding;
+  }
+  const series = countSeries(check.families);
+  let rejection: ContentRejection | undefined;
+  if (firstError !== undefined) {
+    rejection = { reason: fileReasonOf(firstError.reason), finding: firstError };
+  } else if (options.maxSeriesPerFile !== undefined && series > options.maxSeriesPerFile) {
+    const finding: Finding = {
+      severity: 'error',
+      reason: 'too_many_series',
+      message: `${series} series is over the limit of ${options.maxSeriesPerFile} per file (--textfile.max-series)`,
+      line: 0,
+    };
+    findings.push(finding);
+    rejection = { reason: 'too_many_series', finding };
+  }
+  if (rejection !== undefined) {
+    return { accepted: false, families: check.families, series, ttlMs: directives.ttlMs, findings, warnings, rejection };
+  }
+  // Scalar series checked from the parser's digest are kept as their rendered lines, never as
+  // one object each: what keeps a 500,000-series file affordable in the agent.
+  const families = form === 'kept' ? familiesToKeep(bytes, check.families) : check.families;
+  return { accepted: true, families, series, ttlMs: directives.ttlMs, findings, warnings };
+}
+
+function reservedNamePredicate(extra: readonly string[]): (name: string) => boolean {
+  if (extra.length === 0) return isAgentMetricName;
+  const names = new Set(extra);
+  return (name) => isAgentMetricName(name) || names.has(name);
+}
+
+function fileReasonOf(reason: FindingReason | 'directive'): FileErrorReason {
+  switch (reason) {
+    case 'parse':
+      return 'parse';
+    case 'timestamp':
+      return 'timestamp';
+    case 'duplicate_series':
+      return 'duplicate';
+    case 'reserved_metric':
+      return 'reserved_metric';
+    case 'too_many_series':
+      return 'too_many_series';
+    default:
+      return 'validation';
+  }
+}
+
+/** Series as Prometheus will store them: each bucket or quantile, `_sum` and `_count` count. */
+export function countSeries(families: readonly MetricFamily[]): number {
+  let total = 0;
+  for (const family of families) {
+    total += family.digest?.count ?? family.rendered?.count ?? 0;
+    for (const metric of family.metrics) total += seriesOfMetric(metric);
+  }
+  return total;
+}
+
+/** `path:LINE:COL: message`, the layout editors and CI logs link to. */
+export function positionedMessage(path: string, finding: { readonly line: number; readonly column?: number; readonly message: string }): string {
+  if (finding.line <= 0) return `${path}: ${finding.message}`;
+  const column = finding.column !== undefined && finding.column > 0 ? `:${finding.column}` : '';
+  return `${path}:${finding.line}${column}: ${finding.message}`;
+}
