@@ -21,18 +21,20 @@ import type {
   SummaryMetric,
 } from './types.js';
 
-const NL = 0x0a;
+// Exported with the byte tables and scanning functions below for rendered-series.ts, which
+// reads sample lines the parser has already accepted: one scanner, so the two cannot diverge.
+export const NL = 0x0a;
 const CR = 0x0d;
-const SPACE = 0x20;
-const TAB = 0x09;
+export const SPACE = 0x20;
+export const TAB = 0x09;
 const HASH = 0x23;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const EQUALS = 0x3d;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const LOWER_N = 0x6e;
+export const QUOTE = 0x22;
+export const BACKSLASH = 0x5c;
+export const COMMA = 0x2c;
+export const EQUALS = 0x3d;
+export const OPEN_BRACE = 0x7b;
+export const CLOSE_BRACE = 0x7d;
+export const LOWER_N = 0x6e;
 /** Sentinel for "past the end of the input", compared like a byte. */
 const EOF = -1;
 
@@ -47,10 +49,10 @@ const TYPE_WORDS: ReadonlyMap<string, MetricType> = new Map([
 const OPENMETRICS_TYPES = new Set(['info', 'stateset', 'unknown', 'gaugehistogram']);
 
 // Byte classes as lookup tables: the scanner tests them for every byte of every name.
-const LABEL_START = new Uint8Array(256);
-const LABEL_CONTINUE = new Uint8Array(256);
-const METRIC_START = new Uint8Array(256);
-const METRIC_CONTINUE = new Uint8Array(256);
+export const LABEL_START = new Uint8Array(256);
+export const LABEL_CONTINUE = new Uint8Array(256);
+export const METRIC_START = new Uint8Array(256);
+export const METRIC_CONTINUE = new Uint8Array(256);
 for (let b = 0; b < 256; b++) {
   const letter = (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || b === 0x5f;
   const digit = b >= 0x30 && b <= 0x39;
@@ -81,7 +83,7 @@ const TIMESTAMP_RE = /^[+-]?[0-9]+$/;
  * code after argument checks that cost a measurable share of the parse on large files; these
  * methods have been on Buffer.prototype since Node's first releases, though untyped.
  */
-interface SliceableBuffer extends Buffer {
+export interface SliceableBuffer extends Buffer {
   latin1Slice(start: number, end: number): string;
   utf8Slice(start: number, end: number): string;
 }
@@ -199,14 +201,7 @@ class TextParser {
   }
 
   private skipBlanks(): void {
-    const buf = this.buf;
-    let p = this.pos;
-    while (p < this.end) {
-      const c = buf[p]!;
-      if (c !== SPACE && c !== TAB) break;
-      p++;
-    }
-    this.pos = p;
+    this.pos = skipBlanks(this.buf, this.pos, this.end);
   }
 
   /** Bytes up to a blank, tab, LF or the end; returns the token's end. */
@@ -222,12 +217,7 @@ class TextParser {
   }
 
   private scanName(table: Uint8Array, startTable: Uint8Array): number {
-    const buf = this.buf;
-    let p = this.pos;
-    if (p >= this.end || startTable[buf[p]!] === 0) return p;
-    p++;
-    while (p < this.end && table[buf[p]!] === 1) p++;
-    return p;
+    return scanName(this.buf, this.pos, this.end, table, startTable);
   }
 
   private text(start: number, end: number): string {
@@ -966,6 +956,38 @@ function inInt64(token: string): boolean {
   if (token.length < 19) return true;
   const value = BigInt(token);
   return value >= INT64_MIN && value <= INT64_MAX;
+}
+
+/** The first byte at or after `p` (before `end`) that is not a blank or a tab. */
+export function skipBlanks(buf: Uint8Array, p: number, end: number): number {
+  while (p < end) {
+    const c = buf[p]!;
+    if (c !== SPACE && c !== TAB) break;
+    p++;
+  }
+  return p;
+}
+
+/** The end of the name starting at `p` (`p` itself when none starts there), by the byte
+ *  tables above: METRIC_CONTINUE/METRIC_START for metric names, LABEL_* for label names. The
+ *  name ends at the first byte that cannot be in one: expfmt needs no blank before the value
+ *  when the value cannot continue the name (`up.5`, `up+Inf`). */
+export function scanName(buf: Uint8Array, p: number, end: number, table: Uint8Array, startTable: Uint8Array): number {
+  if (p >= end || startTable[buf[p]!] === 0) return p;
+  p++;
+  while (p < end && table[buf[p]!] === 1) p++;
+  return p;
+}
+
+/** The end of a label value's escaped bytes starting at `p` (after its opening quote): the
+ *  position of its closing quote. The value must be one the parser accepted. */
+export function scanEscapedValue(buf: Uint8Array, p: number): number {
+  for (;;) {
+    while (LABEL_VALUE_STOP[buf[p]!] === 0) p++;
+    const c = buf[p]!;
+    if (c === QUOTE) return p;
+    p += c === BACKSLASH ? 2 : 1;
+  }
 }
 
 /** Mixes a label name's and value's hashes into one pair hash (murmur3's finaliser), so that

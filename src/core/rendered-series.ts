@@ -19,32 +19,37 @@
 // stay Metrics.
 import { compareCodePoints } from './compare.js';
 import { formatGoFloat, parseGoFloat } from './float.js';
-import { parseExposition } from './parse.js';
+// The lines are read with the parser's own byte tables and scanning functions (parse.ts), on
+// lines the parser has already accepted.
+import {
+  BACKSLASH,
+  CLOSE_BRACE,
+  COMMA,
+  LABEL_CONTINUE,
+  LABEL_START,
+  LOWER_N,
+  METRIC_CONTINUE,
+  METRIC_START,
+  NL,
+  OPEN_BRACE,
+  QUOTE,
+  SPACE,
+  TAB,
+  parseExposition,
+  scanEscapedValue,
+  scanName,
+  skipBlanks,
+  type SliceableBuffer,
+} from './parse.js';
 import { ByteWriter } from './byte-writer.js';
 import { openMetricsFloat, openMetricsTimestamp } from './render.js';
 import type { MetricFamily, RenderedSeries, ScalarMetric, SeriesDigest } from './types.js';
 
-const NL = 0x0a;
-const SPACE = 0x20;
-const TAB = 0x09;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const EQUALS = 0x3d;
-const COMMA = 0x2c;
-const LOWER_N = 0x6e;
-
 /** Label offsets kept per series while sorting; beyond this the family stays Metrics. */
 const MAX_OFFSETS = 1 << 26;
 
-interface LatinBuffer extends Buffer {
-  latin1Slice(start: number, end: number): string;
-}
+type LatinBuffer = SliceableBuffer;
 
-function isBlank(byte: number | undefined): boolean {
-  return byte === SPACE || byte === TAB;
-}
 
 /**
  * The family's series as rendered sample lines, from the input the digest was made of.
@@ -127,43 +132,33 @@ type RowSource = (r: number, row: Int32Array) => number;
  * exactly the `expected` labels in their order.
  */
 function scanSeries(buf: Buffer, lineStart: number, expected: readonly LabelSlot[], offsets: Int32Array, at: number, valueStarts: Int32Array, index: number): boolean {
-  let p = lineStart;
-  while (isBlank(buf[p])) p++;
-  // The name ends at the first byte that cannot be in one: expfmt needs no blank before the
-  // value when the value cannot continue the name (`up.5`, `up+Inf`).
-  while (isNameByte(buf[p])) p++;
-  while (isBlank(buf[p])) p++;
+  const end = buf.length;
+  let p = skipBlanks(buf, lineStart, end);
+  p = skipBlanks(buf, scanName(buf, p, end, METRIC_CONTINUE, METRIC_START), end);
   let found = 0;
   if (buf[p] === OPEN_BRACE) {
     p++;
     for (;;) {
-      while (isBlank(buf[p])) p++;
+      p = skipBlanks(buf, p, end);
       if (buf[p] === CLOSE_BRACE) break;
       const nameStart = p;
-      while (buf[p] !== EQUALS && !isBlank(buf[p])) p++;
+      p = scanName(buf, p, end, LABEL_CONTINUE, LABEL_START);
       const slot = expected[found];
       if (slot === undefined || !sameBytes(slot.bytes, buf, nameStart, p)) return false;
       while (buf[p] !== QUOTE) p++;
       p++;
       offsets[at + slot.position * 2] = p;
-      while (buf[p] !== QUOTE) p += buf[p] === BACKSLASH ? 2 : 1;
+      p = scanEscapedValue(buf, p);
       offsets[at + slot.position * 2 + 1] = p;
       found++;
-      p++;
-      while (isBlank(buf[p])) p++;
+      p = skipBlanks(buf, p + 1, end);
       if (buf[p] === COMMA) p++;
     }
-    p++;
-    while (isBlank(buf[p])) p++;
+    p = skipBlanks(buf, p + 1, end);
   }
   if (found !== expected.length) return false;
   valueStarts[index] = p;
   return true;
-}
-
-/** A byte of a legacy metric name: [a-zA-Z0-9_:]. */
-function isNameByte(byte: number | undefined): boolean {
-  return byte !== undefined && ((byte >= 0x61 && byte <= 0x7a) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x30 && byte <= 0x39) || byte === 0x5f || byte === 0x3a);
 }
 
 /** True when buf[start, end) holds `expected`'s bytes (a few: a label name, not worth a call
@@ -232,7 +227,7 @@ function writeLines(buf: LatinBuffer, name: string, names: readonly string[], n:
       previousValue = formatGoFloat(parseGoFloat(token)!);
     }
     line += previousValue;
-    while (isBlank(buf[p])) p++;
+    p = skipBlanks(buf, p, buf.length);
     if (buf[p] !== NL) {
       const tsStart = p;
       while (buf[p] !== NL) p++;
@@ -270,8 +265,7 @@ export function openMetricsLines(rendered: RenderedSeries): Buffer {
     if (buf[p] === OPEN_BRACE) {
       while (buf[p] !== CLOSE_BRACE) {
         if (buf[p] === QUOTE) {
-          p++;
-          while (buf[p] !== QUOTE) p += buf[p] === BACKSLASH ? 2 : 1;
+          p = scanEscapedValue(buf, p + 1);
         }
         p++;
       }
