@@ -13,7 +13,6 @@ import { dirname, join, resolve } from 'node:path';
 import { canonicalKey, type GroupingKey } from '../core/grouping-key.js';
 import type { MetricFamily } from '../core/types.js';
 import { judgeContent, type ContentOptions, type ContentVerdict } from '../agent/file-state.js';
-import { expandRenderedSeries } from '../core/rendered-series.js';
 import { isTempFileName, removeAbandonedTempFiles, removeDurably, writeAtomically } from '../fs/atomic-write.js';
 import { isTextfileName } from '../fs/directory-scan.js';
 import type { FileIdentity } from '../fs/textfile-reader.js';
@@ -374,12 +373,10 @@ function textfileSource(path: string): string {
 }
 
 /**
- * The store's judgement of a group file, with every family's series as objects: the store keeps
- * scalar families as rendered lines, but a group's families are edited (POST) and indexed
- * series by series.
+ * The store's judgement of a group file, with every family's series as objects straight from
+ * the parse (the store keeps scalar families as rendered lines, but a group's families are
+ * edited (POST) and indexed series by series): never rendered to lines and parsed again.
  */
 function judgeGroupFile(path: string, bytes: Uint8Array, options: ContentOptions): ContentVerdict {
-  const verdict = judgeContent(path, bytes, NO_IDENTITY, options);
-  if (!verdict.ok) return verdict;
-  return { ...verdict, content: { ...verdict.content, families: verdict.content.families.map(expandRenderedSeries) } };
+  return judgeContent(path, bytes, NO_IDENTITY, { ...options, seriesForm: 'metrics' });
 }
