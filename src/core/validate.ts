@@ -72,10 +72,12 @@ function describeCount(value: number): string {
   return 'not an integer';
 }
 
-/** The sample names a histogram or summary family expands to besides its own name. */
+/** The sample names a histogram or summary family owns besides its own name (`_created` too:
+ *  OpenMetrics gives it to the family), as merge.ts's ownedNames: one rule within a file and
+ *  across files. */
 export function expandedNames(family: MetricFamily): string[] {
-  if (family.type === 'histogram') return [`${family.name}_bucket`, `${family.name}_sum`, `${family.name}_count`];
-  if (family.type === 'summary') return [`${family.name}_sum`, `${family.name}_count`];
+  if (family.type === 'histogram') return [`${family.name}_bucket`, `${family.name}_sum`, `${family.name}_count`, `${family.name}_created`];
+  if (family.type === 'summary') return [`${family.name}_sum`, `${family.name}_count`, `${family.name}_created`];
   return [];
 }
 
