@@ -227,15 +227,18 @@ async function load(row: Row): Promise<{ snapshot: Snapshot; directory: string }
 }
 
 describe('rows where the store differs from node_exporter on purpose', () => {
-  it('row 6: different HELP keeps every series under the first HELP and flags the second file', async () => {
+  it('row 6: different HELP keeps every series under the first HELP and warns about the second file', async () => {
     const { snapshot, directory } = await load({
       row: '6',
       title: '',
       files: { 'a.prom': '# HELP fam Help one\n# TYPE fam gauge\nfam{src="a"} 1\n', 'b.prom': '# HELP fam Help two\n# TYPE fam gauge\nfam{src="b"} 2\n' },
     });
     expect(snapshot.text.toString()).toContain('# HELP fam Help one\n# TYPE fam gauge\nfam{src="a"} 1\nfam{src="b"} 2\n');
-    expect(report(snapshot, directory, 'b.prom')).toMatchObject({ state: 'conflict', served: true, reason: 'conflict' });
-    expect(scrapeError(snapshot)).toBe('1'); // node_exporter: 0, and b's series silently dropped
+    // A warning, not an error (docs/agent.md): b is served whole, so nothing is missing.
+    expect(report(snapshot, directory, 'b.prom')).toMatchObject({ state: 'ok', served: true, series: 1, warnings: 1 });
+    expect(report(snapshot, directory, 'b.prom')!.reason).toBeUndefined();
+    expect(report(snapshot, directory, 'b.prom')!.message).toContain(`HELP of fam differs from the one in ${join(directory, 'a.prom')}`);
+    expect(scrapeError(snapshot)).toBe('0'); // node_exporter: 0 too, but b's series silently dropped
   });
 
   it('row 6b: a file without HELP joins the family of a file with HELP, nothing dropped', async () => {
@@ -274,7 +277,9 @@ describe('rows where the store differs from node_exporter on purpose', () => {
     expect(text).toContain('fam{src="x"} 1\n');
     expect(text).not.toContain('fam{src="x"} 2');
     expect(text).toContain('other 3\n');
-    expect(report(snapshot, directory, 'b.prom')).toMatchObject({ state: 'conflict', served: true, reason: 'duplicate' });
+    // b's only series is the duplicate: nothing of b is served, and b is not counted as served.
+    expect(report(snapshot, directory, 'b.prom')).toMatchObject({ state: 'conflict', served: false, series: 0, reason: 'duplicate' });
+    expect(snapshot.text.toString()).toContain(`promdrop_textfile_up{file="${join(directory, 'b.prom')}"} 0\n`);
     expect(scrapeError(snapshot)).toBe('1');
   });
 
