@@ -9,11 +9,13 @@ export const SCRAPE_ERROR_METRIC = 'node_textfile_scrape_error';
 export const UP_METRIC = 'promdrop_textfile_up';
 export const ERROR_METRIC = 'promdrop_textfile_error';
 export const DIRECTORY_UP_METRIC = 'promdrop_textfile_directory_up';
+/** node_exporter's per-collector gauges, which every scrape carries for the textfile collector. */
+const COLLECTOR_METRICS: readonly string[] = ['node_scrape_collector_duration_seconds', 'node_scrape_collector_success'];
 
 /** Names a textfile may not define: they belong to the agent, and a file defining them would
  *  silently replace the real value (node_exporter rows 21/21b). */
 export function isReservedMetricName(name: string): boolean {
-  return name === MTIME_METRIC || name === SCRAPE_ERROR_METRIC || name.startsWith('promdrop_');
+  return name === MTIME_METRIC || name === SCRAPE_ERROR_METRIC || COLLECTOR_METRICS.includes(name) || name.startsWith('promdrop_');
 }
 
 // Exactly node_exporter 1.5.0's wording, checked against a live scrape.
