@@ -58,9 +58,14 @@ export interface Composition {
   readonly parts: readonly FamilyPart[];
 }
 
+/** HELP for a family no source documents (undefined: no HELP line); see MergeOptions. */
+export type MissingHelp = (sourceIds: readonly string[]) => string | undefined;
+
 export class ExpositionComposer {
   /** Per file content: the part of each family it alone defines, by name. */
   private readonly rendered = new WeakMap<readonly MetricFamily[], Map<string, FamilyPart | null>>();
+
+  constructor(private readonly missingHelp: MissingHelp = nodeExporterHelp) {}
 
   /**
    * Merges the sources (in id order, the core's rule). The conflicts are known at once; the
@@ -99,27 +104,27 @@ export class ExpositionComposer {
         }
         let part = cache.get(family.name);
         if (part === undefined) {
-          part = partAlone(source.id, family);
+          part = partAlone(source.id, family, this.missingHelp);
           cache.set(family.name, part);
         }
         if (part !== null) parts.push(part);
       }
       if (sharedFamilies.length > 0) shared.push({ id: source.id, families: sharedFamilies });
     }
-    const merged = mergeSources(shared);
+    const merged = mergeSources(shared, { missingHelp: this.missingHelp });
     for (const family of merged.families) parts.push(FamilyPart.ofFamily(family));
     return new MergedSources(parts, merged.conflicts);
   }
 }
 
 /** What mergeSources makes of a family no other source defines, as a part; null if nothing. */
-function partAlone(sourceId: string, family: MetricFamily): FamilyPart | null {
+function partAlone(sourceId: string, family: MetricFamily, missingHelp: MissingHelp): FamilyPart | null {
   const rendered = family.rendered;
   if (rendered !== undefined) {
-    const help = family.help ?? nodeExporterHelp([sourceId]);
+    const help = family.help ?? missingHelp([sourceId]);
     return FamilyPart.ofRenderedSeries({ name: family.name, help, type: family.type }, rendered);
   }
-  const merged = mergeSources([{ id: sourceId, families: [family] }]).families[0];
+  const merged = mergeSources([{ id: sourceId, families: [family] }], { missingHelp }).families[0];
   return merged === undefined ? null : FamilyPart.ofFamily(merged);
 }
 

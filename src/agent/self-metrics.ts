@@ -163,7 +163,8 @@ export class SelfMetrics implements SelfMetricsSource, PushCounters {
     if (!this.exporterMetrics) return (await this.constantFragments())[format];
     this.countFiles(snapshot);
     const [processFragment, ownFragment] = await Promise.all([this.processMetrics(format), this.registry.metrics().then((text) => fragment(text, format))]);
-    return Buffer.concat([processFragment, ownFragment]);
+    // The agent's own promdrop_* families before the generic process_* and nodejs_* ones.
+    return Buffer.concat([ownFragment, processFragment]);
   }
 
   scrapeStarted(): void {
@@ -240,7 +241,9 @@ async function bothFragments(text: string): Promise<Record<ExpositionFormat, Buf
  * follows, ends with it.
  */
 function fragment(text: string, format: ExpositionFormat): Buffer {
-  if (format === 'text') return Buffer.from(text, 'utf8');
+  // prom-client separates families with a blank line; an exposition read as one list (and
+  // node_exporter's output) has none.
+  if (format === 'text') return Buffer.from(text.replace(/\n\n+/g, '\n'), 'utf8');
   const parsed = parseExposition(Buffer.from(text, 'utf8'));
   // Should a future prom-client write something the core rejects, that scrape goes without
   // self metrics rather than with a broken exposition.

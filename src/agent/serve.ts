@@ -63,6 +63,7 @@ export function storeOptionsFromConfig(config: ServeConfig, logger: Logger, rese
     logger,
     reservedMetricNames,
     unwatchedDirectories: config.push === undefined ? undefined : [config.push.directory],
+    pushedDirectories: config.push === undefined ? undefined : [config.push.directory],
   };
 }
 

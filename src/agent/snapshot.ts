@@ -2,7 +2,7 @@
 // once per change from the families' cached parts), the OpenMetrics rendering and gzip bodies
 // (built on first use, then kept), and the per-file reports. Scrapes only ever read a snapshot,
 // so concurrent scrapes share the work and a scrape's cost does not depend on the number of files.
-import { createGzip, gzipSync } from 'node:zlib';
+import { constants, crc32, createDeflateRaw, deflateRawSync } from 'node:zlib';
 import { OPENMETRICS_EOF } from '../core/render.js';
 import type { FamilyPart } from './compose.js';
 import type { FileErrorReason, FileState } from './file-state.js';
@@ -39,6 +39,14 @@ export interface DirectoryReport {
 
 export type ExpositionFormat = 'text' | 'openmetrics';
 
+/** A body compressed as raw DEFLATE that ends byte-aligned without a final block. */
+export interface DeflatedBody {
+  readonly deflated: Buffer;
+  /** CRC-32 and length of the uncompressed body, for the gzip trailer. */
+  readonly crc: number;
+  readonly length: number;
+}
+
 export interface Snapshot {
   /** Grows by one each time the served content or any report changes. */
   readonly generation: number;
@@ -51,8 +59,10 @@ export interface Snapshot {
   readonly text: Buffer;
   /** The OpenMetrics body as one buffer (a copy, as `text`). */
   openMetrics(): Buffer;
-  /** gzip of either body, compressed once (text: started in the background when large). */
-  gzip(format: ExpositionFormat): Promise<Buffer>;
+  /** Either body without OpenMetrics' `# EOF`, as raw DEFLATE ending in a sync flush (so that
+   *  the per-scrape self metrics and `# EOF` can follow it in the same gzip member; see
+   *  http/gzip-splice.ts), compressed once (text: started in the background when large). */
+  deflated(format: ExpositionFormat): Promise<DeflatedBody>;
   /** Every *.prom entry, sorted by path. */
   readonly files: readonly FileReport[];
   readonly directories: readonly DirectoryReport[];
@@ -71,7 +81,7 @@ const EOF_CHUNK = Buffer.from(OPENMETRICS_EOF);
 export class BuiltSnapshot implements Snapshot {
   private readonly textChunks: readonly Buffer[];
   private openMetricsChunks: readonly Buffer[] | undefined;
-  private readonly gzipBodies: { text?: Promise<Buffer>; openmetrics?: Promise<Buffer> } = {};
+  private readonly deflatedBodies: { text?: Promise<DeflatedBody>; openmetrics?: Promise<DeflatedBody> } = {};
 
   constructor(
     readonly generation: number,
@@ -97,18 +107,18 @@ export class BuiltSnapshot implements Snapshot {
     return Buffer.concat(this.body('openmetrics'));
   }
 
-  gzip(format: ExpositionFormat): Promise<Buffer> {
-    let body = this.gzipBodies[format];
+  deflated(format: ExpositionFormat): Promise<DeflatedBody> {
+    let body = this.deflatedBodies[format];
     if (body === undefined) {
-      body = gzipChunks(this.body(format));
-      this.gzipBodies[format] = body;
+      body = deflateChunks(withoutEof(format, this.body(format)));
+      this.deflatedBodies[format] = body;
     }
     return body;
   }
 
   /** Starts compressing the text body in the background when it is large. */
   prepareGzip(): void {
-    if (lengthOf(this.textChunks) >= BACKGROUND_GZIP_MIN_BYTES) void this.gzip('text').catch(() => undefined);
+    if (lengthOf(this.textChunks) >= BACKGROUND_GZIP_MIN_BYTES) void this.deflated('text').catch(() => undefined);
   }
 }
 
@@ -138,17 +148,30 @@ function joinSmallChunks(pieces: readonly Buffer[]): Buffer[] {
   return chunks;
 }
 
-/** One gzip member of the chunks' concatenation, without making that concatenation: small
- *  bodies at once, large ones streamed through zlib's thread pool. */
-function gzipChunks(chunks: readonly Buffer[]): Promise<Buffer> {
-  if (lengthOf(chunks) < BACKGROUND_GZIP_MIN_BYTES) return Promise.resolve(gzipSync(Buffer.concat(chunks)));
+/** The body's chunks without OpenMetrics' closing `# EOF` (the last bytes of the last chunk). */
+export function withoutEof(format: ExpositionFormat, chunks: readonly Buffer[]): Buffer[] {
+  if (format === 'text' || chunks.length === 0) return [...chunks];
+  const last = chunks[chunks.length - 1]!;
+  return [...chunks.slice(0, -1), last.subarray(0, last.length - EOF_CHUNK.length)];
+}
+
+/** Raw DEFLATE of the chunks' concatenation, ending in a sync flush, without making that
+ *  concatenation: small bodies at once, large ones streamed through zlib's thread pool. */
+function deflateChunks(chunks: readonly Buffer[]): Promise<DeflatedBody> {
+  let crc = 0;
+  for (const chunk of chunks) crc = crc32(chunk, crc);
+  const length = lengthOf(chunks);
+  if (length === 0) return Promise.resolve({ deflated: Buffer.alloc(0), crc, length });
+  if (length < BACKGROUND_GZIP_MIN_BYTES) {
+    return Promise.resolve({ deflated: deflateRawSync(Buffer.concat(chunks), { finishFlush: constants.Z_SYNC_FLUSH }), crc, length });
+  }
   return new Promise((resolve, reject) => {
     const compressed: Buffer[] = [];
-    const gzip = createGzip();
-    gzip.on('data', (chunk: Buffer) => compressed.push(chunk));
-    gzip.once('end', () => resolve(Buffer.concat(compressed)));
-    gzip.once('error', reject);
-    for (const chunk of chunks) gzip.write(chunk);
-    gzip.end();
+    const deflate = createDeflateRaw({ finishFlush: constants.Z_SYNC_FLUSH });
+    deflate.on('data', (chunk: Buffer) => compressed.push(chunk));
+    deflate.once('end', () => resolve({ deflated: Buffer.concat(compressed), crc, length }));
+    deflate.once('error', reject);
+    for (const chunk of chunks) deflate.write(chunk);
+    deflate.end();
   });
 }

@@ -23,7 +23,7 @@
 //   define e.g. process_cpu_seconds_total next to the agent's own.
 import { basename, dirname, join, normalize } from 'node:path';
 import { compareCodePoints } from '../core/compare.js';
-import type { Conflict } from '../core/merge.js';
+import { nodeExporterHelp, type Conflict } from '../core/merge.js';
 import {
   expandDirectoryPatterns,
   isTextfileName,
@@ -93,6 +93,10 @@ export interface StoreOptions {
   /** Directories whose files are never watched, only read when a scrape finds them changed and
    *  at rescans: the push directory, written only by the agent itself, always by rename. */
   unwatchedDirectories?: readonly string[] | undefined;
+  /** Directories of pushed groups: a family none of whose sources has HELP is served without a
+   *  HELP line when only pushed groups define it, as the Pushgateway serves it, rather than with
+   *  node_exporter's `Metric read from <internal file name>`. */
+  pushedDirectories?: readonly string[] | undefined;
 }
 
 /** A directory whose mtime is this close to the time it was listed may have changed within the
@@ -146,7 +150,7 @@ export class TextfileStore {
   private readonly judgementOptions: JudgementOptions;
   private readonly contentOptions: ContentOptions;
   private readonly entries = new Map<string, FileEntry>();
-  private readonly composer = new ExpositionComposer();
+  private readonly composer: ExpositionComposer;
   /** By normalised path, in the order the patterns name them. */
   private directories = new Map<string, DirectoryState>();
   private current: BuiltSnapshot;
@@ -189,6 +193,12 @@ export class TextfileStore {
       extraReservedMetricNames: [...(options.reservedMetricNames ?? [])],
     };
     this.unwatched = new Set((options.unwatchedDirectories ?? []).map((directory) => normalize(directory)));
+    const pushed = new Set((options.pushedDirectories ?? []).map((directory) => normalize(directory)));
+    const isPushed = (sourceId: string): boolean => pushed.has(dirname(sourceId));
+    this.composer = new ExpositionComposer((sourceIds) => {
+      const textfiles = sourceIds.filter((id) => !isPushed(id));
+      return textfiles.length === 0 ? undefined : nodeExporterHelp(textfiles);
+    });
     this.current = this.build(this.now(), new Map());
   }
 

@@ -149,7 +149,7 @@ export function writeStderrLine(line: string): void {
 export interface SeriesOptions extends WriterOptions {
   readonly label?: Array<[string, string]>;
   readonly type?: 'gauge' | 'counter' | 'untyped';
-  /** The metric's HELP text (`--help TEXT`); `--help` alone shows the command's help. */
+  /** The metric's HELP text (`--help TEXT`; empty means none); `--help` alone shows the command's help. */
   readonly help?: string;
 }
 
@@ -164,7 +164,17 @@ export function addSeriesOptions(command: Command, typeDefault: string): Command
     .addOption(new Option('--type <TYPE>', `TYPE of the metric when it is created (default: ${typeDefault})`).choices(['gauge', 'counter', 'untyped']))
     .addOption(new Option('--help [TEXT]', 'HELP text of the metric (without TEXT: show this help)'));
   command.on('option:help', (text: string | null) => {
-    if (text === null) command.help();
+    if (text !== null) return;
+    // `promdrop set --help` asks for this help. After other arguments, a bare --help is a
+    // HELP text that went missing (`--help "$DESC"` with DESC unset): doing nothing with exit 0
+    // would hide that in cron, so it is a usage error. The parent's args are this command's
+    // whole argv (commander sets them before it hands over to the subcommand).
+    const argv = command.parent?.args ?? [];
+    if (argv.length <= 2) command.help();
+    command.error("error: option '--help <TEXT>' needs the metric's HELP text here (-h shows this command's help)", {
+      exitCode: EXIT_USAGE,
+      code: 'promdrop.missingHelpText',
+    });
   });
   return command;
 }
@@ -194,7 +204,8 @@ export async function editOneSeries<Extra extends object>(
     labels: options.label ?? [],
     ...extra,
     ...(options.type === undefined ? {} : { type: options.type }),
-    ...(options.help === undefined ? {} : { help: options.help }),
+    // An empty HELP text is no HELP text: a `# HELP m ` line would only carry a trailing blank.
+    ...(options.help === undefined || options.help.trim() === '' ? {} : { help: options.help }),
   };
   const problem = seriesAddressProblem(series);
   if (problem !== undefined) throw new CliError(problem, EXIT_USAGE);

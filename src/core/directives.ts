@@ -75,7 +75,7 @@ export function readDirectives(input: Uint8Array): Directives {
           directiveError(`invalid ttl ${JSON.stringify(value)}: expected a Prometheus duration such as 90s, 15m, 26h, 7d or 1h30m`, line, valueColumn),
         );
       } else if (parsed === 0) {
-        findings.push(directiveError('invalid ttl "0": a ttl must be longer than 0s', line, valueColumn));
+        findings.push(directiveError(`invalid ttl ${JSON.stringify(value)}: a ttl must be longer than 0s`, line, valueColumn));
       } else if (ttlMs !== undefined) {
         findings.push(directiveError(`second ttl directive (the first is on line ${ttlLine})`, line, column));
       } else {

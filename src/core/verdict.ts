@@ -30,9 +30,16 @@ export type FileErrorReason =
 export const TEXTFILE_MTIME_METRIC = 'node_textfile_mtime_seconds';
 export const TEXTFILE_SCRAPE_ERROR_METRIC = 'node_textfile_scrape_error';
 const AGENT_PREFIX = 'promdrop_';
+/** node_exporter's per-collector gauges, which every scrape carries for the textfile collector. */
+const COLLECTOR_METRICS: readonly string[] = ['node_scrape_collector_duration_seconds', 'node_scrape_collector_success'];
 
 export function isAgentMetricName(name: string): boolean {
-  return name === TEXTFILE_MTIME_METRIC || name === TEXTFILE_SCRAPE_ERROR_METRIC || name.startsWith(AGENT_PREFIX);
+  return (
+    name === TEXTFILE_MTIME_METRIC ||
+    name === TEXTFILE_SCRAPE_ERROR_METRIC ||
+    COLLECTOR_METRICS.includes(name) ||
+    name.startsWith(AGENT_PREFIX)
+  );
 }
 
 /**

@@ -6,6 +6,7 @@ import { readdir } from 'node:fs/promises';
 import { threadPoolAccess, type FileAccess } from './file-access.js';
 import { join } from 'node:path';
 import { describeError, errorCode } from './textfile-reader.js';
+import { currentUserName } from './directory-permission.js';
 
 /** Enough of a directory's stat to tell whether its list of entries may have changed. */
 export interface DirectoryIdentity {
@@ -82,9 +83,10 @@ export async function listTextfiles(directory: string, access: FileAccess = thre
 
 function directoryErrorMessage(directory: string, error: unknown): string {
   const code = errorCode(error);
-  if (code === 'ENOENT') return `${directory}: no such directory`;
-  if (code === 'EACCES' || code === 'EPERM') return `${directory}: permission denied (${code}); the agent's user cannot list it`;
-  return `${directory}: ${describeError(error)}`;
+  // Without the path: the log line (directory=) and `list` ("directory PATH: ...") name it already.
+  if (code === 'ENOENT') return 'no such directory';
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${code}); user ${currentUserName()} cannot list it`;
+  return describeError(error);
 }
 
 /** Byte-order comparison of strings as UTF-8 (Go's sort.Strings), not UTF-16 code units. */

@@ -12,6 +12,7 @@ import { statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { lock as acquireLockfile } from 'proper-lockfile';
 import { errnoCode } from './atomic-write.js';
+import { explainDirectoryProblem } from './directory-permission.js';
 
 /**
  * A lock whose directory has not been touched for this long belongs to a dead writer and is
@@ -113,7 +114,9 @@ async function acquire(
       });
     } catch (error) {
       if (errnoCode(error) !== 'ELOCKED') {
-        throw new LockError(path, 'failed', `${path}: cannot lock (${lockPath}): ${describe(error)}`, { cause: error });
+        // A missing or unwritable directory shows first here, as the lock is the first thing made.
+        const explained = explainDirectoryProblem(dirname(path), errnoCode(error));
+        throw new LockError(path, 'failed', explained ?? `${path}: cannot lock (${lockPath}): ${describe(error)}`, { cause: error });
       }
       const remaining = deadline - Date.now();
       if (remaining <= 0) {

@@ -259,13 +259,13 @@ function upsertScalar(
   const index = families.findIndex((family) => family.name === series.metric);
   const existing = index < 0 ? undefined : families[index]!;
   if (existing !== undefined && existing.type !== 'gauge' && existing.type !== 'counter' && existing.type !== 'untyped') {
-    throw new TextfileError(path, 'conflict', `${series.metric} is a ${existing.type} in ${path}; only counter, gauge and untyped series can be set or added to`);
+    throw new TextfileError(path, 'conflict', `${series.metric} is ${withArticle(existing.type)} in ${path}; only counter, gauge and untyped series can be set or added to`);
   }
   if (existing !== undefined && series.type !== undefined && series.type !== existing.type) {
     throw new TextfileError(
       path,
       'conflict',
-      `${series.metric} is a ${existing.type} in ${path}, not a ${series.type}; delete the file (or drop --type) to change it`,
+      `${series.metric} is ${withArticle(existing.type)} in ${path}, not ${withArticle(series.type)}; delete the file (or drop --type) to change it`,
     );
   }
   const type: MetricType = existing?.type ?? series.type ?? defaultType;
@@ -331,4 +331,9 @@ export async function neighbourConflicts(path: string, families: readonly Metric
   }
   if (sources.length === 1) return [];
   return mergeSources(sources).conflicts.filter((conflict) => conflict.source === path && conflict.severity === 'error');
+}
+
+/** `a gauge`, `an untyped`: the article English wants before a metric type. */
+function withArticle(type: string): string {
+  return `${/^[aeiou]/i.test(type) ? 'an' : 'a'} ${type}`;
 }

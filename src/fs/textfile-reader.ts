@@ -3,6 +3,7 @@
 // to be one version of the file (nothing changed it while it was being read).
 import { constants, type BigIntStats } from 'node:fs';
 import { threadPoolAccess, type FileAccess } from './file-access.js';
+import { currentUserName } from './directory-permission.js';
 
 /** What identifies one version of a file's content without reading it. Two equal identities
  *  mean "same bytes" for any writer that does not forge timestamps. */
@@ -144,7 +145,7 @@ async function classifyStatError(path: string, error: unknown, access: FileAcces
   }
   if (code === 'ENOTDIR') return { kind: 'gone' };
   if (code === 'EACCES' || code === 'EPERM') {
-    return { kind: 'failed', reason: 'permission', message: `${path}: permission denied (${code}); the agent's user cannot read it` };
+    return { kind: 'failed', reason: 'permission', message: `${path}: permission denied (${code}); user ${currentUserName()} cannot read it` };
   }
   if (code === 'ELOOP') return { kind: 'failed', reason: 'io', message: `${path}: too many levels of symbolic links (ELOOP)` };
   if (isTransientErrorCode(code)) return { kind: 'failed', reason: 'io', message: `${path}: ${describeError(error)}`, transient: true };

@@ -59,6 +59,19 @@ export function gzipWithPrefix(prefix: DeflatedPrefix, member: Buffer, memberLen
   return prefix.length === 0 ? [PLAIN_GZIP_HEADER, deflatedBody, trailer] : [PLAIN_GZIP_HEADER, prefix.deflated, deflatedBody, trailer];
 }
 
+/**
+ * The chunks of one gzip member whose content is `body` (raw DEFLATE ending in a sync flush,
+ * such as deflatePrefix makes, compressed once per snapshot) followed by `suffix` (the small
+ * per-scrape part, compressed here as the stream's end). Serving the textfiles first and the
+ * agent's own metrics after them keeps the scrape reading as node_exporter's does.
+ */
+export function gzipWithSuffix(body: DeflatedPrefix, suffix: Buffer): Buffer[] {
+  const trailer = Buffer.allocUnsafe(GZIP_TRAILER_LENGTH);
+  trailer.writeUInt32LE(crc32Combine(body.crc, crc32(suffix), suffix.length), 0);
+  trailer.writeUInt32LE((body.length + suffix.length) % 2 ** 32, 4);
+  return [PLAIN_GZIP_HEADER, body.deflated, deflateRawSync(suffix), trailer];
+}
+
 // CRC-32 (the reflected polynomial 0xEDB88320 of gzip) of a concatenation A‖B from crc(A),
 // crc(B) and len(B): crc(A‖B) = crc(A)·x^(8·len(B)) mod P  xor  crc(B), in GF(2) polynomials
 // where bit 31 is x^0 (reflected). Multiplying by x^(8n) uses x^(2^k) mod P for the bits of 8n,

@@ -1,13 +1,17 @@
 // The scrape endpoint. A scrape never reads a file and never renders the textfiles: it takes the
 // current snapshot (shared by every concurrent scrape), picks the format and encoding the scraper
-// prefers, and writes the snapshot's cached bytes after a small per-scrape fragment of self
-// metrics. Self metrics go first because the snapshot's OpenMetrics body ends with `# EOF`; with
-// gzip, the fragment is spliced in front of the snapshot's cached gzip member as one member
-// (gzip-splice.ts), so the big body is compressed once per snapshot, not once per scrape.
+// prefers, and writes the snapshot's cached bytes followed by a small per-scrape fragment: the
+// textfile collector's node_scrape_collector_* gauges, then the agent's own metrics. Textfiles
+// first, as node_exporter's output reads; OpenMetrics' `# EOF` is taken off the snapshot's body
+// and put after the fragment. With gzip, the fragment is compressed per scrape as the end of the
+// DEFLATE stream whose start is the snapshot's body compressed once (gzip-splice.ts), so the big
+// body is compressed once per snapshot, not once per scrape.
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { gzipSync } from 'node:zlib';
 import type { SelfMetricsSource } from '../agent/self-metrics.js';
-import { deflatePrefix, gzipWithPrefix, type DeflatedPrefix } from './gzip-splice.js';
+import { withoutEof } from '../agent/snapshot.js';
+import { formatGoFloat } from '../core/float.js';
+import { gzipWithSuffix } from './gzip-splice.js';
 import { collectorFilter } from './collector-filter.js';
 import { acceptsGzip, negotiateFormat } from './negotiate.js';
 import type { SnapshotSource } from './snapshot-source.js';
@@ -58,15 +62,18 @@ export const metricsRoute: FastifyPluginCallback<MetricsRouteOptions> = (app, op
     response.once('close', finish);
     try {
       const snapshot = await source.snapshot();
-      const head = await selfMetrics.render(negotiated.format, snapshot);
+      const collected = process.hrtime.bigint();
+      const own = await selfMetrics.render(negotiated.format, snapshot);
+      const eof = negotiated.format === 'openmetrics' ? [OPENMETRICS_EOF] : [];
       let chunks: Buffer[];
       if (!filter.textfile) {
-        // exclude[]=textfile: the agent's own metrics only (OpenMetrics still ends with # EOF).
-        const alone = negotiated.format === 'openmetrics' ? Buffer.concat([head, OPENMETRICS_EOF]) : head;
+        // exclude[]=textfile: the agent's own metrics only (OpenMetrics still ends with # EOF),
+        // and, as node_exporter does for a collector left out, no node_scrape_collector_* for it.
+        const alone = Buffer.concat([own, ...eof]);
         chunks = [gzip ? gzipSync(alone) : alone];
       } else {
-        const body = snapshot.body(negotiated.format);
-        chunks = gzip ? gzipChunks(head, await snapshot.gzip(negotiated.format), lengthOf(body)) : [head, ...body];
+        const tail = Buffer.concat([collectorFragment(Number(collected - started) / 1e9), own, ...eof]);
+        chunks = gzip ? gzipWithSuffix(await snapshot.deflated(negotiated.format), tail) : [...withoutEof(negotiated.format, snapshot.body(negotiated.format)), tail];
       }
       // Written straight to the socket: fastify's send() takes one payload, and joining the
       // chunks would copy a body that can be tens of megabytes (on every scrape, or once per
@@ -90,25 +97,23 @@ export const metricsRoute: FastifyPluginCallback<MetricsRouteOptions> = (app, op
     }
   }
 
-  // Without exporter metrics the fragment is the same Buffer every time: compress it once.
-  let lastHead: Buffer | undefined;
-  let lastDeflated: DeflatedPrefix | undefined;
-  function gzipChunks(head: Buffer, member: Buffer, memberLength: number): Buffer[] {
-    if (head !== lastHead || lastDeflated === undefined) {
-      lastHead = head;
-      lastDeflated = deflatePrefix(head);
-    }
-    // A member node:zlib did not write: fall back to two members (valid gzip, but some readers
-    // such as curl show only the first).
-    return gzipWithPrefix(lastDeflated, member, memberLength) ?? [gzipSync(head), member];
-  }
-
   app.get(options.path, scrape);
   done();
 };
 
-function lengthOf(chunks: readonly Buffer[]): number {
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  return length;
+/**
+ * node_exporter's per-collector gauges for the one collector the agent replaces, with its HELP
+ * text word for word: success is 1 when the snapshot could be had (otherwise the scrape fails
+ * as a whole), and the duration is what this scrape spent getting it. Text 0.0.4 and OpenMetrics
+ * read the same for gauges.
+ */
+function collectorFragment(durationSeconds: number): Buffer {
+  return Buffer.from(
+    '# HELP node_scrape_collector_duration_seconds node_exporter: Duration of a collector scrape.\n' +
+      '# TYPE node_scrape_collector_duration_seconds gauge\n' +
+      `node_scrape_collector_duration_seconds{collector="textfile"} ${formatGoFloat(durationSeconds)}\n` +
+      '# HELP node_scrape_collector_success node_exporter: Whether a collector succeeded.\n' +
+      '# TYPE node_scrape_collector_success gauge\n' +
+      'node_scrape_collector_success{collector="textfile"} 1\n',
+  );
 }

@@ -94,6 +94,11 @@ export const pushRoutes: FastifyPluginCallback<PushRoutesOptions> = (app, option
 
   for (const prefix of [PUSH_ROUTE_PREFIX, `${PUSH_ROUTE_PREFIX}@base64`]) {
     app.route({ method: ['PUT', 'POST', 'DELETE'], url: `${prefix}/*`, handler: handlePush });
+    // A push URL exists whatever the method: the Pushgateway answers 405 to the others, and a
+    // 404 would read as a wrong path. (Allow lists what is served here; no OPTIONS.)
+    app.get(`${prefix}/*`, async (_request, reply) => {
+      await reply.code(405).header('Allow', 'DELETE, POST, PUT').type(PLAIN).send('Method Not Allowed\n');
+    });
   }
   if (options.adminApi) {
     app.put(ADMIN_WIPE_PATH, async (_request, reply) => {

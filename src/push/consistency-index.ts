@@ -82,7 +82,7 @@ export class ConsistencyIndex {
         for (const [type, count] of byType) {
           const others = count - (ownTypes.get(family.name) === type ? 1 : 0);
           if (type !== family.type && others > 0) {
-            return { kind: 'type', message: `metric family ${family.name} is a ${type.toUpperCase()} in another group or textfile, pushed as ${family.type.toUpperCase()}` };
+            return { kind: 'type', message: `metric family ${family.name} is ${/^[AEIOU]/.test(type.toUpperCase()) ? 'an' : 'a'} ${type.toUpperCase()} in another group or textfile, pushed as ${family.type.toUpperCase()}` };
           }
         }
       }

@@ -77,7 +77,7 @@ const STEPS: readonly Step[] = [
 const CLEANUP = ['/metrics/job/tcb', '/metrics/job/tsj', '/metrics/job/j4/bar@base64/=', '/metrics/job/utf/b@base64/-_8', '/metrics/job/dup', '/metrics/job/j7'];
 
 /** Their own metrics, which the two do not share. */
-const OWN = /^(go_|process_|pushgateway_|promhttp_|promdrop_|nodejs_|node_textfile_)/;
+const OWN = /^(go_|process_|pushgateway_|promhttp_|promdrop_|nodejs_|node_textfile_|node_scrape_collector_)/;
 
 /** Sample lines of pushed series, sorted, with push times reduced to "set" or 0. */
 function pushedSeries(exposition: string): string[] {
@@ -92,6 +92,14 @@ function typeLines(exposition: string): string[] {
   return exposition
     .split('\n')
     .filter((line) => line.startsWith('# TYPE ') && !OWN.test(line.slice(7)))
+    .sort();
+}
+
+/** HELP lines of pushed families: none for a family pushed without HELP, on both. */
+function helpLines(exposition: string): string[] {
+  return exposition
+    .split('\n')
+    .filter((line) => line.startsWith('# HELP ') && !OWN.test(line.slice(7)))
     .sort();
 }
 
@@ -165,9 +173,45 @@ describe.skipIf(pushgatewayBinary === undefined)('the same pushes against the Pu
     ).catch(() => undefined);
     expect(pushedSeries(last.promdrop)).toEqual(pushedSeries(last.pushgateway));
     expect(typeLines(last.promdrop)).toEqual(typeLines(last.pushgateway));
+    expect(helpLines(last.promdrop)).toEqual(helpLines(last.pushgateway));
+    expect(last.promdrop).not.toContain('Metric read from');
     expect(pushedSeries(last.promdrop)).toEqual(
       expect.arrayContaining(['pbm{a="b",instance="",job="pbj"} 7', 'c1{env="prod",instance="fromBody",job="cj",other="x"} 1', 'b64{instance="",job="j3",path="/var/tmp"} 1']),
     );
+  });
+});
+
+describe.skipIf(pushgatewayBinary === undefined)('other methods on a push URL', () => {
+  let root: string;
+  let agent: Agent;
+  let pushgateway: RunningProcess;
+
+  beforeAll(async () => {
+    root = await makeTempDir('promdrop-push-methods-');
+    pushgateway = await startProcess(
+      pushgatewayBinary!,
+      (port) => [`--web.listen-address=127.0.0.1:${port}`],
+      async (url) => (await fetch(`${url}/-/ready`)).ok,
+    );
+    agent = await startAgent([`--textfile.directory=${join(root, 'textfiles')}`, '--web.enable-push', `--push.directory=${join(root, 'push')}`]);
+  });
+  afterAll(async () => {
+    await pushgateway?.stop();
+    await agent?.stop();
+    await removeDir(root);
+  });
+
+  it('GET and HEAD answer 405 Method Not Allowed, as the Pushgateway does', async () => {
+    for (const method of ['GET', 'HEAD']) {
+      for (const path of ['/metrics/job/x', '/metrics/job/x/instance/y', '/metrics/job@base64/eA']) {
+        const [theirs, ours] = await Promise.all([fetch(`${pushgateway.url}${path}`, { method }), fetch(`${agent.url}${path}`, { method })]);
+        const [theirBody, ourBody] = [await theirs.text(), await ours.text()];
+        expect([method, path, ours.status]).toEqual([method, path, theirs.status]);
+        expect(ours.status).toBe(405);
+        expect(ourBody).toBe(theirBody);
+        expect(ours.headers.get('allow')).toBe('DELETE, POST, PUT');
+      }
+    }
   });
 });
 

@@ -78,8 +78,19 @@ export async function startAgent(
   const port = Number(/:(\d+)$/.exec(addresses[0]!)?.[1]);
   const url = `http://127.0.0.1:${port}`;
   const get: Agent['get'] = async (path, headers = {}) => {
-    const response = await fetch(`${url}${path}`, { headers, signal: AbortSignal.timeout(30_000) });
-    return { status: response.status, headers: response.headers, body: await response.text() };
+    const once = async (): Promise<{ status: number; headers: Headers; body: string }> => {
+      const response = await fetch(`${url}${path}`, { headers, signal: AbortSignal.timeout(30_000) });
+      return { status: response.status, headers: response.headers, body: await response.text() };
+    };
+    try {
+      return await once();
+    } catch (error) {
+      // fetch reuses a keep-alive connection; when a test spent about the server's 5 s
+      // keep-alive timeout computing its expectation, the agent may close that connection just
+      // as the request goes out ("other side closed"). A GET is safe to send again, once.
+      if ((error as { cause?: { code?: string } }).cause?.code !== 'UND_ERR_SOCKET') throw error;
+      return once();
+    }
   };
   const agent: Agent = {
     child,

@@ -54,7 +54,7 @@ const SMALL = '# TYPE shared_total counter\nshared_total{n="3",m="1"} 30\nshared
 function withoutMeta(body: string): string {
   return body
     .split('\n')
-    .filter((line) => !/^(# (HELP|TYPE) )?(node_textfile_|promdrop_textfile_|promdrop_build_info)/.test(line) && line !== '# EOF')
+    .filter((line) => !/^(# (HELP|TYPE) )?(node_textfile_|node_scrape_collector_|promdrop_textfile_|promdrop_build_info)/.test(line) && line !== '# EOF')
     .join('\n');
 }
 

@@ -1,7 +1,7 @@
 // Running the built CLI (bin/promdrop → dist/cli.cjs) from the writer tests, in a private
 // directory, with a bounded time and its exit status and output.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +59,9 @@ export interface CliOptions {
   readonly input?: string | Uint8Array;
   readonly env?: NodeJS.ProcessEnv;
   readonly timeoutMs?: number;
+  /** Run as this user and group (the test must be root); the bundle copy is opened to them. */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 /** Runs `promdrop ARGS...` to completion (killed after timeoutMs). */
@@ -66,8 +69,12 @@ export function promdrop(args: readonly string[], options: CliOptions = {}): Pro
   return new Promise((resolveRun, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
     if (options.dir !== undefined) env['PROMDROP_DIR'] = options.dir;
-    const child = spawn(process.execPath, [requireBuiltCli(), ...args], {
+    const cli = requireBuiltCli();
+    // The private copy of the bundle lives in a 0700 temporary directory: let the other user in.
+    if (options.uid !== undefined) chmodSync(dirname(dirname(cli)), 0o755);
+    const child = spawn(process.execPath, [cli, ...args], {
       env,
+      ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? 30_000,
     });

@@ -2,7 +2,7 @@
 // directories right now (served files merged, conflicts resolved, meta metrics added), without
 // starting a server. Useful to see what Prometheus would get, or to diff before a migration.
 import type { Command } from 'commander';
-import { EXIT_OK } from '../exit-codes.js';
+import { EXIT_INVALID, EXIT_OK } from '../exit-codes.js';
 import { addViewOptions, loadView, type ViewOptions } from './list.js';
 
 interface CatOptions extends ViewOptions {
@@ -10,6 +10,8 @@ interface CatOptions extends ViewOptions {
 }
 
 const EXAMPLES = `
+Exit status: 0, or 1 when a directory cannot be read (the output is still printed).
+
 The output includes node_textfile_mtime_seconds, node_textfile_scrape_error and the
 promdrop_textfile_* metrics, as the agent serves them; problems are in \`promdrop list\`.
 
@@ -33,6 +35,10 @@ export function registerCat(program: Command): void {
         if (error.code !== 'EPIPE') throw error;
       });
       process.stdout.write(options.openmetrics ? snapshot.openMetrics() : snapshot.text);
-      process.exitCode = EXIT_OK;
+      // The exposition is still what the agent would serve (with node_textfile_scrape_error 1),
+      // but a directory that cannot be read is most often a typo in -d: say so and fail.
+      const unreadable = snapshot.directories.filter((directory) => !directory.ok);
+      for (const directory of unreadable) process.stderr.write(`promdrop: directory ${directory.path}: ${directory.message ?? 'cannot be read'}\n`);
+      process.exitCode = unreadable.length === 0 ? EXIT_OK : EXIT_INVALID;
     });
 }

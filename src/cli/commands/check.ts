@@ -64,6 +64,10 @@ function runCheck(inputs: readonly string[], options: CheckCommandOptions): numb
   }
   const checked: CheckedInput[] = [];
   const sources: Source[] = [];
+  if (inputs.length === 0 && process.stdin.isTTY) {
+    // Waiting silently for a terminal to type metrics looks like a hang.
+    throw new CliError('check reads stdin when no file is given: give files or directories, or pipe the metrics in, e.g. `my-collector | promdrop check`', EXIT_USAGE);
+  }
   const paths = inputs.length === 0 ? ['-'] : inputs.flatMap(expandArgument);
   // One input needs a verdict, not a model: its series are checked without being kept, which
   // is several times faster on a large file. Several inputs are merged, which needs them.

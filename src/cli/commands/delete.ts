@@ -1,6 +1,9 @@
 // `promdrop delete FILE`: removes FILE.prom under the same lock as every other writer, so a
 // concurrent `set` or `inc` cannot resurrect half of it.
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Command } from 'commander';
+import { JOB_FILE_SUFFIX } from '../../job/job-file.js';
 import { deleteTextfile } from '../../fs/textfile-edit.js';
 import { CliError } from '../errors.js';
 import { EXIT_INVALID } from '../exit-codes.js';
@@ -44,6 +47,15 @@ export function registerDelete(program: Command): void {
       } catch (error) {
         reportWriteFailure(error, writeStderrLine);
       }
-      if (!removed && options.force !== true) throw new CliError(`${path} does not exist`, EXIT_INVALID);
+      if (!removed && options.force !== true) throw new CliError(`${path} does not exist${jobFileHint(path)}`, EXIT_INVALID);
     });
+}
+
+/** `delete slow` is refused while `slow.job.prom` exists: point at the name that was meant. */
+function jobFileHint(path: string): string {
+  if (!path.endsWith('.prom') || path.endsWith(JOB_FILE_SUFFIX)) return '';
+  const jobFile = path.slice(0, -'.prom'.length) + JOB_FILE_SUFFIX;
+  if (!existsSync(jobFile)) return '';
+  const name = basename(jobFile).slice(0, -'.prom'.length);
+  return `; ${basename(jobFile)} does (the outcome file of \`promdrop run\`): promdrop delete ${name}`;
 }

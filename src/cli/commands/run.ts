@@ -1,6 +1,6 @@
 // `promdrop run --name NAME -- COMMAND [ARGS...]`: wraps a cron job or timer so that its outcome
 // is always recorded (see src/job/), without changing how the job runs or what it exits with.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { DEFAULT_KILL_AFTER_MS, textfileDirectoryFromEnv } from '../../defaults.js';
 import { CliError } from '../errors.js';
 import { EXIT_USAGE } from '../exit-codes.js';
@@ -48,11 +48,10 @@ export function registerRun(program: Command): void {
     .requiredOption('--name <NAME>', 'name of the job: the "name" label and the file NAME.job.prom')
     .option('--ttl <DURATION>', 'add a "# promdrop: ttl=DURATION" line to the outcome file', parsePositiveDuration)
     .option('--timeout <DURATION>', 'stop the command after this long (SIGTERM, then SIGKILL)', parsePositiveDuration)
-    .option(
-      '--kill-after <DURATION>',
-      `with --timeout: wait this long after SIGTERM before SIGKILL (default: ${DEFAULT_KILL_AFTER_MS / 1000}s)`,
-      parsePositiveDuration,
-      DEFAULT_KILL_AFTER_MS,
+    .addOption(
+      new Option('--kill-after <DURATION>', 'with --timeout: wait this long after SIGTERM before SIGKILL')
+        .argParser(parsePositiveDuration)
+        .default(DEFAULT_KILL_AFTER_MS, `${DEFAULT_KILL_AFTER_MS / 1000}s`),
     );
   addWriterOptions(command, true)
     .showHelpAfterError('(put "--" before the command: promdrop run --name NAME -- COMMAND [ARGS...])')

@@ -22,11 +22,14 @@ import {
 
 interface WriteOptions extends WriterOptions {
   readonly ttl?: number;
+  readonly allowEmpty?: boolean;
 }
 
 const EXAMPLES = `
 Examples:
-  # from a cron job: replace /var/lib/promdrop/backup.prom only if the output is valid
+  # from a cron job: replace /var/lib/promdrop/backup.prom only if the output is valid;
+  # pipefail makes a failed producer fail the pipeline (cron mails it) instead of hiding it
+  set -o pipefail
   backup-stats | promdrop write backup
 
   # a collector script from node-exporter-textfile-collector-scripts, instead of sponge
@@ -39,14 +42,17 @@ Examples:
   backup-stats | promdrop write backup --mode 0640 -d /srv/metrics
 
 Invalid input is reported as stdin:LINE:COL: error: MESSAGE, exit status 1, and the
-previous file is left untouched. Names ending in ".job" belong to \`promdrop run\`.`;
+previous file is left untouched. Empty stdin is refused the same way (exit status 1): a
+producer that printed nothing has almost always failed; --allow-empty writes a file with no
+series instead. Names ending in ".job" belong to \`promdrop run\`.`;
 
 export function registerWrite(program: Command): void {
   const command = program
     .command('write')
     .description('validate exposition text from stdin and atomically replace NAME.prom with it')
     .argument('<NAME>', 'file name in the textfile directory (".prom" is added when missing)')
-    .option('--ttl <DURATION>', 'add a "# promdrop: ttl=DURATION" line: the agent stops serving the file this long after it was written', parsePositiveDuration);
+    .option('--ttl <DURATION>', 'add a "# promdrop: ttl=DURATION" line: the agent stops serving the file this long after it was written', parsePositiveDuration)
+    .option('--allow-empty', 'accept empty stdin and write a file with no series (by default empty stdin is refused)');
   addStrictOption(addWriterOptions(command, true))
     .addHelpText('after', EXAMPLES)
     .action(async (name: string, options: WriteOptions) => {
@@ -55,6 +61,12 @@ export function registerWrite(program: Command): void {
         throw new CliError('write reads the metrics from stdin: pipe them in, e.g. `my-collector | promdrop write NAME`', EXIT_USAGE);
       }
       const input = await readAll(process.stdin);
+      if (input.length === 0 && options.allowEmpty !== true) {
+        throw new CliError(
+          `${path} not changed: stdin is empty, which usually means the producer failed; pass --allow-empty to write a file with no series`,
+          EXIT_INVALID,
+        );
+      }
       const verdict = judgeTextfileContent(input, WRITER_CONTENT_OPTIONS);
       for (const finding of verdict.findings) writeStderrLine(formatFinding('stdin', finding));
       if (!verdict.accepted) {
@@ -67,7 +79,6 @@ export function registerWrite(program: Command): void {
         }
         output = Buffer.concat([Buffer.from(ttlDirectiveLine(options.ttl), 'utf8'), input]);
       }
-      if (input.length === 0) writeStderrLine(`promdrop: warning: stdin is empty; ${path} will have no series`);
       try {
         await replaceTextfile(
           path,

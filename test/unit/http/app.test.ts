@@ -1,8 +1,9 @@
 // The HTTP layer over a stand-in store: what a scraper, a browser and a script see. Requests
 // go through fastify's inject (no socket); the real store is exercised by the integration tests.
-import { gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
+import { constants, crc32, deflateRawSync, gunzipSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { SelfMetrics, type SelfMetricsSource } from '../../../src/agent/self-metrics.js';
+import type { DeflatedBody } from '../../../src/agent/snapshot.js';
 import type { FileReport, Snapshot } from '../../../src/agent/store.js';
 import { buildHttpApp, type HttpAppOptions } from '../../../src/http/app.js';
 import { OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from '../../../src/http/negotiate.js';
@@ -21,13 +22,18 @@ interface FakeSnapshot extends Snapshot {
 
 function fakeSnapshot(files: FileReport[] = [], generation = 1): FakeSnapshot {
   const gzipCalls: string[] = [];
-  const cached = { text: gzipSync(TEXT_BODY), openmetrics: gzipSync(OPENMETRICS_BODY) };
+  const deflate = (body: string): DeflatedBody => ({
+    deflated: deflateRawSync(body, { finishFlush: constants.Z_SYNC_FLUSH }),
+    crc: crc32(body),
+    length: Buffer.byteLength(body),
+  });
+  const cached = { text: deflate(TEXT_BODY), openmetrics: deflate(OPENMETRICS_BODY.slice(0, -'# EOF\n'.length)) };
   return {
     generation,
     body: (format) => [Buffer.from(format === 'text' ? TEXT_BODY : OPENMETRICS_BODY)],
     text: Buffer.from(TEXT_BODY),
     openMetrics: () => Buffer.from(OPENMETRICS_BODY),
-    gzip: async (format) => {
+    deflated: async (format) => {
       gzipCalls.push(format);
       return cached[format];
     },
@@ -55,22 +61,38 @@ function app(overrides: Partial<HttpAppOptions> & Pick<HttpAppOptions, 'source'>
 }
 
 describe('/metrics', () => {
-  it('serves text 0.0.4 by default: self metrics first, then the snapshot byte for byte', async () => {
+  it('serves text 0.0.4 by default: the snapshot byte for byte first, then the collector gauges and self metrics', async () => {
     const response = await app({ source: source(fakeSnapshot()) }).inject({ url: '/metrics' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe(TEXT_CONTENT_TYPE);
-    expect(response.body.startsWith('# HELP promdrop_build_info ')).toBe(true);
+    expect(response.body.startsWith(TEXT_BODY)).toBe(true);
+    expect(response.body.slice(TEXT_BODY.length)).toMatch(
+      /^# HELP node_scrape_collector_duration_seconds node_exporter: Duration of a collector scrape\.\n# TYPE node_scrape_collector_duration_seconds gauge\nnode_scrape_collector_duration_seconds\{collector="textfile"\} \d[\d.e+-]*\n# HELP node_scrape_collector_success node_exporter: Whether a collector succeeded\.\n# TYPE node_scrape_collector_success gauge\nnode_scrape_collector_success\{collector="textfile"\} 1\n# HELP promdrop_build_info /,
+    );
     expect(response.body).toContain('promdrop_build_info{version="1.2.3",');
-    expect(response.body.endsWith(TEXT_BODY)).toBe(true);
     expect(Number(response.headers['content-length'])).toBe(response.rawPayload.length);
+  });
+
+  it('with exporter metrics: promdrop_* then process_* and nodejs_*, all after the textfiles, and no blank lines', async () => {
+    const server = app({ source: source(fakeSnapshot()), selfMetrics: new SelfMetrics({ version: '1.2.3', exporterMetrics: true }) });
+    const body = (await server.inject({ url: '/metrics' })).body;
+    expect(body.startsWith(TEXT_BODY)).toBe(true);
+    expect(body).not.toContain('\n\n');
+    const firstOf = (prefix: string): number => body.search(new RegExp(`^# HELP ${prefix}`, 'm'));
+    expect(firstOf('node_scrape_collector_')).toBeGreaterThan(0);
+    expect(firstOf('promdrop_')).toBeGreaterThan(firstOf('node_scrape_collector_'));
+    expect(firstOf('process_')).toBeGreaterThan(firstOf('promdrop_'));
+    expect(firstOf('nodejs_')).toBeGreaterThan(firstOf('promdrop_'));
   });
 
   it("serves OpenMetrics to Prometheus's Accept header, with exactly one # EOF, at the end", async () => {
     const response = await app({ source: source(fakeSnapshot()) }).inject({ url: '/metrics', headers: { accept: PROMETHEUS_ACCEPT } });
     expect(response.headers['content-type']).toBe(OPENMETRICS_CONTENT_TYPE);
     expect(response.body.match(/^# EOF$/gm)).toHaveLength(1);
-    expect(response.body.endsWith(OPENMETRICS_BODY)).toBe(true);
+    expect(response.body.startsWith(OPENMETRICS_BODY.slice(0, -'# EOF\n'.length))).toBe(true);
+    expect(response.body.endsWith('# EOF\n')).toBe(true);
     expect(response.body).toContain('# TYPE promdrop_build_info gauge\n');
+    expect(response.body).toContain('node_scrape_collector_success{collector="textfile"} 1\n');
   });
 
   it("answers gzip as one member that reuses the snapshot's compressed body", async () => {
@@ -85,21 +107,21 @@ describe('/metrics', () => {
       expect(response.headers['vary']).toBe('Accept, Accept-Encoding');
       const raw = response.rawPayload;
       const plain = gunzipSync(raw).toString('utf8');
-      expect(plain.endsWith(body)).toBe(true);
+      expect(plain.startsWith(body.replace(/# EOF\n$/, ''))).toBe(true);
       expect(plain).toContain('promdrop_build_info{');
       // One DEFLATE stream between header and trailer: readers that stop after the first gzip
       // member (curl --compressed) still see everything.
       expect(inflateRawSync(raw.subarray(10, raw.length - 8)).toString('utf8')).toBe(plain);
       // The snapshot's compressed body went out as it was, not compressed again.
-      const cached = await snapshot.gzip(format);
-      expect(raw.includes(cached.subarray(10, cached.length - 8))).toBe(true);
+      const cached = await snapshot.deflated(format);
+      expect(raw.includes(cached.deflated)).toBe(true);
     }
   });
 
   it('does not compress when gzip is refused', async () => {
     const response = await app({ source: source(fakeSnapshot()) }).inject({ url: '/metrics', headers: { 'accept-encoding': 'gzip;q=0, identity' } });
     expect(response.headers['content-encoding']).toBeUndefined();
-    expect(response.body.endsWith(TEXT_BODY)).toBe(true);
+    expect(response.body.startsWith(TEXT_BODY)).toBe(true);
   });
 
   it('answers HEAD with the headers and no body', async () => {
@@ -148,7 +170,8 @@ describe('/metrics', () => {
     expect(openMetrics).toContain('# TYPE promdrop_scrapes counter\n');
     expect(openMetrics).toMatch(/^promdrop_scrapes_total\{format="text",encoding="identity"\} 2(\.0)?$/m);
     expect(openMetrics.match(/^# EOF$/gm)).toHaveLength(1);
-    expect(openMetrics.endsWith(OPENMETRICS_BODY)).toBe(true);
+    expect(openMetrics.startsWith(OPENMETRICS_BODY.slice(0, -'# EOF\n'.length))).toBe(true);
+    expect(openMetrics.endsWith('# EOF\n')).toBe(true);
   });
 
   it('reports the event-loop delay without the 100 ms sampling interval: about 0 on a free loop', async () => {
@@ -172,7 +195,7 @@ describe('/metrics', () => {
   it('serves metrics at / when the telemetry path is /, without a landing page', async () => {
     const response = await app({ source: source(fakeSnapshot()), telemetryPath: '/' }).inject({ url: '/' });
     expect(response.headers['content-type']).toBe(TEXT_CONTENT_TYPE);
-    expect(response.body.endsWith(TEXT_BODY)).toBe(true);
+    expect(response.body.startsWith(TEXT_BODY)).toBe(true);
   });
 
   describe("node_exporter's collect[] and exclude[] filter (a scrape config copied from a node_exporter job)", () => {
@@ -181,7 +204,9 @@ describe('/metrics', () => {
       const plain = await server.inject({ url: '/metrics' });
       const filtered = await server.inject({ url: '/metrics?collect[]=textfile' });
       expect(filtered.statusCode).toBe(200);
-      expect(filtered.body).toBe(plain.body);
+      // The same but for the time the collector took, which differs from scrape to scrape.
+      const withoutDuration = (body: string): string => body.replace(/^(node_scrape_collector_duration_seconds\S*) .*$/m, '$1');
+      expect(withoutDuration(filtered.body)).toBe(withoutDuration(plain.body));
     });
 
     it('refuses a collector promdrop does not have with 400 and node_exporter\'s message', async () => {
@@ -196,6 +221,7 @@ describe('/metrics', () => {
       expect(text.statusCode).toBe(200);
       expect(text.body).toContain('promdrop_build_info{');
       expect(text.body).not.toContain('job_last_success_seconds');
+      expect(text.body).not.toContain('node_scrape_collector_');
       const openMetrics = await server.inject({ url: '/metrics?exclude[]=textfile', headers: { accept: PROMETHEUS_ACCEPT, 'accept-encoding': 'gzip' } });
       const body = gunzipSync(openMetrics.rawPayload).toString();
       expect(body).toContain('promdrop_build_info{');

@@ -24,7 +24,7 @@ const snapshot: Snapshot = {
   text: Buffer.from('# TYPE up_files gauge\nup_files 1\n'),
   openMetrics: () => Buffer.from('# TYPE up_files gauge\nup_files 1\n# EOF\n'),
   body: (format) => [Buffer.from(format === 'text' ? '# TYPE up_files gauge\nup_files 1\n' : '# TYPE up_files gauge\nup_files 1\n# EOF\n')],
-  gzip: async () => Buffer.alloc(0),
+  deflated: async () => ({ deflated: Buffer.alloc(0), crc: 0, length: 0 }),
   files: [],
   directories: [],
   builtAtMs: 0,
