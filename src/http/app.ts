@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger.js';
 import type { SelfMetricsSource } from '../agent/self-metrics.js';
 import { filesApi } from './files-api.js';
 import { healthRoutes } from './health-routes.js';
+import { jobsApi } from './jobs-api.js';
 import { landingPage } from './landing-page.js';
 import { metricsRoute } from './metrics-route.js';
 import { LANDING_PAGE_PATH } from './paths.js';
@@ -50,6 +51,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     maxRequests: options.maxRequests,
   });
   void app.register(filesApi, { source: options.source });
+  void app.register(jobsApi, { source: options.source, now: options.now ?? Date.now });
   void app.register(healthRoutes, { source: options.source });
   if (options.push !== undefined) {
     void app.register(pushRoutes, options.push.routes);
