@@ -62,6 +62,15 @@ export async function readJobReports(directories: readonly string[], nowMs: numb
   return reports;
 }
 
+/** Every job in `directories` with its history (output tails included), by directory then name. */
+export async function readJobDetails(directories: readonly string[], nowMs: number): Promise<JobDetail[]> {
+  const details: JobDetail[] = [];
+  for (const directory of directories) {
+    for (const name of await jobNames(directory)) details.push(await readJobDetail(directory, name, nowMs));
+  }
+  return details;
+}
+
 /** Job `name` from the first of `directories` that has it. */
 export async function findJob(directories: readonly string[], name: string, nowMs: number): Promise<JobDetail | undefined> {
   for (const directory of directories) {
