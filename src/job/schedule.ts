@@ -21,7 +21,12 @@ export type Schedule =
 
 /** A schedule that cannot be evaluated: bad syntax, unknown time zone, no future run. */
 export class ScheduleError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    options?: ErrorOptions,
+    /** 'unavailable': the expression may be fine, but the host cannot evaluate it (no systemd). */
+    readonly kind: 'invalid' | 'unavailable' = 'invalid',
+  ) {
     super(message, options);
     this.name = 'ScheduleError';
   }
@@ -135,7 +140,7 @@ async function systemdCalendarTimes(expression: string, afterMs: number, count: 
         }
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') {
-          reject(new ScheduleError(`--on-calendar needs ${SYSTEMD_ANALYZE} (systemd) on this host, and it was not found`, { cause: error }));
+          reject(new ScheduleError(`--on-calendar needs ${SYSTEMD_ANALYZE} (systemd) on this host, and it was not found`, { cause: error }, 'unavailable'));
           return;
         }
         const why = stderr.trim().split('\n').pop() ?? error.message;

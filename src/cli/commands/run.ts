@@ -6,7 +6,7 @@ import { DEFAULT_KILL_AFTER_MS, textfileDirectoryFromEnv } from '../../defaults.
 import { CliError } from '../errors.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { DEFAULT_HISTORY_LENGTH } from '../../job/job-history.js';
-import { cronFor, ScheduleError, type Schedule } from '../../job/schedule.js';
+import type { Schedule } from '../../job/schedule.js';
 import { addWriterOptions, parsePositiveDuration, textfileNameProblem, writeStderrLine, type WriterOptions } from '../writer-options.js';
 
 interface RunOptions extends WriterOptions {
@@ -94,7 +94,7 @@ export function registerRun(program: Command): void {
       if (problem !== undefined || options.name.endsWith('.prom')) {
         throw new CliError(problem ?? `invalid job name ${JSON.stringify(options.name)}: leave out ".prom"`, EXIT_USAGE);
       }
-      const schedule = scheduleFrom(options);
+      const schedule = await scheduleFrom(options);
       // A missing directory must not stop the job itself: runJob reports that it cannot record.
       const directory = options.dir ?? textfileDirectoryFromEnv();
       // Loaded here: child_process and the job code cost every other command start-up time.
@@ -120,7 +120,7 @@ export function registerRun(program: Command): void {
 }
 
 /** The schedule the flags give, checked before the job runs (a typo must not wait for the run). */
-function scheduleFrom(options: RunOptions): Schedule | undefined {
+async function scheduleFrom(options: RunOptions): Promise<Schedule | undefined> {
   const given = [options.schedule, options.every, options.onCalendar].filter((value) => value !== undefined);
   if (given.length > 1) throw new CliError('give one of --schedule, --every and --on-calendar', EXIT_USAGE);
   if (options.timezone !== undefined && options.schedule === undefined) {
@@ -128,6 +128,8 @@ function scheduleFrom(options: RunOptions): Schedule | undefined {
   }
   if (options.grace !== undefined && given.length === 0) throw new CliError('--grace needs --schedule, --every or --on-calendar', EXIT_USAGE);
   if (options.schedule !== undefined) {
+    // Loaded here: croner costs every other command start-up time.
+    const { cronFor, ScheduleError } = await import('../../job/schedule.js');
     try {
       cronFor(options.schedule, options.timezone);
     } catch (error) {
@@ -137,7 +139,18 @@ function scheduleFrom(options: RunOptions): Schedule | undefined {
     return { kind: 'cron', expression: options.schedule, timezone: options.timezone };
   }
   if (options.every !== undefined) return { kind: 'every', intervalMs: options.every };
-  if (options.onCalendar !== undefined) return { kind: 'calendar', expression: options.onCalendar };
+  if (options.onCalendar !== undefined) {
+    const schedule: Schedule = { kind: 'calendar', expression: options.onCalendar };
+    const { nextScheduledTimes, ScheduleError } = await import('../../job/schedule.js');
+    try {
+      await nextScheduledTimes(schedule, Date.now(), 2);
+    } catch (error) {
+      // Without systemd the job still runs; runJob says why it has no deadline.
+      if (error instanceof ScheduleError && error.kind === 'invalid') throw new CliError(`--on-calendar: ${error.message}`, EXIT_USAGE);
+      if (!(error instanceof ScheduleError)) throw error;
+    }
+    return schedule;
+  }
   return undefined;
 }
 
