@@ -84,7 +84,7 @@ export function registerRun(program: Command): void {
     .option('--every <DURATION>', 'the job runs every DURATION (a loop, OnUnitActiveSec=): writes its next run\'s deadline', parsePositiveDuration)
     .option('--on-calendar <EXPR>', "the systemd timer's OnCalendar= expression, evaluated by systemd-analyze: writes its next run's deadline")
     .option('--grace <DURATION>', 'how late the next run may start (default: a tenth of the interval, within 1m..1h)', parseDurationOrZero)
-    .option('--history <N>', `runs kept in NAME.job.json, 0 for none (default: ${DEFAULT_HISTORY_LENGTH})`, parseCount, DEFAULT_HISTORY_LENGTH)
+    .option('--history <N>', 'runs kept in NAME.job.json, 0 for none', parseCount, DEFAULT_HISTORY_LENGTH)
     .option('--keep-output <SIZE>', "keep the tail of the command's stdout and stderr in the history (e.g. 4KiB); may hold secrets", parseSize);
   addWriterOptions(command, true)
     .showHelpAfterError('(put "--" before the command: promdrop run --name NAME -- COMMAND [ARGS...])')
