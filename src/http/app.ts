@@ -80,6 +80,6 @@ function pushedGroupViews(groups: PushApiOptions['groups']): () => PushedGroupVi
     groups.list().map((group) => {
       const labels: Array<readonly [string, string]> = [];
       for (let i = 0; i < group.key.labels.length; i += 2) labels.push([group.key.labels[i]!, group.key.labels[i + 1]!]);
-      return { labels, pushTimeMs: group.pushTimeMs, failureTimeMs: group.failureTimeMs, expiresAtMs: group.expiresAtMs };
+      return { labels, pushTimeMs: group.pushTimeMs, failureTimeMs: group.failureTimeMs, expiresAtMs: group.expiresAtMs, ttlMs: group.ttlMs };
     });
 }

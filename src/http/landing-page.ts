@@ -27,6 +27,7 @@ export interface PushedGroupView {
   /** 0 when no push of the group has failed. */
   readonly failureTimeMs: number;
   readonly expiresAtMs: number | undefined;
+  readonly ttlMs: number | undefined;
 }
 
 const STATE_DESCRIPTIONS: Readonly<Record<FileState, string>> = {
@@ -227,19 +228,22 @@ function jobsSection(jobs: readonly JobDetail[], nowMs: number, filter: StateFil
 
 function pushedSection(groups: readonly PushedGroupView[], nowMs: number): string {
   if (groups.length === 0) return '<section id="pushed"><h2>Pushed groups</h2><p>No pushed groups.</p></section>';
+  // The job label first, as the Pushgateway shows a group.
+  const ordered = (labels: PushedGroupView['labels']): PushedGroupView['labels'] => [...labels].sort(([a], [b]) => (a === 'job' ? -1 : b === 'job' ? 1 : a.localeCompare(b)));
   const rows = groups
     .map((group) => {
-      const labels = group.labels.map(([name, value]) => `<code>${escapeHtml(name)}="${escapeHtml(value)}"</code>`).join(' ');
+      const labels = ordered(group.labels).map(([name, value]) => `<code>${escapeHtml(name)}="${escapeHtml(value)}"</code>`).join(' ');
       const failed = group.failureTimeMs > group.pushTimeMs;
       return (
         `<tr class="group"><td>${labels}</td><td class="num" title="${escapeHtml(new Date(group.pushTimeMs).toISOString())}">${escapeHtml(humanDuration(nowMs - group.pushTimeMs))} ago</td>` +
         `<td class="num">${group.failureTimeMs === 0 ? '' : `<span class="${failed ? 'state state-invalid' : ''}">${escapeHtml(humanDuration(nowMs - group.failureTimeMs))} ago</span>`}</td>` +
+        `<td class="num">${group.ttlMs === undefined ? 'none' : escapeHtml(formatDuration(group.ttlMs))}</td>` +
         `<td class="num">${group.expiresAtMs === undefined ? 'never' : escapeHtml(relative(group.expiresAtMs / 1000, nowMs))}</td></tr>`
       );
     })
     .join('');
   return (
-    '<section id="pushed"><h2>Pushed groups</h2><table class="groups"><thead><tr><th>Grouping labels</th><th>Last push</th><th>Last failed push</th><th>Expires</th></tr></thead>' +
+    '<section id="pushed"><h2>Pushed groups</h2><table class="groups"><thead><tr><th>Grouping labels</th><th>Last push</th><th>Last failed push</th><th>TTL</th><th>Expires</th></tr></thead>' +
     `<tbody>${rows}</tbody></table></section>`
   );
 }

@@ -322,10 +322,11 @@ describe('landing page: jobs, pushed groups, problems first', () => {
       pushTimeMs: 1_800_000_000_000 - 60_000,
       failureTimeMs: 1_800_000_000_000 - 30_000,
       expiresAtMs: 1_800_000_000_000 + 3_600_000,
+      ttlMs: 3_660_000,
     };
     const context = { version: '1', telemetryPath: '/metrics', directories: ['/push'], ready: true, nowMs: 1_800_000_000_000, pushDirectory: '/push' };
     const html = renderLandingPage(context, snapshot, [], [group]);
-    expect(html).toMatch(/<code>job="backup"<\/code> <code>instance="db1"<\/code><\/td><td[^>]*>1m ago<\/td><td[^>]*><span class="state state-invalid">30s ago<\/span><\/td><td[^>]*>in 1h<\/td>/);
+    expect(html).toMatch(/<code>job="backup"<\/code> <code>instance="db1"<\/code><\/td><td[^>]*>1m ago<\/td><td[^>]*><span class="state state-invalid">30s ago<\/span><\/td><td[^>]*>1h1m<\/td><td[^>]*>in 1h<\/td>/);
     expect(html).not.toContain('job.f95773aa.prom');
   });
 });
