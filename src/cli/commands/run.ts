@@ -166,13 +166,14 @@ function parseCount(text: string): number {
 }
 
 const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, B: 1, KiB: 1024, KB: 1000, MiB: 1024 * 1024, MB: 1000 * 1000 };
-const MAX_KEPT_OUTPUT = 1024 * 1024;
+// 20 runs of 64 KiB: a history file the page and the API can read at every refresh.
+const MAX_KEPT_OUTPUT = 64 * 1024;
 
 function parseSize(text: string): number {
   const match = /^(\d+)(B|KiB|KB|MiB|MB)?$/.exec(text);
   const bytes = match === null ? undefined : Number(match[1]) * SIZE_UNITS[match[2] ?? '']!;
   if (bytes === undefined || bytes <= 0 || bytes > MAX_KEPT_OUTPUT) {
-    throw new InvalidArgumentError('expected a size from 1 byte to 1MiB, such as 4096, 4KiB or 64KiB');
+    throw new InvalidArgumentError('expected a size from 1 byte to 64KiB, such as 4096, 4KiB or 64KiB');
   }
   return bytes;
 }
