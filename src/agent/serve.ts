@@ -134,6 +134,7 @@ export async function runAgent(config: ServeConfig): Promise<void> {
           },
         }),
     ...(push === undefined ? {} : { push: push.http }),
+    ...(config.push === undefined ? {} : { pushDirectory: config.push.directory }),
   });
   const createServer = webConfig?.current().tls === undefined ? undefined : tlsServerFactory(webConfig);
 

@@ -14,6 +14,7 @@ import { registerDelete } from './commands/delete.js';
 import { registerRun } from './commands/run.js';
 import { registerList } from './commands/list.js';
 import { registerCat } from './commands/cat.js';
+import { registerJobs } from './commands/jobs.js';
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
     registerRun,
     registerList,
     registerCat,
+    registerJobs,
   ]) {
     register(program);
   }

@@ -6,7 +6,8 @@ import type { Logger } from '../log/logger.js';
 import type { SelfMetricsSource } from '../agent/self-metrics.js';
 import { filesApi } from './files-api.js';
 import { healthRoutes } from './health-routes.js';
-import { landingPage } from './landing-page.js';
+import { jobsApi } from './jobs-api.js';
+import { landingPage, type PushedGroupView } from './landing-page.js';
 import { metricsRoute } from './metrics-route.js';
 import { LANDING_PAGE_PATH } from './paths.js';
 import { pushApi, type PushApiOptions } from './push-api.js';
@@ -29,6 +30,8 @@ export interface HttpAppOptions {
   readonly webAuth?: WebAuthOptions;
   /** --web.enable-push: the push API and its JSON status API. */
   readonly push?: { readonly routes: PushRoutesOptions; readonly api: PushApiOptions };
+  /** --web.enable-push's directory: the landing page shows its files as pushed groups. */
+  readonly pushDirectory?: string;
 }
 
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
@@ -50,6 +53,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     maxRequests: options.maxRequests,
   });
   void app.register(filesApi, { source: options.source });
+  void app.register(jobsApi, { source: options.source, now: options.now ?? Date.now });
   void app.register(healthRoutes, { source: options.source });
   if (options.push !== undefined) {
     void app.register(pushRoutes, options.push.routes);
@@ -63,7 +67,19 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       telemetryPath: options.telemetryPath,
       directories: options.directories,
       now: options.now ?? Date.now,
+      ...(options.push === undefined || options.pushDirectory === undefined
+        ? {}
+        : { push: { directory: options.pushDirectory, groups: pushedGroupViews(options.push.api.groups) } }),
     });
   }
   return app;
+}
+
+function pushedGroupViews(groups: PushApiOptions['groups']): () => PushedGroupView[] {
+  return () =>
+    groups.list().map((group) => {
+      const labels: Array<readonly [string, string]> = [];
+      for (let i = 0; i < group.key.labels.length; i += 2) labels.push([group.key.labels[i]!, group.key.labels[i + 1]!]);
+      return { labels, pushTimeMs: group.pushTimeMs, failureTimeMs: group.failureTimeMs, expiresAtMs: group.expiresAtMs, ttlMs: group.ttlMs };
+    });
 }

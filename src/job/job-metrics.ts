@@ -9,6 +9,31 @@ import type { MetricFamily, MetricType, ScalarMetric } from '../core/types.js';
 
 export const JOB_NAME_LABEL = 'name';
 
+/**
+ * How a run ended: success (exit 0), failure (non-zero exit, or could not be executed),
+ * timeout (stopped by --timeout, whatever it then exited with), killed (ended by a signal
+ * promdrop did not send for the timeout), not_found (the command does not exist).
+ */
+export const RUN_RESULTS = ['success', 'failure', 'timeout', 'killed', 'not_found'] as const;
+export type RunResult = (typeof RUN_RESULTS)[number];
+
+export function isRunResult(text: string): text is RunResult {
+  return (RUN_RESULTS as readonly string[]).includes(text);
+}
+
+/** What the job file says about the schedule, as written by the last run that gave one. */
+export interface ScheduleRecord {
+  /** The expression as given (`0 2 * * *`, `@every 1h`, `Mon..Fri 09:00`). */
+  readonly schedule: string;
+  /** cron, every or calendar. */
+  readonly kind: string;
+  /** The cron expression's time zone; empty when none was given (the host's local time). */
+  readonly timezone: string;
+  readonly expectedIntervalSeconds: number;
+  /** The time by which the next run should have started. */
+  readonly nextRunDeadlineSeconds: number;
+}
+
 export interface JobState {
   /** True from the start of a run until it is recorded as ended. */
   readonly running: boolean;
@@ -16,11 +41,14 @@ export interface JobState {
   readonly lastEndSeconds: number | undefined;
   readonly lastDurationSeconds: number | undefined;
   readonly lastExitCode: number | undefined;
+  readonly lastResult: RunResult | undefined;
   /** Undefined until the first successful run; kept when later runs fail. */
   readonly lastSuccessSeconds: number | undefined;
-  readonly successes: number;
-  readonly failures: number;
+  readonly runs: Readonly<Record<RunResult, number>>;
+  readonly schedule: ScheduleRecord | undefined;
 }
+
+const NO_RUNS: Readonly<Record<RunResult, number>> = { success: 0, failure: 0, timeout: 0, killed: 0, not_found: 0 };
 
 export const EMPTY_JOB_STATE: JobState = {
   running: false,
@@ -28,9 +56,10 @@ export const EMPTY_JOB_STATE: JobState = {
   lastEndSeconds: undefined,
   lastDurationSeconds: undefined,
   lastExitCode: undefined,
+  lastResult: undefined,
   lastSuccessSeconds: undefined,
-  successes: 0,
-  failures: 0,
+  runs: NO_RUNS,
+  schedule: undefined,
 };
 
 export const JOB_METRICS = {
@@ -39,8 +68,12 @@ export const JOB_METRICS = {
   lastEnd: 'batch_job_last_end_timestamp_seconds',
   lastDuration: 'batch_job_last_duration_seconds',
   lastExitCode: 'batch_job_last_exit_code',
+  lastResult: 'batch_job_last_result',
   lastSuccess: 'batch_job_last_success_timestamp_seconds',
   runs: 'batch_job_runs_total',
+  nextRunDeadline: 'batch_job_next_run_deadline_timestamp_seconds',
+  expectedInterval: 'batch_job_expected_interval_seconds',
+  scheduleInfo: 'batch_job_schedule_info',
 } as const;
 
 const HELP = {
@@ -49,9 +82,13 @@ const HELP = {
   lastEnd: 'Unix time at which the last completed run of the job ended.',
   lastDuration: 'Wall-clock duration of the last completed run of the job, in seconds.',
   lastExitCode:
-    "Exit status of the last completed run: the command's own, 128+N when killed by signal N, 124 when stopped by --timeout after exiting 0, 127 when the command was not found.",
+    "Exit status of the last completed run: the command's own, 128+N when killed by signal N, 124 when stopped by --timeout, 127 when the command was not found.",
+  lastResult: 'How the last completed run ended: 1 for its result (success, failure, timeout, killed, not_found), 0 for the others.',
   lastSuccess: 'Unix time at which the last successful run of the job ended; absent until the first success.',
   runs: 'Completed runs of the job by result.',
+  nextRunDeadline: 'Unix time by which the next scheduled run should have started: the next scheduled time after the last start, plus the grace.',
+  expectedInterval: 'Seconds between two scheduled runs of the job.',
+  scheduleInfo: 'The schedule the job was last run with (kind cron, every or calendar), always 1.',
 } as const;
 
 /** The state recorded for job `name` in `families` (EMPTY_JOB_STATE for a new job). */
@@ -64,21 +101,54 @@ export function jobStateFromFamilies(families: readonly MetricFamily[], name: st
     }
     return undefined;
   };
+  const runs = { ...NO_RUNS };
+  let lastResult: RunResult | undefined;
+  for (const result of RUN_RESULTS) {
+    runs[result] = countOrZero(value(JOB_METRICS.runs, ['result', result]));
+    if (value(JOB_METRICS.lastResult, ['result', result]) === 1) lastResult = result;
+  }
   return {
     running: value(JOB_METRICS.running) === 1,
     lastStartSeconds: value(JOB_METRICS.lastStart),
     lastEndSeconds: value(JOB_METRICS.lastEnd),
     lastDurationSeconds: value(JOB_METRICS.lastDuration),
     lastExitCode: value(JOB_METRICS.lastExitCode),
+    lastResult,
     lastSuccessSeconds: value(JOB_METRICS.lastSuccess),
-    successes: countOrZero(value(JOB_METRICS.runs, ['result', 'success'])),
-    failures: countOrZero(value(JOB_METRICS.runs, ['result', 'failure'])),
+    runs,
+    schedule: scheduleFromFamilies(families, name, value),
   };
 }
 
-/** The state after a run started at `startSeconds`. */
-export function withRunStarted(state: JobState, startSeconds: number): JobState {
-  return { ...state, running: true, lastStartSeconds: startSeconds };
+function scheduleFromFamilies(
+  families: readonly MetricFamily[],
+  name: string,
+  value: (metric: string) => number | undefined,
+): ScheduleRecord | undefined {
+  const deadline = value(JOB_METRICS.nextRunDeadline);
+  const interval = value(JOB_METRICS.expectedInterval);
+  const info = families.find((family) => family.name === JOB_METRICS.scheduleInfo);
+  const series = info?.metrics.find((metric) => metric.kind === 'scalar' && hasLabels(metric.labels, [JOB_NAME_LABEL, name]));
+  if (deadline === undefined || interval === undefined || series === undefined) return undefined;
+  const label = (labelName: string): string => {
+    for (let i = 0; i < series.labels.length; i += 2) if (series.labels[i] === labelName) return series.labels[i + 1]!;
+    return '';
+  };
+  return {
+    schedule: label('schedule'),
+    kind: label('kind'),
+    timezone: label('timezone'),
+    expectedIntervalSeconds: interval,
+    nextRunDeadlineSeconds: deadline,
+  };
+}
+
+/**
+ * The state after a run started at `startSeconds`. The schedule is the one this run was given
+ * (undefined: the job is no longer scheduled, and its deadline goes).
+ */
+export function withRunStarted(state: JobState, startSeconds: number, schedule: ScheduleRecord | undefined): JobState {
+  return { ...state, running: true, lastStartSeconds: startSeconds, schedule };
 }
 
 export interface RunEnd {
@@ -86,20 +156,22 @@ export interface RunEnd {
   readonly endSeconds: number;
   readonly durationSeconds: number;
   readonly exitCode: number;
-  readonly succeeded: boolean;
+  readonly result: RunResult;
 }
 
 /** The state after a run ended; the last success is kept when this run failed. */
 export function withRunEnded(state: JobState, end: RunEnd): JobState {
+  const succeeded = end.result === 'success';
   return {
+    ...state,
     running: false,
     lastStartSeconds: end.startSeconds,
     lastEndSeconds: end.endSeconds,
     lastDurationSeconds: end.durationSeconds,
     lastExitCode: end.exitCode,
-    lastSuccessSeconds: end.succeeded ? end.endSeconds : state.lastSuccessSeconds,
-    successes: state.successes + (end.succeeded ? 1 : 0),
-    failures: state.failures + (end.succeeded ? 0 : 1),
+    lastResult: end.result,
+    lastSuccessSeconds: succeeded ? end.endSeconds : state.lastSuccessSeconds,
+    runs: { ...state.runs, [end.result]: state.runs[end.result] + 1 },
   };
 }
 
@@ -114,16 +186,26 @@ export function jobFamilies(name: string, state: JobState): MetricFamily[] {
     }
     if (metrics.length > 0) families.push({ name: metric, help, type, metrics, firstLine: 0 });
   };
+  const byResult = (valueOf: (result: RunResult) => number | undefined): Array<readonly [readonly string[], number | undefined]> =>
+    RUN_RESULTS.map((result) => [['result', result], valueOf(result)] as const);
   add(JOB_METRICS.running, HELP.running, 'gauge', [[[], state.running ? 1 : 0]]);
   add(JOB_METRICS.lastStart, HELP.lastStart, 'gauge', [[[], state.lastStartSeconds]]);
   add(JOB_METRICS.lastEnd, HELP.lastEnd, 'gauge', [[[], state.lastEndSeconds]]);
   add(JOB_METRICS.lastDuration, HELP.lastDuration, 'gauge', [[[], state.lastDurationSeconds]]);
   add(JOB_METRICS.lastExitCode, HELP.lastExitCode, 'gauge', [[[], state.lastExitCode]]);
+  if (state.lastResult !== undefined) {
+    add(JOB_METRICS.lastResult, HELP.lastResult, 'gauge', byResult((result) => (result === state.lastResult ? 1 : 0)));
+  }
   add(JOB_METRICS.lastSuccess, HELP.lastSuccess, 'gauge', [[[], state.lastSuccessSeconds]]);
-  add(JOB_METRICS.runs, HELP.runs, 'counter', [
-    [['result', 'failure'], state.failures],
-    [['result', 'success'], state.successes],
-  ]);
+  add(JOB_METRICS.runs, HELP.runs, 'counter', byResult((result) => state.runs[result]));
+  const schedule = state.schedule;
+  if (schedule !== undefined) {
+    add(JOB_METRICS.nextRunDeadline, HELP.nextRunDeadline, 'gauge', [[[], schedule.nextRunDeadlineSeconds]]);
+    add(JOB_METRICS.expectedInterval, HELP.expectedInterval, 'gauge', [[[], schedule.expectedIntervalSeconds]]);
+    add(JOB_METRICS.scheduleInfo, HELP.scheduleInfo, 'gauge', [
+      [['kind', schedule.kind, 'schedule', schedule.schedule, 'timezone', schedule.timezone], 1],
+    ]);
+  }
   return families;
 }
 

@@ -15,7 +15,7 @@ const RULE_TESTS = join(ALERTS, 'promdrop.rules.test.yml');
 describe.skipIf(!promtool)('examples/alerts/promdrop.rules.yml', () => {
   it('passes promtool check rules', async () => {
     const result = await runProgram(promtool!, ['check', 'rules', RULES]);
-    expect(result.stdout + result.stderr).toContain('SUCCESS: 5 rules found');
+    expect(result.stdout + result.stderr).toContain('SUCCESS: 7 rules found');
     expect(result.code).toBe(0);
   });
 

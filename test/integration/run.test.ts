@@ -83,20 +83,22 @@ describe('promdrop run', () => {
     expect(values.get('batch_job_runs_total{result="failure"}')).toBe(1);
   });
 
-  it('reports a missing command like a shell: exit 127, recorded as a failure', async () => {
+  it('reports a missing command like a shell: exit 127, recorded as not_found', async () => {
     const result = await promdrop(['run', '--name', 'missing', '--', 'promdrop-no-such-command-xyz'], { dir });
     expect(result.code).toBe(127);
     expect(result.stderr).toContain('promdrop-no-such-command-xyz: command not found');
     const values = outcome('missing');
     expect(values.get('batch_job_last_exit_code')).toBe(127);
-    expect(values.get('batch_job_runs_total{result="failure"}')).toBe(1);
+    expect(values.get('batch_job_runs_total{result="not_found"}')).toBe(1);
+    expect(values.get('batch_job_runs_total{result="failure"}')).toBe(0);
   });
 
-  it('reports a command killed by signal N as 128+N', async () => {
+  it('reports a command killed by signal N as 128+N, recorded as killed', async () => {
     const result = await promdrop(['run', '--name', 'killed', '--', 'sh', '-c', 'kill -KILL $$'], { dir });
     expect(result.code).toBe(137);
     expect(outcome('killed').get('batch_job_last_exit_code')).toBe(137);
-    expect(outcome('killed').get('batch_job_runs_total{result="failure"}')).toBe(1);
+    expect(outcome('killed').get('batch_job_runs_total{result="killed"}')).toBe(1);
+    expect(outcome('killed').get('batch_job_last_result{result="killed"}')).toBe(1);
   });
 
   it('forwards SIGTERM to the command and records how it ended', async () => {
@@ -118,32 +120,50 @@ describe('promdrop run', () => {
     expect(outcome('termed').get('batch_job_running')).toBe(0);
   });
 
-  it('--timeout stops the command with SIGTERM and counts a failure', async () => {
+  it('--timeout stops the command with SIGTERM, exits 124 as coreutils timeout does, and records a timeout', async () => {
     const result = await promdrop(['run', '--name', 'slow', '--timeout', '300ms', '--', 'sleep', '30'], { dir });
-    expect(result.code).toBe(128 + 15);
+    expect(result.code).toBe(124);
     expect(result.stderr).toContain('--timeout');
+    expect(result.stderr).toContain('result="timeout"');
     const values = outcome('slow');
-    expect(values.get('batch_job_last_exit_code')).toBe(143);
-    expect(values.get('batch_job_runs_total{result="failure"}')).toBe(1);
+    expect(values.get('batch_job_last_exit_code')).toBe(124);
+    expect(values.get('batch_job_runs_total{result="timeout"}')).toBe(1);
+    expect(values.get('batch_job_runs_total{result="failure"}')).toBe(0);
+    expect(values.get('batch_job_last_result{result="timeout"}')).toBe(1);
     expect(values.has('batch_job_last_success_timestamp_seconds')).toBe(false);
   });
 
-  it('--timeout follows with SIGKILL when the command ignores SIGTERM', async () => {
+  it('--timeout follows with SIGKILL when the command ignores SIGTERM, and still exits 124', async () => {
     const result = await promdrop(
-      ['run', '--name', 'stubborn', '--timeout', '300ms', '--kill-after', '300ms', '--', NODE, '-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000);"],
+      // sh ignores TERM within milliseconds of its start (node would need longer than the timeout
+      // on a loaded machine), and sleep inherits the ignored signal.
+      ['run', '--name', 'stubborn', '--timeout', '1s', '--kill-after', '300ms', '--', 'sh', '-c', 'trap "" TERM; exec sleep 30'],
       { dir },
     );
-    expect(result.code).toBe(128 + 9);
-    expect(outcome('stubborn').get('batch_job_runs_total{result="failure"}')).toBe(1);
+    expect(result.code).toBe(124);
+    expect(result.stderr).toContain('SIGKILL');
+    expect(outcome('stubborn').get('batch_job_runs_total{result="timeout"}')).toBe(1);
+    expect(outcome('stubborn').get('batch_job_runs_total{result="killed"}')).toBe(0);
   });
 
-  it('a command that exits 0 after the timeout stopped it is still a failure (status 124)', async () => {
+  it('a timeout that fires before the command installed its handler is still a timeout (124)', async () => {
+    // 1 ms: SIGTERM reaches node before `process.on('SIGTERM')` ran, so node dies of the signal.
+    const result = await promdrop(
+      ['run', '--name', 'early', '--timeout', '1ms', '--', NODE, '-e', "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);"],
+      { dir },
+    );
+    expect(result.code).toBe(124);
+    expect(outcome('early').get('batch_job_runs_total{result="timeout"}')).toBe(1);
+  });
+
+  it('a command that exits 0 after the timeout stopped it is a timeout (status 124)', async () => {
     const result = await promdrop(
       ['run', '--name', 'graceful', '--timeout', '300ms', '--', NODE, '-e', "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);"],
       { dir },
     );
     expect(result.code).toBe(124);
-    expect(outcome('graceful').get('batch_job_runs_total{result="failure"}')).toBe(1);
+    expect(outcome('graceful').get('batch_job_runs_total{result="timeout"}')).toBe(1);
+    expect(outcome('graceful').get('batch_job_runs_total{result="success"}')).toBe(0);
   });
 
   it('--ttl writes the directive; `write NAME` does not touch the outcome file', async () => {

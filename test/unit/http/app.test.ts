@@ -1,11 +1,15 @@
 // The HTTP layer over a stand-in store: what a scraper, a browser and a script see. Requests
 // go through fastify's inject (no socket); the real store is exercised by the integration tests.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { constants, crc32, deflateRawSync, gunzipSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { SelfMetrics, type SelfMetricsSource } from '../../../src/agent/self-metrics.js';
 import type { DeflatedBody } from '../../../src/agent/snapshot.js';
 import type { FileReport, Snapshot } from '../../../src/agent/store.js';
 import { buildHttpApp, type HttpAppOptions } from '../../../src/http/app.js';
+import { renderLandingPage } from '../../../src/http/landing-page.js';
 import { OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from '../../../src/http/negotiate.js';
 import type { SnapshotSource } from '../../../src/http/snapshot-source.js';
 
@@ -263,7 +267,9 @@ describe('landing page and file API', () => {
     expect(html).toContain('>1m30s<');
     expect(html).toContain('>1h<');
     expect(html).toContain('in 58m30s');
-    expect(html).not.toContain('<script>');
+    // The page's own refresh script is the only one.
+    expect(html.match(/<script>/g)).toHaveLength(1);
+    expect(html).not.toContain('<script>alert');
     expect(html).not.toContain('<b>');
     expect(html).toContain('/d/&lt;script&gt;alert(1)&lt;/script&gt;.prom');
     expect(html).toContain('unexpected end of label value &quot;&lt;b&gt;&quot;');
@@ -294,6 +300,60 @@ describe('landing page and file API', () => {
     const response = await app({ source: source(fakeSnapshot(files, 4)) }).inject({ url: '/api/v1/files' });
     expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(response.json()).toEqual({ status: 'success', data: { generation: 4, files, directories: [] } });
+  });
+});
+
+describe('landing page: jobs, pushed groups, problems first', () => {
+  it('escapes a job name and its output, shows problems first by directory, and filters them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'promdrop-page-'));
+    try {
+      const name = '<img src=x onerror=alert(1)>';
+      writeFileSync(
+        join(dir, `${name}.job.json`),
+        JSON.stringify({ version: 1, name, runs: [{ start: 1_799_999_000, end: 1_799_999_001, durationSeconds: 1, exitCode: 3, result: 'failure', output: '<script>steal()</script>\n' }] }),
+      );
+      const snapshot: Snapshot = {
+        ...fakeSnapshot([
+          { path: `${dir}/good.prom`, state: 'ok', served: true, series: 1, warnings: 0 },
+          { path: `${dir}/bad.prom`, state: 'invalid', served: false, reason: 'parse', message: `${dir}/bad.prom:3:1: unexpected end of input`, series: 0, warnings: 0 },
+        ]),
+        directories: [{ path: dir, pattern: dir, ok: true }],
+      };
+      const html = (await app({ source: source(snapshot) }).inject({ url: '/' })).body;
+      expect(html).not.toContain('<img src=x');
+      expect(html).not.toContain('<script>steal');
+      expect(html).toContain('&lt;script&gt;steal()&lt;/script&gt;');
+      expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+      // Jobs before files; in the files, the bad one first, named relative to its directory,
+      // its error without the path repeated.
+      expect(html.indexOf('id="jobs"')).toBeLessThan(html.indexOf('id="files"'));
+      expect(html.indexOf('>bad.prom<')).toBeLessThan(html.indexOf('>good.prom<'));
+      expect(html).toContain('bad.prom:3:1: unexpected end of input');
+      expect(html).not.toContain(`${dir}/bad.prom:3:1`);
+      const problems = (await app({ source: source(snapshot) }).inject({ url: '/?state=problems' })).body;
+      expect(problems).toContain('>bad.prom<');
+      expect(problems).not.toContain('>good.prom<');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('shows pushed groups by their grouping labels, not as files of the push directory', async () => {
+    const snapshot: Snapshot = {
+      ...fakeSnapshot([{ path: '/push/job.f95773aa.prom', state: 'ok', served: true, series: 1, warnings: 0 }]),
+      directories: [{ path: '/push', pattern: '/push', ok: true }],
+    };
+    const group = {
+      labels: [['job', 'backup'], ['instance', 'db1']] as const,
+      pushTimeMs: 1_800_000_000_000 - 60_000,
+      failureTimeMs: 1_800_000_000_000 - 30_000,
+      expiresAtMs: 1_800_000_000_000 + 3_600_000,
+      ttlMs: 3_660_000,
+    };
+    const context = { version: '1', telemetryPath: '/metrics', directories: ['/push'], ready: true, nowMs: 1_800_000_000_000, pushDirectory: '/push' };
+    const html = renderLandingPage(context, snapshot, [], [group]);
+    expect(html).toMatch(/<code>job="backup"<\/code> <code>instance="db1"<\/code><\/td><td[^>]*>1m ago<\/td><td[^>]*><span class="state state-invalid">30s ago<\/span><\/td><td[^>]*>1h1m<\/td><td[^>]*>in 1h<\/td>/);
+    expect(html).not.toContain('job.f95773aa.prom');
   });
 });
 

@@ -61,7 +61,7 @@ describe.skipIf(htpasswd === undefined)('basic auth from the web config', () => 
 
   it('asks for credentials on every endpoint, 404s included, and serves them with the right ones', async () => {
     const app = appWith(() => webConfig({ basicAuthUsers: new Map([['alice', alice]]) }));
-    for (const url of ['/metrics', '/', '/api/v1/files', '/-/healthy', '/-/ready', '/nothing-here']) {
+    for (const url of ['/metrics', '/', '/api/v1/files', '/api/v1/jobs', '/-/healthy', '/-/ready', '/nothing-here']) {
       const refused = await app.inject({ url });
       expect(refused.statusCode, url).toBe(401);
       expect(refused.headers['www-authenticate']).toBe('Basic');
