@@ -60,7 +60,7 @@ for arch in ${PROMDROP_RELEASE_ARCHS:-amd64}; do
   if [ "$arch" = amd64 ]; then
     artefacts+=("$(PROMDROP_EXECUTABLE="$executable" PROMDROP_DEB_ARCH=amd64 PROMDROP_DEB_OUT="$out" bash scripts/package-deb.sh)")
     if command -v rpmbuild >/dev/null; then
-      artefacts+=("$(PROMDROP_EXECUTABLE="$executable" PROMDROP_RPM_OUT="$out" bash scripts/package-rpm.sh)")
+      artefacts+=("$out/$(basename "$(PROMDROP_EXECUTABLE="$executable" PROMDROP_RPM_OUT="$out" bash scripts/package-rpm.sh)")")
     else
       echo "release: rpmbuild not found (apt-get install rpm): no .rpm" >&2
     fi

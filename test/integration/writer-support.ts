@@ -5,6 +5,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promdropArgv } from '../helpers/promdrop-command.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -28,7 +29,8 @@ export function requireBuiltCli(): string {
     try {
       cpSync(dist, join(copy, 'dist'), { recursive: true });
       const cli = join(copy, 'dist', 'cli.cjs');
-      if (spawnSync(process.execPath, [cli, '--version'], { timeout: 30_000 }).status === 0) {
+      const [program, ...leading] = promdropArgv(cli);
+      if (spawnSync(program, [...leading, '--version'], { timeout: 30_000 }).status === 0) {
         process.once('exit', () => rmSync(copy, { recursive: true, force: true }));
         snapshotCli = cli;
         return cli;
@@ -66,7 +68,8 @@ export function promdrop(args: readonly string[], options: CliOptions = {}): Pro
   return new Promise((resolveRun, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
     if (options.dir !== undefined) env['PROMDROP_DIR'] = options.dir;
-    const child = spawn(process.execPath, [requireBuiltCli(), ...args], {
+    const [program, ...leading] = promdropArgv(requireBuiltCli());
+    const child = spawn(program, [...leading, ...args], {
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? 30_000,
