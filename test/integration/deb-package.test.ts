@@ -5,7 +5,8 @@
 // the unit), scraped, upgraded, removed and purged; nothing of the package may stay behind but
 // the configuration after `remove`, and the textfiles (the user's data) never go.
 //
-// Needs root and dpkg: under CI their absence fails the test; elsewhere it is skipped. It changes
+// Needs root, dpkg and the executable (npm run build:sea): under CI their absence fails the test;
+// elsewhere it is skipped. It changes
 // the machine (a package, two accounts), and puts it back in afterAll even when a step fails.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
@@ -31,6 +32,8 @@ const dpkg = requireProgram('dpkg', 'dpkg');
 const setpriv = requireProgram('setpriv', 'util-linux');
 const isRoot = process.getuid?.() === 0;
 if (!isRoot && process.env['CI']) throw new Error('the Debian package test installs a package: it must run as root in CI');
+const executableBuilt = existsSync(EXECUTABLE);
+if (!executableBuilt && process.env['CI']) throw new Error(`${EXECUTABLE} is missing: run \`npm run build:sea\` (or npm run release) before the tests`);
 
 /** The unit file's [Service] settings (the subset our unit uses: no line continuations). */
 function serviceSettings(unitText: string): Map<string, string> {
@@ -141,7 +144,7 @@ async function waitForReady(url: string, agent: ChildProcess, output: () => stri
   }
 }
 
-describe.skipIf(dpkg === undefined || setpriv === undefined || !isRoot)('Debian package (dpkg -i, run as the unit, upgrade, remove, purge)', () => {
+describe.skipIf(dpkg === undefined || setpriv === undefined || !isRoot || !executableBuilt)('Debian package (dpkg -i, run as the unit, upgrade, remove, purge)', () => {
   const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
   const upgradeVersion = `${version}+upgradetest1`;
   const testFile = `deb-test-${process.pid}.prom`;
@@ -157,7 +160,6 @@ describe.skipIf(dpkg === undefined || setpriv === undefined || !isRoot)('Debian 
   let mayCleanUp = false;
 
   beforeAll(async () => {
-    if (!existsSync(EXECUTABLE)) throw new Error(`${EXECUTABLE} is missing: run \`npm run build:sea\` first`);
     if ((await packageStatus()) !== 'not-installed') {
       throw new Error(`${PACKAGE} is already installed (or its configuration is): this test installs and purges it. Run dpkg -P ${PACKAGE} first.`);
     }
