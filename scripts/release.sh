@@ -8,8 +8,9 @@
 #   promdrop-VERSION-1.x86_64.rpm         scripts/package-rpm.sh (when rpmbuild is installed)
 #   promdrop-VERSION.tgz                  the npm package (npm pack), for hosts that have Node.js
 #   sha256sums.txt                        of all of the above, as `sha256sum -c` reads it
-# PROMDROP_RELEASE_ARCHS="amd64 arm64" adds the linux-arm64 tarball (built, not run here: see
-# docs/benchmarks.md).
+#   promdrop-VERSION.linux-arm64.tar.gz   the same for arm64 (its blob without code cache: the
+#       x64 runtime that makes the blob cannot make arm64 code; run here under qemu-user only)
+# PROMDROP_RELEASE_ARCHS (default "amd64 arm64") chooses the tarballs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 umask 022
@@ -20,7 +21,7 @@ mkdir -p "$out"
 artefacts=()
 
 npm run --silent build
-for arch in ${PROMDROP_RELEASE_ARCHS:-amd64}; do
+for arch in ${PROMDROP_RELEASE_ARCHS:-amd64 arm64}; do
   case "$arch" in
     amd64) node_arch=x64 ;;
     arm64) node_arch=arm64 ;;
