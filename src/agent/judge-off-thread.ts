@@ -5,6 +5,7 @@
 // the event loop: starting a worker costs more than they do.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { getAsset, isSea } from 'node:sea';
 import { Worker } from 'node:worker_threads';
 import type { MetricFamily } from '../core/types.js';
 import type { FileIdentity } from '../fs/textfile-reader.js';
@@ -17,6 +18,22 @@ export const JUDGE_OFF_THREAD_MIN_BYTES = 4 * 1024 * 1024;
  *  sources (unit tests), which then judge on the event loop. */
 const WORKER_FILE = typeof __dirname === 'string' ? join(__dirname, 'agent-judge-worker.cjs') : undefined;
 
+/** The asset under which the single executable (scripts/build-sea.mjs) embeds the worker's
+ *  bundle: a worker cannot load a file that is not on disk, so there it runs from its code. */
+export const EMBEDDED_WORKER_ASSET = 'agent-judge-worker.cjs';
+
+let embeddedWorkerCode: string | undefined;
+
+/** What a Worker is started from (a file, or code with `eval`), or undefined to judge on the
+ *  event loop. */
+function workerSource(): { readonly source: string; readonly eval: boolean } | undefined {
+  if (isSea()) {
+    embeddedWorkerCode ??= getAsset(EMBEDDED_WORKER_ASSET, 'utf8');
+    return { source: embeddedWorkerCode, eval: true };
+  }
+  return WORKER_FILE !== undefined && existsSync(WORKER_FILE) ? { source: WORKER_FILE, eval: false } : undefined;
+}
+
 export interface JudgeJob {
   readonly path: string;
   readonly bytes: Uint8Array;
@@ -27,11 +44,14 @@ export interface JudgeJob {
 /** judgeContent, on a worker thread when the file is large. `bytes` may be unusable afterwards
  *  (handed over to the worker). */
 export function judgeContentOffThread(path: string, bytes: Buffer, identity: FileIdentity, options: ContentOptions): Promise<ContentVerdict> {
-  if (bytes.length < JUDGE_OFF_THREAD_MIN_BYTES || WORKER_FILE === undefined || !existsSync(WORKER_FILE)) {
-    return Promise.resolve(judgeContent(path, bytes, identity, options));
-  }
+  const worker = bytes.length < JUDGE_OFF_THREAD_MIN_BYTES ? undefined : workerSource();
+  if (worker === undefined) return Promise.resolve(judgeContent(path, bytes, identity, options));
+  return judgeOnWorker(new Worker(worker.source, { eval: worker.eval }), { path, bytes, identity, options });
+}
+
+function judgeOnWorker(worker: Worker, job: JudgeJob): Promise<ContentVerdict> {
+  const { path, bytes } = job;
   return new Promise((resolve) => {
-    const worker = new Worker(WORKER_FILE);
     let settled = false;
     const settle = (verdict: ContentVerdict): void => {
       if (settled) return;
@@ -42,7 +62,6 @@ export function judgeContentOffThread(path: string, bytes: Buffer, identity: Fil
     worker.once('message', (verdict: ContentVerdict) => settle(withBuffers(verdict)));
     worker.once('error', (error) => settle({ ok: false, reason: 'io', message: `${path}: could not be judged: ${error.message}`, warnings: 0 }));
     worker.once('exit', (code) => settle({ ok: false, reason: 'io', message: `${path}: could not be judged (worker exited with ${code})`, warnings: 0 }));
-    const job: JudgeJob = { path, bytes, identity, options };
     // A buffer of its own (not a slice of Node's shared pool) can be handed over whole.
     worker.postMessage(job, bytes.buffer.byteLength > Buffer.poolSize ? [bytes.buffer as ArrayBuffer] : []);
   });

@@ -4,7 +4,7 @@
 // figures, and every target with PASS/FAIL.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findProgram } from '../helpers/peers.js';
 import type { BenchContext, Scenario, TargetResult } from './scenario.js';
@@ -33,6 +33,8 @@ Options:
   --keep           keep the generated files (their directory is printed)
   --out FILE       also write the report to FILE
   --fail-on-miss   exit 1 when a target is missed
+  --executable FILE  run promdrop's agent from this single executable (npm run build:sea) instead
+                   of node bin/promdrop; the executable scenario times it
   --help           this text
 `;
 
@@ -46,6 +48,7 @@ function parseCommandLine(argv: readonly string[]) {
       keep: { type: 'boolean', default: false },
       out: { type: 'string' },
       'fail-on-miss': { type: 'boolean', default: false },
+      executable: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -130,6 +133,8 @@ export async function main(options: LaunchOptions): Promise<number> {
     process.stderr.write('note: run with node --expose-gc (as `npm run bench` does) for a GC between timed iterations\n');
   }
 
+  // Read by lib/agent.ts wherever a scenario starts the agent.
+  if (values.executable !== undefined) process.env['PROMDROP_BENCH_EXECUTABLE'] = resolve(values.executable);
   const workDir = mkdtempSync(join(tmpdir(), 'promdrop-bench-'));
   const context: BenchContext = {
     repoRoot: options.repoRoot,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkExposition } from '../../src/core/check.js';
 import { makeTempDir, requireBuiltCli } from './writer-support.js';
+import { promdropArgv } from '../helpers/promdrop-command.js';
 
 const WORKERS = 20;
 const ROUNDS = 50;
@@ -22,7 +23,7 @@ afterAll(() => {
 /** Runs WORKERS shell loops at once, each running `promdrop ARGS` ROUNDS times in a row. */
 async function runWorkers(argsFor: (worker: number) => string): Promise<void> {
   const workers = Array.from({ length: WORKERS }, (_, worker) => {
-    const script = `for i in $(seq ${ROUNDS}); do "${process.execPath}" "${requireBuiltCli()}" ${argsFor(worker)} || exit 1; done`;
+    const script = `for i in $(seq ${ROUNDS}); do ${promdropArgv(requireBuiltCli()).map((word) => `"${word}"`).join(' ')} ${argsFor(worker)} || exit 1; done`;
     return new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
       const child = spawn('sh', ['-c', script], {
         env: { ...process.env, PROMDROP_DIR: dir },

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkExposition } from '../../src/core/check.js';
 import { makeTempDir, promdrop, requireBuiltCli } from './writer-support.js';
+import { promdropArgv } from '../helpers/promdrop-command.js';
 
 let dir: string;
 beforeAll(() => {
@@ -103,7 +104,7 @@ describe('promdrop run', () => {
 
   it('forwards SIGTERM to the command and records how it ended', async () => {
     const script = "process.on('SIGTERM', () => { process.stdout.write('got TERM'); process.exit(42); }); process.stdout.write('ready\\n'); setInterval(() => {}, 1000);";
-    const child = spawn(NODE, [requireBuiltCli(), 'run', '--name', 'termed', '--', NODE, '-e', script], {
+    const child = spawn(promdropArgv(requireBuiltCli())[0], [...promdropArgv(requireBuiltCli()).slice(1), 'run', '--name', 'termed', '--', NODE, '-e', script], {
       env: { ...process.env, PROMDROP_DIR: dir },
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 30_000,

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { runProgram, type RunningProcess } from '../helpers/peers.js';
+import { promdropArgv } from '../helpers/promdrop-command.js';
 
 export const CLI = fileURLToPath(new URL('../../bin/promdrop', import.meta.url));
 const BUNDLE = fileURLToPath(new URL('../../dist/cli.cjs', import.meta.url));
@@ -40,7 +41,7 @@ export async function startAgent(
 ): Promise<Agent> {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` before the integration tests`);
   const listen = options.listen === false ? [] : ['--web.listen-address=127.0.0.1:0'];
-  const [command, ...commandArgs] = [...(options.wrapper ?? []), process.execPath, CLI, 'serve', ...listen, ...args];
+  const [command, ...commandArgs] = [...(options.wrapper ?? []), ...promdropArgv(CLI), 'serve', ...listen, ...args];
   const child = spawn(command!, commandArgs, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
@@ -120,7 +121,8 @@ export async function startAgent(
 
 /** Runs the CLI to completion (for flag errors and the like). */
 export function runCli(args: readonly string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return runProgram(process.execPath, [CLI, ...args], undefined, timeoutMs);
+  const [program, ...leading] = promdropArgv(CLI);
+  return runProgram(program, [...leading, ...args], undefined, timeoutMs);
 }
 
 export async function makeTempDir(prefix = 'promdrop-serve-'): Promise<string> {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, requireProgram } from '../helpers/peers.js';
 import { CLI, makeTempDir, removeDir, writeAtomically } from './serve-agent.js';
+import { promdropArgv } from '../helpers/promdrop-command.js';
 
 const GOOD = '# HELP backup_size_bytes Size of the last backup.\n# TYPE backup_size_bytes gauge\nbackup_size_bytes{volume="home"} 1.2e+09\n';
 /** Sets the variables in the process that execs the agent, so LISTEN_PID is the agent's pid. */
@@ -102,7 +103,7 @@ describe('promdrop serve --web.systemd-socket', () => {
 
   it('serves scrapes on the socket passed as fd 3, binding nothing itself, and stops cleanly on SIGTERM', async () => {
     const { server, port } = await listeningSocket();
-    const agent = spawnWithFd3('sh', ['-c', AS_SYSTEMD, process.execPath, CLI, 'serve', '--web.systemd-socket', `--textfile.directory=${dir}`], listeningFd(server));
+    const agent = spawnWithFd3('sh', ['-c', AS_SYSTEMD, ...promdropArgv(CLI), 'serve', '--web.systemd-socket', `--textfile.directory=${dir}`], listeningFd(server));
     running.push(agent);
     // The agent has its own copy now; the test's must not accept the scrapes.
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -121,7 +122,7 @@ describe('promdrop serve --web.systemd-socket', () => {
   });
 
   it('fails at start with exit 1 and exporter-toolkit\'s message when no socket was passed', async () => {
-    const agent = spawnWithFd3(process.execPath, [CLI, 'serve', '--web.systemd-socket', `--textfile.directory=${dir}`], 'ignore', withoutActivation());
+    const agent = spawnWithFd3(promdropArgv(CLI)[0], [...promdropArgv(CLI).slice(1), 'serve', '--web.systemd-socket', `--textfile.directory=${dir}`], 'ignore', withoutActivation());
     running.push(agent);
     const exit = await withTimeout(agent.exited, 20_000);
     expect(exit.code).toBe(1);
@@ -134,7 +135,7 @@ describe('promdrop serve --web.systemd-socket', () => {
     // The variables inherited from a parent name the parent's pid, as when a socket-activated
     // service starts a child that runs promdrop.
     const env = { ...withoutActivation(), LISTEN_PID: String(process.pid), LISTEN_FDS: '1' };
-    const agent = spawnWithFd3(process.execPath, [CLI, 'serve', '--web.systemd-socket', `--textfile.directory=${dir}`], listeningFd(server), env);
+    const agent = spawnWithFd3(promdropArgv(CLI)[0], [...promdropArgv(CLI).slice(1), 'serve', '--web.systemd-socket', `--textfile.directory=${dir}`], listeningFd(server), env);
     running.push(agent);
     server.close();
     const exit = await withTimeout(agent.exited, 20_000);
@@ -146,7 +147,7 @@ describe('promdrop serve --web.systemd-socket', () => {
   it('says which fd is wrong when fd 3 is not a socket (a misconfigured unit)', async () => {
     const file = openSync(join(dir, 'backup.prom'), 'r');
     try {
-      const agent = spawnWithFd3('sh', ['-c', AS_SYSTEMD, process.execPath, CLI, 'serve', '--web.systemd-socket', `--textfile.directory=${dir}`], file);
+      const agent = spawnWithFd3('sh', ['-c', AS_SYSTEMD, ...promdropArgv(CLI), 'serve', '--web.systemd-socket', `--textfile.directory=${dir}`], file);
       running.push(agent);
       const exit = await withTimeout(agent.exited, 20_000);
       expect(exit.code).toBe(1);
@@ -161,7 +162,7 @@ describe('promdrop serve --web.systemd-socket', () => {
     const port = await freePort();
     const agent = spawnWithFd3(
       socketActivate!,
-      ['-l', `127.0.0.1:${port}`, process.execPath, CLI, 'serve', '--web.systemd-socket', `--textfile.directory=${dir}`],
+      ['-l', `127.0.0.1:${port}`, ...promdropArgv(CLI), 'serve', '--web.systemd-socket', `--textfile.directory=${dir}`],
       'ignore',
       withoutActivation(),
     );

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, requireProgram, runProgram } from '../helpers/peers.js';
 import { CLI, eventually, makeTempDir, removeDir, runCli, writeAtomically } from './serve-agent.js';
+import { promdropArgv, TEST_EXECUTABLE } from '../helpers/promdrop-command.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SERVICE = join(REPO, 'systemd/promdrop.service');
@@ -43,7 +44,7 @@ async function stageUnits(dir: string, files: readonly string[]): Promise<string
   const staged: string[] = [];
   for (const file of files) {
     const text = (await readFile(file, 'utf8'))
-      .replaceAll('/usr/bin/promdrop', CLI)
+      .replaceAll('/usr/bin/promdrop', TEST_EXECUTABLE ?? CLI)
       .replaceAll('/usr/local/bin/promdrop-dirsize', join(EXAMPLES, 'dirsize.sh'));
     const target = join(dir, file.slice(file.lastIndexOf('/') + 1));
     await writeFile(target, text);
@@ -141,7 +142,7 @@ describe.skipIf(systemdAnalyze === undefined || strace === undefined)("the agent
     const trace = join(dir, 'trace.txt');
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const traced = spawn(strace!, ['-f', '-qq', '-o', trace, process.execPath, CLI, 'serve', `--textfile.directory=${textfiles}`, `--web.listen-address=127.0.0.1:${port}`], {
+    const traced = spawn(strace!, ['-f', '-qq', '-o', trace, ...promdropArgv(CLI), 'serve', `--textfile.directory=${textfiles}`, `--web.listen-address=127.0.0.1:${port}`], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -247,7 +248,7 @@ describe('example job (examples/systemd/dirsize.sh through promdrop run)', () =>
     await writeFile(join(measured, 'blob'), Buffer.alloc(64 * 1024, 1));
     await mkdir(bin);
     // The unit runs /usr/bin/promdrop; here the checkout's, first on PATH, as the script calls it.
-    await symlink(CLI, join(bin, 'promdrop'));
+    await symlink(TEST_EXECUTABLE ?? CLI, join(bin, 'promdrop'));
     await copyFile(join(EXAMPLES, 'dirsize.sh'), join(bin, 'promdrop-dirsize'));
     await chmod(join(bin, 'promdrop-dirsize'), 0o755);
     const env = { PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, PROMDROP_DIR: textfiles };

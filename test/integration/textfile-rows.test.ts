@@ -11,6 +11,7 @@ import { loadOnce, type FileReport, type Snapshot, type TextfileStore } from '..
 import { PEERS, requireProgram, startNodeExporter } from '../helpers/peers.js';
 import { sleep, tempDirectory, testStore, waitFor } from './store-helpers.js';
 import { requireBuiltCli } from './writer-support.js';
+import { promdropArgv } from '../helpers/promdrop-command.js';
 
 const nodeExporterBinary = requireProgram(PEERS.nodeExporter, 'prometheus-node-exporter');
 
@@ -418,7 +419,7 @@ async function listAs(directory: string): Promise<{ files: FileReport[]; directo
     // The private copy of the bundle lives in a 0700 temporary directory: let nobody in.
     chmodSync(dirname(dirname(cli)), 0o755);
   }
-  const child = spawn(process.execPath, [cli, 'list', '--json', '-d', directory], {
+  const child = spawn(promdropArgv(cli)[0], [...promdropArgv(cli).slice(1), 'list', '--json', '-d', directory], {
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 30_000,
     ...(asRoot ? { uid: 65534, gid: 65534 } : {}),

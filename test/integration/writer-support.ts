@@ -5,6 +5,7 @@ import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promdropArgv } from '../helpers/promdrop-command.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -28,7 +29,8 @@ export function requireBuiltCli(): string {
     try {
       cpSync(dist, join(copy, 'dist'), { recursive: true });
       const cli = join(copy, 'dist', 'cli.cjs');
-      if (spawnSync(process.execPath, [cli, '--version'], { timeout: 30_000 }).status === 0) {
+      const [program, ...leading] = promdropArgv(cli);
+      if (spawnSync(program, [...leading, '--version'], { timeout: 30_000 }).status === 0) {
         process.once('exit', () => rmSync(copy, { recursive: true, force: true }));
         snapshotCli = cli;
         return cli;
@@ -72,7 +74,8 @@ export function promdrop(args: readonly string[], options: CliOptions = {}): Pro
     const cli = requireBuiltCli();
     // The private copy of the bundle lives in a 0700 temporary directory: let the other user in.
     if (options.uid !== undefined) chmodSync(dirname(dirname(cli)), 0o755);
-    const child = spawn(process.execPath, [cli, ...args], {
+    const [program, ...leading] = promdropArgv(cli);
+    const child = spawn(program, [...leading, ...args], {
       env,
       ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
       stdio: ['pipe', 'pipe', 'pipe'],

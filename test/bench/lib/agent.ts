@@ -1,7 +1,8 @@
 // promdrop's agent as a benchmark peer: `promdrop serve` from the built CLI, on 127.0.0.1 and a
 // port of the kernel's choosing (learnt from its start-up log line, so there is no race for a
 // "free" port), with its memory and CPU readable from /proc while it runs. The process is node
-// itself (process.execPath running bin/promdrop), so /proc/<pid> is the agent's and not a wrapper's.
+// itself (process.execPath running bin/promdrop, or the single executable with --executable), so
+// /proc/<pid> is the agent's and not a wrapper's.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { hasExited, stopChild } from './child.js';
@@ -41,17 +42,25 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** The single executable the agent runs from instead of `node bin/promdrop` (`npm run bench --
+ *  --executable FILE`), or undefined. */
+export function benchExecutable(): string | undefined {
+  return process.env['PROMDROP_BENCH_EXECUTABLE'] || undefined;
+}
+
 export async function startAgent(options: AgentOptions): Promise<BenchAgent> {
   const cli = join(options.repoRoot, 'bin', 'promdrop');
+  const executable = benchExecutable();
+  const program = executable ?? process.execPath;
   const args = [
-    cli,
+    ...(executable === undefined ? [cli] : []),
     'serve',
     '--web.listen-address=127.0.0.1:0',
     ...options.directories.map((directory) => `--textfile.directory=${directory}`),
     ...(options.flags ?? []),
   ];
   const started = performance.now();
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-OUTPUT_KEPT);
@@ -66,7 +75,7 @@ export async function startAgent(options: AgentOptions): Promise<BenchAgent> {
     await stopChild(child);
     throw new Error(`promdrop serve ${why}; its log:\n${output.slice(-2000)}`);
   };
-  if (pid === undefined) return fail(`could not be spawned (${process.execPath} ${cli})`);
+  if (pid === undefined) return fail(`could not be spawned (${program} ${args[0] ?? ''})`);
 
   let baseUrl: string | undefined;
   for (;;) {
