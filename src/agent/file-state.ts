@@ -5,6 +5,8 @@
 import { checkExposition } from '../core/check.js';
 import { readDirectives } from '../core/directives.js';
 import { formatDuration } from '../core/duration.js';
+import { escapeName, isLegacyName, REWRITING_SCHEMES } from '../core/escaping.js';
+import type { NameValidationScheme } from '../core/parse.js';
 import { familiesToKeep } from '../core/rendered-series.js';
 import type { Finding, FindingReason, Metric, MetricFamily } from '../core/types.js';
 import type { FileIdentity } from '../fs/textfile-reader.js';
@@ -46,6 +48,8 @@ export interface ContentOptions {
   /** Names files may not define besides the agent's own (meta-metrics.ts), e.g. the self
    *  metrics' names. */
   readonly extraReservedMetricNames: readonly string[];
+  /** --textfile.name-validation-scheme: whether quoted UTF-8 names are read (default utf8). */
+  readonly nameValidation?: NameValidationScheme;
 }
 
 /** A file's content that passed every check, ready to be merged. */
@@ -168,6 +172,7 @@ export function judgeContent(path: string, bytes: Uint8Array, identity: FileIden
     isReservedMetricName: reservedNamePredicate(options.extraReservedMetricNames),
     lint: false,
     retainSeries: false,
+    nameValidation: options.nameValidation ?? 'utf8',
   });
   const directives = readDirectives(bytes);
   const findings: Array<Omit<Finding, 'reason'> & { readonly reason: FindingReason | 'directive' }> = [...check.findings];
@@ -195,9 +200,11 @@ export function judgeContent(path: string, bytes: Uint8Array, identity: FileIden
 }
 
 function reservedNamePredicate(extra: readonly string[]): (name: string) => boolean {
-  if (extra.length === 0) return isReservedMetricName;
   const names = new Set(extra);
-  return (name) => isReservedMetricName(name) || names.has(name);
+  const reserved = (name: string): boolean => isReservedMetricName(name) || names.has(name);
+  // A UTF-8 name is reserved too when a scraper that asks for escaping would see it as one of
+  // the agent's names (`node_textfile.scrape_error` is node_textfile_scrape_error to Prometheus 2).
+  return (name) => reserved(name) || (!isLegacyName(name) && REWRITING_SCHEMES.some((scheme) => reserved(escapeName(name, scheme))));
 }
 
 function fileReasonOf(reason: FindingReason | 'directive'): FileErrorReason {

@@ -10,6 +10,7 @@
 // records a finding instead of failing, so that the accept/reject verdict stays expfmt's and
 // validation decides what the agent refuses.
 import { Buffer, isUtf8 } from 'node:buffer';
+import { escapeName, isLegacyName, REWRITING_SCHEMES } from './escaping.js';
 import { parseGoFloat } from './float.js';
 import { goQuote, goQuoteByte, goQuoteBytes } from './go-quote.js';
 import { SeriesDigestBuilder } from './series-digest.js';
@@ -915,7 +916,37 @@ class TextParser {
         family: current.family.name,
       });
     }
+    this.checkEscapedLabelNames(pairs, builder.family.name);
     this.sampleValue(builder, role, pairs.length === 0 ? NO_LABELS : pairs, special, sampleName, true, this.scratchLabels);
+  }
+
+  /** Two label names of one series that a scraper asking for escaping would see as one
+   *  (`"a.b"` and `a_b` under underscores): that scraper would get a series with a duplicate
+   *  label and drop the whole scrape, so the file is refused. */
+  private checkEscapedLabelNames(pairs: readonly string[], family: string): void {
+    let utf8 = false;
+    for (let i = 0; i < pairs.length && !utf8; i += 2) utf8 = !isLegacyName(pairs[i]!);
+    if (!utf8) return;
+    for (const scheme of REWRITING_SCHEMES) {
+      const seen = new Map<string, string>();
+      for (let i = 0; i < pairs.length; i += 2) {
+        const name = pairs[i]!;
+        const escaped = isLegacyName(name) ? name : escapeName(name, scheme);
+        const other = seen.get(escaped);
+        if (other !== undefined) {
+          this.findings.push({
+            severity: 'error',
+            reason: 'duplicate_label',
+            message: `label names ${goQuote(other)} and ${goQuote(name)} are both ${escaped} for a scraper that asks for escaping=${scheme} (Prometheus 2 asks for underscores)`,
+            line: this.line,
+            column: 1,
+            family,
+          });
+          return;
+        }
+        seen.set(escaped, name);
+      }
+    }
   }
 
   /** Reads `{...}` into `labels`; returns the parsed `le`/`quantile` value (or `special`). */

@@ -65,8 +65,8 @@ export const metricsRoute: FastifyPluginCallback<MetricsRouteOptions> = (app, op
         const alone = negotiated.format === 'openmetrics' ? Buffer.concat([head, OPENMETRICS_EOF]) : head;
         chunks = [gzip ? gzipSync(alone) : alone];
       } else {
-        const body = snapshot.body(negotiated.format);
-        chunks = gzip ? gzipChunks(head, await snapshot.gzip(negotiated.format), lengthOf(body)) : [head, ...body];
+        const body = snapshot.body(negotiated.format, negotiated.escaping);
+        chunks = gzip ? gzipChunks(head, await snapshot.gzip(negotiated.format, negotiated.escaping), lengthOf(body)) : [head, ...body];
       }
       // Written straight to the socket: fastify's send() takes one payload, and joining the
       // chunks would copy a body that can be tens of megabytes (on every scrape, or once per

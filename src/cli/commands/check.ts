@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { checkExposition } from '../../core/check.js';
 import { readDirectives } from '../../core/directives.js';
+import { escapeName, familyNeedsEscaping, isLegacyName } from '../../core/escaping.js';
 import { mergeSources, type Source } from '../../core/merge.js';
-import type { Finding } from '../../core/types.js';
+import { NAME_VALIDATION_SCHEMES, type NameValidationScheme } from '../../core/parse.js';
+import type { Finding, MetricFamily } from '../../core/types.js';
 import { formatFinding } from '../diagnostics.js';
 import { CliError } from '../errors.js';
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, EXIT_WARNINGS } from '../exit-codes.js';
@@ -21,6 +23,33 @@ interface CheckCommandOptions {
   readonly format: string;
   readonly lint: boolean;
   readonly allowTimestamps: boolean;
+  readonly metricNameValidationScheme: string;
+}
+
+/**
+ * One warning per family with a name that is not legacy-valid: the agent serves it, but
+ * Prometheus 2 (and any scraper that does not send escaping=allow-utf-8) sees the escaped name,
+ * which queries and alerts must use there.
+ */
+function utf8NameWarnings(families: readonly MetricFamily[]): Finding[] {
+  const warnings: Finding[] = [];
+  for (const family of families) {
+    if (!familyNeedsEscaping(family)) continue;
+    const names = new Set<string>();
+    if (!isLegacyName(family.name)) names.add(family.name);
+    for (const metric of family.metrics) {
+      for (let i = 0; i < metric.labels.length; i += 2) if (!isLegacyName(metric.labels[i]!)) names.add(metric.labels[i]!);
+    }
+    const shown = [...names].map((name) => `${JSON.stringify(name)} as ${escapeName(name, 'underscores')}`).join(', ');
+    warnings.push({
+      severity: 'warning',
+      reason: 'utf8_name',
+      message: `UTF-8 names: scrapers that do not ask for them (Prometheus 2, escaping=underscores) see ${shown}`,
+      line: family.firstLine,
+      family: family.name,
+    });
+  }
+  return warnings;
 }
 
 /** The files an argument stands for: a directory means its *.prom files, as the agent sees them. */
@@ -67,7 +96,14 @@ function runCheck(inputs: readonly string[], options: CheckCommandOptions): numb
   const paths = inputs.length === 0 ? ['-'] : inputs.flatMap(expandArgument);
   // One input needs a verdict, not a model: its series are checked without being kept, which
   // is several times faster on a large file. Several inputs are merged, which needs them.
-  const checkOptions = { lint: options.lint, allowTimestamps: options.allowTimestamps, retainSeries: paths.length > 1 };
+  const scheme = options.metricNameValidationScheme;
+  if (!(NAME_VALIDATION_SCHEMES as readonly string[]).includes(scheme)) {
+    throw new CliError(`--metric-name-validation-scheme must be utf8 or legacy, not "${scheme}"`, EXIT_USAGE);
+  }
+  const nameValidation = scheme as NameValidationScheme;
+  // UTF-8 names need the series kept, to name them in warnings: the parser keeps them anyway
+  // for files that have such names (parse.ts), so this costs nothing for the others.
+  const checkOptions = { lint: options.lint, allowTimestamps: options.allowTimestamps, retainSeries: paths.length > 1, nameValidation };
   for (const path of paths) {
     const name = path === '-' ? 'stdin' : path;
     const content = path === '-' ? readStdin() : readInput(path);
@@ -78,7 +114,8 @@ function runCheck(inputs: readonly string[], options: CheckCommandOptions): numb
     const result = checkExposition(content, checkOptions);
     // `# promdrop: ttl=` lines are comments to the format but the agent judges them too.
     const directives = readDirectives(content).findings;
-    const findings = [...result.findings, ...directives].sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
+    const utf8 = result.accepted ? utf8NameWarnings(result.families) : [];
+    const findings = [...result.findings, ...directives, ...utf8].sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
     checked.push({ name, findings });
     if (result.accepted && directives.length === 0) sources.push({ id: name, families: result.families });
   }
@@ -130,6 +167,11 @@ export function registerCheck(program: Command): void {
     .option('--format <format>', 'output format: text or json', 'text')
     .option('--no-lint', 'leave out promlint style warnings')
     .option('--allow-timestamps', 'accept client-side timestamps (only if the agent runs with --textfile.allow-timestamps)', false)
+    .option(
+      '--metric-name-validation-scheme <SCHEME>',
+      'utf8 (quoted UTF-8 names allowed, with a warning) or legacy, as the agent\'s --textfile.metric-name-validation-scheme',
+      'utf8',
+    )
     .addHelpText(
       'after',
       `

@@ -5,6 +5,7 @@
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseDuration } from '../../core/duration.js';
+import { NAME_VALIDATION_SCHEMES, type NameValidationScheme } from '../../core/parse.js';
 import {
   DEFAULT_GRACE_PERIOD_MS,
   DEFAULT_LISTEN_ADDRESS,
@@ -62,6 +63,7 @@ export interface ServeFlags {
   readonly 'textfile.rescanInterval': number;
   readonly 'textfile.poll'?: boolean;
   readonly 'textfile.allowTimestamps'?: boolean;
+  readonly 'textfile.metricNameValidationScheme': NameValidationScheme;
   readonly 'log.level': LogLevel;
   readonly 'log.format': LogFormat;
   readonly 'web.enablePush'?: boolean;
@@ -163,6 +165,15 @@ export function registerServe(program: Command): void {
     )
     .option('--textfile.poll', 'poll the files instead of using inotify (network and FUSE file systems)')
     .option('--textfile.allow-timestamps', 'serve samples with timestamps instead of rejecting the file (node_exporter rejects them)')
+    .addOption(
+      // Prometheus's own name for it (metric_name_validation_scheme in a scrape config) and its values.
+      new Option(
+        '--textfile.metric-name-validation-scheme <SCHEME>',
+        'utf8: also read quoted UTF-8 names ({"my.metric"} 1), served escaped to scrapers that do not ask for them; legacy: only [a-zA-Z_:][a-zA-Z0-9_:]* (Prometheus 2)',
+      )
+        .choices(NAME_VALIDATION_SCHEMES)
+        .default('utf8'),
+    )
     .option('--web.enable-push', 'accept Pushgateway-style pushes (PUT/POST/DELETE /metrics/job/...), stored as files in --push.directory (docs/push.md)')
     .option('--web.enable-admin-api', 'with --web.enable-push: PUT /api/v1/admin/wipe deletes every pushed group')
     .addOption(new Option('--push.directory <DIR>', 'where pushed groups are stored, one file each; created if missing (default: $PROMDROP_DIR/push, else /var/lib/promdrop/push)'))
@@ -239,6 +250,7 @@ export function serveConfigFromFlags(flags: ServeFlags, env: NodeJS.ProcessEnv, 
     rescanIntervalMs: flags['textfile.rescanInterval'],
     usePolling: flags['textfile.poll'] === true,
     allowTimestamps: flags['textfile.allowTimestamps'] === true,
+    nameValidation: flags['textfile.metricNameValidationScheme'],
     logLevel: flags['log.level'],
     logFormat: flags['log.format'],
     ...(flags['web.config.file'] === undefined ? {} : { webConfigFile: flags['web.config.file'] }),

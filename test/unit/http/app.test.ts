@@ -58,7 +58,7 @@ describe('/metrics', () => {
   it('serves text 0.0.4 by default: self metrics first, then the snapshot byte for byte', async () => {
     const response = await app({ source: source(fakeSnapshot()) }).inject({ url: '/metrics' });
     expect(response.statusCode).toBe(200);
-    expect(response.headers['content-type']).toBe(TEXT_CONTENT_TYPE);
+    expect(response.headers['content-type']).toBe(`${TEXT_CONTENT_TYPE}; escaping=underscores`);
     expect(response.body.startsWith('# HELP promdrop_build_info ')).toBe(true);
     expect(response.body).toContain('promdrop_build_info{version="1.2.3",');
     expect(response.body.endsWith(TEXT_BODY)).toBe(true);
@@ -67,7 +67,7 @@ describe('/metrics', () => {
 
   it("serves OpenMetrics to Prometheus's Accept header, with exactly one # EOF, at the end", async () => {
     const response = await app({ source: source(fakeSnapshot()) }).inject({ url: '/metrics', headers: { accept: PROMETHEUS_ACCEPT } });
-    expect(response.headers['content-type']).toBe(OPENMETRICS_CONTENT_TYPE);
+    expect(response.headers['content-type']).toBe(`${OPENMETRICS_CONTENT_TYPE}; escaping=underscores`);
     expect(response.body.match(/^# EOF$/gm)).toHaveLength(1);
     expect(response.body.endsWith(OPENMETRICS_BODY)).toBe(true);
     expect(response.body).toContain('# TYPE promdrop_build_info gauge\n');
@@ -105,7 +105,7 @@ describe('/metrics', () => {
   it('answers HEAD with the headers and no body', async () => {
     const response = await app({ source: source(fakeSnapshot()) }).inject({ method: 'HEAD', url: '/metrics' });
     expect(response.statusCode).toBe(200);
-    expect(response.headers['content-type']).toBe(TEXT_CONTENT_TYPE);
+    expect(response.headers['content-type']).toBe(`${TEXT_CONTENT_TYPE}; escaping=underscores`);
     expect(response.rawPayload.length).toBe(0);
   });
 
@@ -171,7 +171,7 @@ describe('/metrics', () => {
 
   it('serves metrics at / when the telemetry path is /, without a landing page', async () => {
     const response = await app({ source: source(fakeSnapshot()), telemetryPath: '/' }).inject({ url: '/' });
-    expect(response.headers['content-type']).toBe(TEXT_CONTENT_TYPE);
+    expect(response.headers['content-type']).toBe(`${TEXT_CONTENT_TYPE}; escaping=underscores`);
     expect(response.body.endsWith(TEXT_BODY)).toBe(true);
   });
 
