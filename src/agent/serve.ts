@@ -114,6 +114,7 @@ export async function runAgent(config: ServeConfig): Promise<void> {
         maxFileSize: config.maxFileSize,
         textfileMaxAgeMs: config.defaultTtlMs,
         version: config.version,
+        nameValidation: config.nameValidation,
       });
     } catch (error) {
       await store.close();

@@ -74,6 +74,7 @@ export interface ServeFlags {
   readonly 'push.maxBodySize': number;
   readonly 'push.bodyTimeout': number;
   readonly 'push.maxGroups': number;
+  readonly 'push.enableUtf8Names'?: boolean;
 }
 
 const EXAMPLES = `
@@ -196,6 +197,10 @@ export function registerServe(program: Command): void {
         .argParser(parseCount(1))
         .default(SERVE_DEFAULTS.pushMaxGroups, '10000'),
     )
+    .option(
+      '--push.enable-utf8-names',
+      "accept UTF-8 metric and label names in pushes, and U__-escaped label names in grouping keys (/metrics/job/j/U__http_2e_method/GET), as Pushgateway 1.11's flag",
+    )
     .addOption(new Option('--log.level <LEVEL>', 'only log messages with this severity or above').choices(LOG_LEVELS).default(SERVE_DEFAULTS.logLevel))
     .addOption(new Option('--log.format <FORMAT>', 'output format of log messages, on stderr').choices(LOG_FORMATS).default(SERVE_DEFAULTS.logFormat))
     .addHelpText('after', EXAMPLES)
@@ -271,6 +276,7 @@ function pushConfigFromFlags(flags: ServeFlags, env: NodeJS.ProcessEnv): PushCon
     maxBodyBytes: flags['push.maxBodySize'],
     bodyTimeoutMs: flags['push.bodyTimeout'],
     maxGroups: flags['push.maxGroups'],
+    utf8Names: flags['push.enableUtf8Names'] === true,
     adminApi: flags['web.enableAdminApi'] === true,
   };
 }
