@@ -6,6 +6,12 @@
 // rendered again on every change. Without this, a 500,000-series file would be
 // re-rendered (about a second of blocked event loop) each time any small file changed.
 //
+// Names that are not legacy-valid (Prometheus 3's UTF-8 names) are written as each scraper asks
+// (core/escaping.ts): a part whose names are all legacy-valid (nearly every part) is the same
+// bytes under every scheme and costs nothing more; the others render their variants on first
+// use. Two families that become one name under some scheme (`a.b` and `a_b` under underscores)
+// are a conflict: one is served under every scheme, the other reported (escape-collisions.ts).
+//
 // A family kept as rendered lines (RenderedSeries, core/rendered-series.ts) is served from
 // those very bytes: its part is its header plus the lines, never a copy of them.
 import { compareCodePoints } from '../core/compare.js';
@@ -17,8 +23,11 @@ import {
   renderTextHeader,
   type FamilyHeader,
 } from '../core/render.js';
+import { escapeFamily, familyNeedsEscaping, type EscapingScheme } from '../core/escaping.js';
 import { expandRenderedSeries, openMetricsLines } from '../core/rendered-series.js';
 import type { MetricFamily, RenderedSeries } from '../core/types.js';
+import { countSeries } from '../core/verdict.js';
+import { escapeCollisions, type CollisionCandidate } from './escape-collisions.js';
 
 /** One served file: its path (the merge's source id) and its families. */
 export interface ComposeSource {
@@ -31,11 +40,15 @@ export interface ComposeSource {
  *  rendered on first use (then kept, like the text, for as long as the content is the same). */
 export class FamilyPart {
   private openMetricsChunks: readonly Buffer[] | undefined;
+  /** Renderings under the escaping schemes, by `format scheme`, made on first use. */
+  private variants: Map<string, readonly Buffer[]> | undefined;
 
   constructor(
     readonly name: string,
     readonly text: readonly Buffer[],
     private readonly renderOpenMetrics: () => Buffer[],
+    /** Set when some name is not legacy-valid: the family, to render it for each scheme. */
+    readonly utf8Family?: MetricFamily,
   ) {}
 
   openMetrics(): readonly Buffer[] {
@@ -43,7 +56,28 @@ export class FamilyPart {
     return this.openMetricsChunks;
   }
 
+  /** The part in `format` with names as `escaping` writes them. */
+  chunks(format: 'text' | 'openmetrics', escaping: EscapingScheme): readonly Buffer[] {
+    const family = this.utf8Family;
+    if (family === undefined) return format === 'text' ? this.text : this.openMetrics();
+    const key = `${format} ${escaping}`;
+    this.variants ??= new Map();
+    let chunks = this.variants.get(key);
+    if (chunks === undefined) {
+      const options = { utf8Names: escaping === 'allow-utf-8' };
+      const escaped = escapeFamily(family, escaping);
+      chunks = [format === 'text' ? renderTextBytes([escaped], options) : renderOpenMetricsFamilyBytes(escaped, options)];
+      this.variants.set(key, chunks);
+    }
+    return chunks;
+  }
+
   static ofFamily(family: MetricFamily): FamilyPart {
+    if (familyNeedsEscaping(family)) {
+      // The unescaped bytes (text and openMetrics()) are the allow-utf-8 ones.
+      const options = { utf8Names: true };
+      return new FamilyPart(family.name, [renderTextBytes([family], options)], () => [renderOpenMetricsFamilyBytes(family, options)], family);
+    }
     return new FamilyPart(family.name, [renderTextBytes([family])], () => [renderOpenMetricsFamilyBytes(family)]);
   }
 
@@ -113,8 +147,36 @@ export class ExpositionComposer {
     }
     const merged = mergeSources(shared, { missingHelp: this.missingHelp });
     for (const family of merged.families) parts.push(FamilyPart.ofFamily(family));
-    return new MergedSources(parts, merged.conflicts);
+    // Only UTF-8 names can collide once escaped: nothing more to do in the common case.
+    if (!parts.some((part) => part.utf8Family !== undefined)) return new MergedSources(parts, merged.conflicts);
+    const collisions = escapeCollisions(collisionCandidates(sources, parts));
+    const dropped = new Set(collisions.map((conflict) => conflict.family));
+    return new MergedSources(
+      parts.filter((part) => !dropped.has(part.name)),
+      [...merged.conflicts, ...collisions],
+    );
   }
+}
+
+/** The served parts with every source that defines each (the sources' own families). */
+function collisionCandidates(sources: readonly ComposeSource[], parts: readonly FamilyPart[]): CollisionCandidate[] {
+  const origins = new Map<string, { name: string; type: MetricFamily['type']; sources: Array<{ id: string; line: number; series: number }> }>();
+  for (const source of sources) {
+    for (const family of source.families) {
+      let origin = origins.get(family.name);
+      if (origin === undefined) {
+        origin = { name: family.name, type: family.type, sources: [] };
+        origins.set(family.name, origin);
+      }
+      origin.sources.push({ id: source.id, line: family.firstLine, series: countSeries([family]) });
+    }
+  }
+  const candidates: CollisionCandidate[] = [];
+  for (const part of parts) {
+    const origin = origins.get(part.name);
+    if (origin !== undefined) candidates.push(origin);
+  }
+  return candidates;
 }
 
 /** What mergeSources makes of a family no other source defines, as a part; null if nothing. */

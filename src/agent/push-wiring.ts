@@ -1,6 +1,7 @@
 // --web.enable-push: opens the pushed groups (creating the push directory, loading what was
 // pushed before a restart) and puts together the push routes' options. Kept apart from serve.ts
 // so that the agent's wiring stays one screen.
+import type { NameValidationScheme } from '../core/parse.js';
 import type { HttpAppOptions } from '../http/app.js';
 import type { Logger } from '../log/logger.js';
 import { PushedGroups } from '../push/pushed-groups.js';
@@ -17,6 +18,8 @@ export interface PushConfig {
   readonly bodyTimeoutMs: number;
   readonly maxGroups: number;
   readonly adminApi: boolean;
+  /** --push.enable-utf8-names. */
+  readonly utf8Names?: boolean;
 }
 
 export interface PushWiring {
@@ -26,7 +29,17 @@ export interface PushWiring {
 
 export async function openPush(
   config: PushConfig,
-  context: { store: TextfileStore; selfMetrics: SelfMetrics; logger: Logger; maxSeriesPerFile: number; maxFileSize: number; textfileMaxAgeMs: number | undefined; version: string },
+  context: {
+    store: TextfileStore;
+    selfMetrics: SelfMetrics;
+    logger: Logger;
+    maxSeriesPerFile: number;
+    maxFileSize: number;
+    textfileMaxAgeMs: number | undefined;
+    version: string;
+    /** The store's --textfile.metric-name-validation-scheme. */
+    nameValidation?: NameValidationScheme | undefined;
+  },
 ): Promise<PushWiring> {
   const reserved = context.selfMetrics.reservedNames();
   const groups = await PushedGroups.open({
@@ -41,6 +54,7 @@ export async function openPush(
       maxSeriesPerFile: context.maxSeriesPerFile,
       allowTimestamps: false,
       extraReservedMetricNames: [...reserved],
+      nameValidation: context.nameValidation ?? 'utf8',
     },
     servedSources: () => context.store.servedSources(),
     logger: context.logger.child({ component: 'push' }),
@@ -54,6 +68,7 @@ export async function openPush(
     'push.max-body-size': String(config.maxBodyBytes),
     'push.body-timeout': `${config.bodyTimeoutMs}ms`,
     'push.max-groups': String(config.maxGroups),
+    'push.enable-utf8-names': String(config.utf8Names === true),
   };
   return {
     groups,
@@ -65,6 +80,7 @@ export async function openPush(
         maxBodyBytes: config.maxBodyBytes,
         bodyTimeoutMs: config.bodyTimeoutMs,
         adminApi: config.adminApi,
+        utf8Names: config.utf8Names === true,
       },
       api: { groups, flags, version: context.version, startedAtMs: Date.now() },
     },

@@ -1,6 +1,7 @@
 // `promdrop serve`, once its flags are valid: wires the logger, the store, the self metrics and
 // the HTTP application together, listens, and handles signals. Loaded by the CLI with a dynamic
 // import, so that the writer commands never pay for fastify, chokidar, pino or prom-client.
+import type { NameValidationScheme } from '../core/parse.js';
 import { buildHttpApp } from '../http/app.js';
 import { HttpListeners, type ListenAddress } from '../http/listen.js';
 import { HEALTHY_PATH, READY_PATH } from '../http/paths.js';
@@ -33,6 +34,8 @@ export interface ServeConfig {
   readonly rescanIntervalMs: number;
   readonly usePolling: boolean;
   readonly allowTimestamps: boolean;
+  /** --textfile.name-validation-scheme (utf8 when not given). */
+  readonly nameValidation?: NameValidationScheme;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
   /** --web.config.file: TLS, headers and basic auth (exporter-toolkit's format), re-read on change. */
@@ -59,6 +62,7 @@ export function storeOptionsFromConfig(config: ServeConfig, logger: Logger, rese
     rescanIntervalMs: config.rescanIntervalMs,
     usePolling: config.usePolling,
     allowTimestamps: config.allowTimestamps,
+    nameValidation: config.nameValidation,
     defaultTtlMs: config.defaultTtlMs,
     logger,
     reservedMetricNames,
@@ -111,6 +115,7 @@ export async function runAgent(config: ServeConfig): Promise<void> {
         maxFileSize: config.maxFileSize,
         textfileMaxAgeMs: config.defaultTtlMs,
         version: config.version,
+        nameValidation: config.nameValidation,
       });
     } catch (error) {
       await store.close();

@@ -3,6 +3,7 @@
 // (built on first use, then kept), and the per-file reports. Scrapes only ever read a snapshot,
 // so concurrent scrapes share the work and a scrape's cost does not depend on the number of files.
 import { constants, crc32, createDeflateRaw, deflateRawSync } from 'node:zlib';
+import type { EscapingScheme } from '../core/escaping.js';
 import { OPENMETRICS_EOF } from '../core/render.js';
 import type { FamilyPart } from './compose.js';
 import type { FileErrorReason, FileState } from './file-state.js';
@@ -54,15 +55,17 @@ export interface Snapshot {
    *  large families' bytes are shared with the store, never copied per snapshot. Text 0.0.4:
    *  every served family plus the node_textfile_* and promdrop_textfile_* families; OpenMetrics
    *  1.0.0 of the same families, ending in `# EOF`, built on first call. */
-  body(format: ExpositionFormat): readonly Buffer[];
+  body(format: ExpositionFormat, escaping?: EscapingScheme): readonly Buffer[];
   /** The text body as one buffer: a copy made on each use, for `promdrop cat` and tests. */
   readonly text: Buffer;
   /** The OpenMetrics body as one buffer (a copy, as `text`). */
   openMetrics(): Buffer;
   /** Either body without OpenMetrics' `# EOF`, as raw DEFLATE ending in a sync flush (so that
    *  the per-scrape self metrics and `# EOF` can follow it in the same gzip member; see
-   *  http/gzip-splice.ts), compressed once (text: started in the background when large). */
-  deflated(format: ExpositionFormat): Promise<DeflatedBody>;
+   *  http/gzip-splice.ts), compressed once (text: started in the background when large).
+   *  `escaping` (of body too): how names that are not legacy-valid are written, default
+   *  allow-utf-8 (as the files have them). Without such names every scheme gives one body. */
+  deflated(format: ExpositionFormat, escaping?: EscapingScheme): Promise<DeflatedBody>;
   /** Every *.prom entry, sorted by path. */
   readonly files: readonly FileReport[];
   readonly directories: readonly DirectoryReport[];
@@ -82,6 +85,11 @@ export class BuiltSnapshot implements Snapshot {
   private readonly textChunks: readonly Buffer[];
   private openMetricsChunks: readonly Buffer[] | undefined;
   private readonly deflatedBodies: { text?: Promise<DeflatedBody>; openmetrics?: Promise<DeflatedBody> } = {};
+  /** True when some served name is not legacy-valid. */
+  readonly hasUtf8Names: boolean;
+  /** Bodies under the escaping schemes, by `format scheme`, built on first use (only when
+   *  hasUtf8Names: otherwise every scheme is served the one body). */
+  private escapedBodies: Map<string, { chunks: readonly Buffer[]; deflated?: Promise<DeflatedBody> }> | undefined;
 
   constructor(
     readonly generation: number,
@@ -91,9 +99,11 @@ export class BuiltSnapshot implements Snapshot {
     readonly builtAtMs: number,
   ) {
     this.textChunks = joinSmallChunks(parts.flatMap((part) => part.text));
+    this.hasUtf8Names = parts.some((part) => part.utf8Family !== undefined);
   }
 
-  body(format: ExpositionFormat): readonly Buffer[] {
+  body(format: ExpositionFormat, escaping: EscapingScheme = 'allow-utf-8'): readonly Buffer[] {
+    if (escaping !== 'allow-utf-8' && this.hasUtf8Names) return this.escaped(format, escaping).chunks;
     if (format === 'text') return this.textChunks;
     this.openMetricsChunks ??= joinSmallChunks([...this.parts.flatMap((part) => part.openMetrics()), EOF_CHUNK]);
     return this.openMetricsChunks;
@@ -107,11 +117,29 @@ export class BuiltSnapshot implements Snapshot {
     return Buffer.concat(this.body('openmetrics'));
   }
 
-  deflated(format: ExpositionFormat): Promise<DeflatedBody> {
+  deflated(format: ExpositionFormat, escaping: EscapingScheme = 'allow-utf-8'): Promise<DeflatedBody> {
+    if (escaping !== 'allow-utf-8' && this.hasUtf8Names) {
+      const escaped = this.escaped(format, escaping);
+      escaped.deflated ??= deflateChunks(withoutEof(format, escaped.chunks));
+      return escaped.deflated;
+    }
     let body = this.deflatedBodies[format];
     if (body === undefined) {
       body = deflateChunks(withoutEof(format, this.body(format)));
       this.deflatedBodies[format] = body;
+    }
+    return body;
+  }
+
+  private escaped(format: ExpositionFormat, escaping: EscapingScheme): { chunks: readonly Buffer[]; deflated?: Promise<DeflatedBody> } {
+    const key = `${format} ${escaping}`;
+    this.escapedBodies ??= new Map();
+    let body = this.escapedBodies.get(key);
+    if (body === undefined) {
+      const pieces = this.parts.flatMap((part) => part.chunks(format, escaping));
+      if (format === 'openmetrics') pieces.push(EOF_CHUNK);
+      body = { chunks: joinSmallChunks(pieces) };
+      this.escapedBodies.set(key, body);
     }
     return body;
   }

@@ -21,6 +21,7 @@
 //   TextfileStore.scanOnce() on a store that never starts a watcher or timers.
 // - serve should pass the self-metrics' names as reservedMetricNames, so that a textfile cannot
 //   define e.g. process_cpu_seconds_total next to the agent's own.
+import type { NameValidationScheme } from '../core/parse.js';
 import { basename, dirname, join, normalize } from 'node:path';
 import { compareCodePoints } from '../core/compare.js';
 import { nodeExporterHelp, type Conflict } from '../core/merge.js';
@@ -85,6 +86,8 @@ export interface StoreOptions {
   rescanIntervalMs: number;
   usePolling: boolean;
   allowTimestamps: boolean;
+  /** --textfile.name-validation-scheme; utf8 when not given. */
+  nameValidation?: NameValidationScheme | undefined;
   /** Wall clock in ms for TTL, grace and settling; Date.now by default. */
   now?: (() => number) | undefined;
   logger: StoreLogger;
@@ -191,6 +194,7 @@ export class TextfileStore {
       maxSeriesPerFile: options.maxSeriesPerFile,
       allowTimestamps: options.allowTimestamps,
       extraReservedMetricNames: [...(options.reservedMetricNames ?? [])],
+      nameValidation: options.nameValidation ?? 'utf8',
     };
     this.unwatched = new Set((options.unwatchedDirectories ?? []).map((directory) => normalize(directory)));
     const pushed = new Set((options.pushedDirectories ?? []).map((directory) => normalize(directory)));
@@ -730,6 +734,7 @@ export interface LoadOptions {
   maxSeriesPerFile?: number | undefined;
   defaultTtlMs?: number | undefined;
   allowTimestamps?: boolean | undefined;
+  nameValidation?: NameValidationScheme | undefined;
   now?: (() => number) | undefined;
   logger?: StoreLogger | undefined;
 }
@@ -748,6 +753,7 @@ export async function loadOnce(options: LoadOptions): Promise<Snapshot> {
     rescanIntervalMs: DEFAULT_RESCAN_INTERVAL_MS,
     usePolling: false,
     allowTimestamps: options.allowTimestamps ?? false,
+    nameValidation: options.nameValidation,
     now: options.now,
     logger: options.logger ?? SILENT_LOGGER,
   });

@@ -2,9 +2,18 @@
 // read it (handler/push.go, handler/misc.go): `/metrics/job/<job>{/<name>/<value>}`, where
 // `job@base64` and `<name>@base64` mark base64url values (padding optional, `=` alone is the
 // empty value). The path is percent-decoded before it is split, so `%2F` is a separator, as in
-// Go's router. Pure: no I/O.
+// Go's router. With UTF-8 names (Pushgateway 1.11's --push.enable-utf8-names), a label name may
+// be any UTF-8 text, written in the path in the `values` escaping (`U__http_2e_method` for
+// `http.method`), as the Pushgateway README describes; without, `U__...` is a literal legacy name.
+// Pure: no I/O.
 import { Buffer, isUtf8 } from 'node:buffer';
 import { compareCodePoints } from './compare.js';
+import { unescapeName } from './escaping.js';
+
+export interface GroupingPathOptions {
+  /** --push.enable-utf8-names: label names in the `U__` encoding stand for UTF-8 names. */
+  readonly utf8Names?: boolean;
+}
 
 /** A grouping key: label pairs sorted by name, `job` always among them. */
 export interface GroupingKey {
@@ -22,7 +31,7 @@ const BASE64URL_VALUE = new Map<string, number>([...'ABCDEFGHIJKLMNOPQRSTUVWXYZa
  * Reads the grouping key from the part of a (percent-decoded) path after `/metrics/`, i.e.
  * `job/<job>/...` or `job@base64/<job>/...`. Error texts are the Pushgateway's.
  */
-export function parseGroupingPath(afterMetrics: string): GroupingKeyResult {
+export function parseGroupingPath(afterMetrics: string, options: GroupingPathOptions = {}): GroupingKeyResult {
   let rest: string;
   let jobIsBase64: boolean;
   if (afterMetrics.startsWith('job/')) {
@@ -44,14 +53,14 @@ export function parseGroupingPath(afterMetrics: string): GroupingKeyResult {
     job = decoded.bytes.toString('utf8');
   }
   if (job === '') return { ok: false, message: 'job name is required' };
-  const labels = splitLabels(labelString);
+  const labels = splitLabels(labelString, options.utf8Names === true);
   if (!labels.ok) return labels;
   // As the Pushgateway: a `job` pair in the path is overwritten by the job segment.
   labels.map.set('job', job);
   return { ok: true, key: { labels: sortedPairs(labels.map) } };
 }
 
-function splitLabels(labelString: string): { ok: true; map: Map<string, string> } | { ok: false; message: string } {
+function splitLabels(labelString: string, utf8Names: boolean): { ok: true; map: Map<string, string> } | { ok: false; message: string } {
   const map = new Map<string, string>();
   if (labelString.length <= 1) return { ok: true, map };
   const components = labelString.split('/');
@@ -59,10 +68,13 @@ function splitLabels(labelString: string): { ok: true; map: Map<string, string> 
   for (let i = 1; i < components.length - 1; i += 2) {
     const name = components[i]!;
     const value = components[i + 1]!;
-    const trimmed = name.endsWith(BASE64_SUFFIX) ? name.slice(0, -BASE64_SUFFIX.length) : name;
-    if (!LEGACY_LABEL_NAME.test(trimmed) || trimmed.startsWith('__')) return { ok: false, message: `improper label name ${goQuote(trimmed)}` };
-    if (trimmed === name) {
-      map.set(name, value);
+    const base64 = name.endsWith(BASE64_SUFFIX);
+    const escaped = base64 ? name.slice(0, -BASE64_SUFFIX.length) : name;
+    const trimmed = utf8Names ? unescapeName(escaped, 'values') : escaped;
+    const valid = utf8Names ? trimmed.length > 0 && !/\p{Cs}/u.test(trimmed) : LEGACY_LABEL_NAME.test(trimmed);
+    if (!valid || trimmed.startsWith('__')) return { ok: false, message: `improper label name ${goQuote(trimmed)}` };
+    if (!base64) {
+      map.set(trimmed, value);
       continue;
     }
     const decoded = decodeBase64Url(value);

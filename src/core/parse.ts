@@ -1,5 +1,8 @@
-// Parser for the Prometheus text exposition format 0.0.4 that accepts exactly what expfmt v0.39
-// accepts (the parser inside promtool 2.42 and node_exporter) and builds the same families.
+// Parser for the Prometheus text exposition format 0.0.4 that accepts exactly what expfmt accepts
+// and builds the same families: with `nameValidation: 'legacy'` what expfmt v0.39 accepts (the
+// parser inside promtool 2.42 and node_exporter up to 1.8), with 'utf8' (the default) what expfmt
+// v0.62 and later accept (Prometheus 3), which adds quoted UTF-8 metric and label names:
+// `{"my.metric","label.name"="value"} 1`. Lines without quotes take the same fast path in both.
 // It is a byte-level scanner over one buffer: the hot path of the agent and of `promdrop check`,
 // so it avoids per-byte allocations and decodes strings only once per token.
 //
@@ -7,6 +10,7 @@
 // records a finding instead of failing, so that the accept/reject verdict stays expfmt's and
 // validation decides what the agent refuses.
 import { Buffer, isUtf8 } from 'node:buffer';
+import { escapeName, isLegacyName, REWRITING_SCHEMES } from './escaping.js';
 import { parseGoFloat } from './float.js';
 import { goQuote, goQuoteByte, goQuoteBytes } from './go-quote.js';
 import { SeriesDigestBuilder } from './series-digest.js';
@@ -131,11 +135,31 @@ export interface ParseOptions {
    * a verdict and no model, such as `promdrop check`; the verdict and findings are the same.
    */
   readonly retainSeries?: boolean;
+  /**
+   * Which metric and label names are accepted, Prometheus's metric_name_validation_scheme:
+   * 'utf8' (the default, Prometheus 3 and expfmt v0.62+) also reads quoted names; 'legacy'
+   * accepts exactly what expfmt v0.39 does, [a-zA-Z_:][a-zA-Z0-9_:]* only.
+   */
+  readonly nameValidation?: NameValidationScheme;
 }
+
+export type NameValidationScheme = 'utf8' | 'legacy';
+export const NAME_VALIDATION_SCHEMES: readonly NameValidationScheme[] = ['utf8', 'legacy'];
+
+/** Internal: a quoted name was met while series were not being retained. Quoted lines cannot be
+ *  kept as digests (rendered-series.ts copies sample lines byte for byte), so the parse starts
+ *  over retaining every series; files with quoted names are rare, and this keeps the digest
+ *  path free of them. */
+class RestartRetaining {}
 
 class TextParser {
   private readonly buf: SliceableBuffer;
   private readonly retain: boolean;
+  private readonly utf8Names: boolean;
+  /** expfmt's currentMF: the family of the latest HELP, TYPE or sample line. A sample line
+   *  starting with `{` reads its labels before its name, and expfmt then judges `le`/`quantile`
+   *  and names its messages after this family. */
+  private currentBuilder: FamilyBuilder | undefined;
   /** Receives a sample's timestamp when the series itself is not kept. */
   private readonly timestampSink: { timestampMs: string | undefined } = { timestampMs: undefined };
   private readonly end: number;
@@ -159,9 +183,14 @@ class TextParser {
   private lastSampleName = '';
   private lastBuilder: FamilyBuilder | undefined;
   private lastRole: Role = Role.Plain;
+  /** Role that goes with currentBuilder. */
+  private currentRole: Role = Role.Plain;
+  /** Where the current sample line's first token starts (to read it again as a UTF-8 line). */
+  private sampleStart = 0;
 
   constructor(input: Uint8Array, options: ParseOptions = {}) {
     this.retain = options.retainSeries !== false;
+    this.utf8Names = options.nameValidation !== 'legacy';
     const buffer = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     this.buf = buffer as SliceableBuffer;
     this.end = this.buf.length;
@@ -181,7 +210,12 @@ class TextParser {
       } else if (c === NL) {
         this.pos++;
       } else {
-        this.sample();
+        try {
+          this.sample();
+        } catch (signal) {
+          if (signal !== RESTART_LINE) throw signal;
+          this.utf8Sample(this.sampleStart);
+        }
       }
     }
     const families: MetricFamily[] = [];
@@ -337,6 +371,13 @@ class TextParser {
   /** expfmt's setOrCreateCurrentMF: `x_count`/`x_sum`/`x_bucket` join family `x` only when
    *  `x` already exists with the matching type; otherwise the name is a family of its own. */
   private resolveFamily(name: string): FamilyBuilder {
+    const builder = this.resolveFamilyUntracked(name);
+    this.currentBuilder = builder;
+    this.currentRole = this.role;
+    return builder;
+  }
+
+  private resolveFamilyUntracked(name: string): FamilyBuilder {
     this.role = Role.Plain;
     const exact = this.byName.get(name);
     if (exact !== undefined) return exact;
@@ -398,22 +439,27 @@ class TextParser {
     const nameStart = this.pos;
     const nameEnd = this.scanName(METRIC_CONTINUE, METRIC_START);
     this.pos = nameEnd;
-    if (nameEnd >= this.end) this.failEndOfInput();
-    const after = buf[nameEnd]!;
+    let quotedName: string | undefined;
+    if (this.utf8Names && buf[nameEnd] === QUOTE) {
+      this.pos = nameStart;
+      quotedName = this.readQuotableName(METRIC_CONTINUE, 'metric');
+    }
+    if (this.pos >= this.end) this.failEndOfInput();
+    const after = buf[this.pos]!;
     if (after === NL) {
       this.pos++;
       return;
     }
     if (after !== SPACE && after !== TAB) {
-      const quoted = after === QUOTE && nameStart === nameEnd;
+      const quoted = quotedName === undefined && after === QUOTE && nameStart === nameEnd;
       this.fail(
         'invalid metric name in comment',
-        nameEnd,
+        this.pos,
         quoted ? 'quoted_name' : 'syntax',
         quoted ? QUOTED_NAME_HINT : undefined,
       );
     }
-    const builder = this.resolveFamily(this.text(nameStart, nameEnd));
+    const builder = this.resolveFamily(quotedName ?? this.text(nameStart, nameEnd));
     this.skipBlanks();
     if (this.pos >= this.end) this.failEndOfInput();
     if (buf[this.pos] === NL) {
@@ -470,12 +516,14 @@ class TextParser {
       if (escaped === EOF) this.failEndOfInput();
       if (escaped === BACKSLASH) out += '\\';
       else if (escaped === LOWER_N) out += '\n';
+      // expfmt v0.62 (the UTF-8 parser) also reads \" in HELP, as quoted names need it.
+      else if (escaped === QUOTE && this.utf8Names) out += '"';
       else {
         this.fail(
           `invalid escape sequence '\\${String.fromCharCode(escaped)}'`,
           backslash,
           'invalid_escape',
-          'HELP text allows only the escapes \\\\ and \\n',
+          this.utf8Names ? 'HELP text allows only the escapes \\\\, \\" and \\n' : 'HELP text allows only the escapes \\\\ and \\n',
         );
       }
       chunkStart = backslash + 2;
@@ -527,8 +575,13 @@ class TextParser {
   private sample(): void {
     const buf = this.buf;
     const nameStart = this.pos;
+    this.sampleStart = nameStart;
     const nameEnd = this.scanName(METRIC_CONTINUE, METRIC_START);
     this.pos = nameEnd;
+    if (this.utf8Names && (buf[nameEnd] === QUOTE || (nameEnd === nameStart && buf[nameStart] === OPEN_BRACE))) {
+      this.utf8Sample(nameStart);
+      return;
+    }
     if (nameEnd >= this.end) this.failEndOfInput();
     if (nameEnd === nameStart) {
       const c = buf[nameStart]!;
@@ -545,24 +598,10 @@ class TextParser {
       this.lastBuilder = builder;
       this.lastRole = role;
     }
+    this.currentBuilder = builder;
+    this.currentRole = role;
+    this.noteSample(builder);
     const family = builder.family;
-    if (!builder.typeSet) {
-      family.type = 'untyped';
-      builder.typeSet = true;
-    }
-    this.sampleSeq++;
-    if (builder.lastSampleSeq !== 0 && builder.lastSampleSeq !== this.sampleSeq - 1) {
-      this.findings.push({
-        severity: 'warning',
-        reason: 'split_family',
-        message: `samples of ${family.name} are split by another family (line ${builder.lastSampleLine}); a family must be one uninterrupted group`,
-        line: this.line,
-        column: 1,
-        family: family.name,
-      });
-    }
-    builder.lastSampleLine = this.line;
-    builder.lastSampleSeq = this.sampleSeq;
     const c0 = buf[this.pos]!;
     if (c0 === SPACE || c0 === TAB) {
       this.skipBlanks();
@@ -583,7 +622,46 @@ class TextParser {
       // An exact-size copy: arrays grown by push keep spare capacity, a real cost per series.
       if (keep && scratch.length > 0) labels = scratch.slice();
     }
+    this.sampleValue(builder, role, labels, special, sampleName, keep, scratch);
+  }
 
+  /** A sample line starts: the family gets its type if it has none (expfmt's readingMetricName)
+   *  and the split-family bookkeeping. */
+  private noteSample(builder: FamilyBuilder): void {
+    const family = builder.family;
+    if (!builder.typeSet) {
+      family.type = 'untyped';
+      builder.typeSet = true;
+    }
+    this.sampleSeq++;
+    if (builder.lastSampleSeq !== 0 && builder.lastSampleSeq !== this.sampleSeq - 1) {
+      this.findings.push({
+        severity: 'warning',
+        reason: 'split_family',
+        message: `samples of ${family.name} are split by another family (line ${builder.lastSampleLine}); a family must be one uninterrupted group`,
+        line: this.line,
+        column: 1,
+        family: family.name,
+      });
+    }
+    builder.lastSampleLine = this.line;
+    builder.lastSampleSeq = this.sampleSeq;
+  }
+
+  /** The rest of a sample line after its name and labels: value, then timestamp. */
+  private sampleValue(
+    builder: FamilyBuilder,
+    role: Role,
+    labels: string[],
+    special: number,
+    sampleName: string,
+    keep: boolean,
+    scratch: string[],
+  ): void {
+    const buf = this.buf;
+    const family = builder.family;
+    const type = family.type;
+    const aggregate = type === 'histogram' || type === 'summary';
     const lineOfSample = this.line;
     const valueStart = this.pos;
     const valueEnd = this.scanToken();
@@ -626,6 +704,241 @@ class TextParser {
     }
   }
 
+  /**
+   * expfmt v0.62's readTokenAsMetricName / readTokenAsLabelName from this.pos: bytes of the
+   * class, where a `"` opens a quoted stretch in which any byte but LF belongs to the name and
+   * \\, \n and \" are escapes; the closing quote ends the name. '' (pos unchanged) when the
+   * first byte cannot start a name.
+   */
+  private readQuotableName(continueTable: Uint8Array, kind: 'metric' | 'label'): string {
+    const buf = this.buf;
+    const start = this.pos;
+    let p = start;
+    const first = buf[p];
+    // Start bytes: the class's own (metric names also allow ':'), or a quote.
+    if (first === undefined || (first !== QUOTE && (continueTable[first] === 0 || (first >= 0x30 && first <= 0x39)))) return '';
+    let quoted = false;
+    let sawQuote = false;
+    const token: number[] = [];
+    for (;;) {
+      const c = buf[p]!;
+      if (c === QUOTE) {
+        quoted = !quoted;
+        sawQuote = true;
+        if (!quoted) {
+          p++;
+          break;
+        }
+      } else if (c === NL) {
+        this.pos = p;
+        this.fail(`${kind} name ${goQuoteBytes(Uint8Array.from(token))} contains unescaped new-line`, start, 'syntax', 'a quoted name ends at its closing quote; write a newline as \\n, or the quote is missing');
+      } else if (c === BACKSLASH) {
+        p++;
+        if (p >= this.end) {
+          this.pos = p;
+          this.failEndOfInput();
+        }
+        const e = buf[p]!;
+        if (e === BACKSLASH) token.push(BACKSLASH);
+        else if (e === LOWER_N) token.push(NL);
+        else if (e === QUOTE) token.push(QUOTE);
+        else {
+          this.pos = p;
+          this.fail(`invalid escape sequence '\\${String.fromCharCode(e)}'`, p - 1, 'invalid_escape', 'quoted names allow only the escapes \\\\, \\" and \\n');
+        }
+      } else {
+        token.push(c);
+      }
+      p++;
+      if (p >= this.end) {
+        this.pos = p;
+        this.failEndOfInput();
+      }
+      const next = buf[p]!;
+      if (!quoted && next !== QUOTE && continueTable[next] !== 1) break;
+    }
+    this.pos = p;
+    const bytes = Uint8Array.from(token);
+    if (sawQuote && !isUtf8(bytes)) {
+      // expfmt keeps the bytes; Prometheus 3 refuses such a name, so the agent does too.
+      this.findings.push({
+        severity: 'error',
+        reason: 'invalid_utf8',
+        message: `${kind} name ${goQuoteBytes(bytes)} is not valid UTF-8`,
+        line: this.line,
+        column: start - this.lineStart + 1,
+      });
+    }
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  }
+
+  /**
+   * A sample line as expfmt v0.62 reads it when it has quoted names: `"name"{...}`, `name{"label"=...}`
+   * or the name inside the braces, first or after labels: `{"name",a="b"}`, `{a="b","name"}`.
+   * Series are always retained here (see RestartRetaining).
+   *
+   * Where expfmt's state machine leaks state from the line before (labels read before the
+   * name inside braces are judged as `le`/`quantile` by the previous line's family, as expfmt
+   * does; a line with no name at all is filed under that family), the parser follows it for
+   * the verdict, and reports the nameless line as an error the agent refuses.
+   */
+  private utf8Sample(start: number): void {
+    if (!this.retain) throw new RestartRetaining();
+    const buf = this.buf;
+    this.pos = start;
+    let builder: FamilyBuilder | undefined;
+    let role = Role.Plain;
+    let sampleName = '';
+    const insideBraces = buf[start] === OPEN_BRACE;
+    if (!insideBraces) {
+      sampleName = this.readQuotableName(METRIC_CONTINUE, 'metric');
+      if (sampleName === '') this.fail('invalid metric name', start, 'syntax');
+      builder = this.resolveFamily(sampleName);
+      role = this.role;
+      this.noteSample(builder);
+      if (this.pos >= this.end) this.failEndOfInput();
+      const c = buf[this.pos]!;
+      if (c === SPACE || c === TAB) {
+        this.skipBlanks();
+        if (this.pos >= this.end) this.failEndOfInput();
+      }
+    }
+    let special = NaN;
+    const pairs: string[] = [];
+    if (buf[this.pos] === OPEN_BRACE) {
+      this.pos++;
+      let namePresent = false;
+      for (;;) {
+        this.skipBlanks();
+        if (this.pos >= this.end) this.failEndOfInput();
+        if (buf[this.pos] === CLOSE_BRACE) {
+          this.pos++;
+          this.skipBlanks();
+          if (this.pos >= this.end) this.failEndOfInput();
+          break;
+        }
+        const nameStart = this.pos;
+        const token = this.readQuotableName(LABEL_CONTINUE, 'label');
+        const currentName = this.currentBuilder?.family.name ?? '';
+        if (token === '') {
+          this.fail(`invalid label name for metric ${goQuote(currentName)}`, nameStart, 'syntax', 'label names match [a-zA-Z_][a-zA-Z0-9_]* or are quoted: "label.name"');
+        }
+        let c = buf[this.pos]!;
+        if (c === SPACE || c === TAB) {
+          this.skipBlanks();
+          if (this.pos >= this.end) this.failEndOfInput();
+          c = buf[this.pos]!;
+        }
+        if (c !== EQUALS) {
+          if (!insideBraces) this.fail(`expected '=' after label name, found ${goQuoteByte(c)}`, this.pos, 'syntax', invalidLabelNameHint(c));
+          if (namePresent) this.fail(`multiple metric names for metric ${goQuote(currentName)}`, nameStart, 'syntax', 'a series has one name; label names need ="value"');
+          if (c !== COMMA && c !== CLOSE_BRACE) this.fail(`unexpected end of metric name ${goQuoteByte(c)}`, this.pos, 'syntax', 'expected "," or "}" after the metric name');
+          sampleName = token;
+          builder = this.resolveFamily(token);
+          role = this.role;
+          this.noteSample(builder);
+          namePresent = true;
+          this.pos++;
+          if (c === COMMA) continue;
+          this.skipBlanks();
+          if (this.pos >= this.end) this.failEndOfInput();
+          break;
+        }
+        if (token === '__name__') {
+          this.fail('label name "__name__" is reserved', nameStart, 'reserved_label', 'the metric name goes before the braces, or first inside them');
+        }
+        const current = this.currentBuilder;
+        const currentType = current !== undefined && current.typeSet ? current.family.type : 'counter';
+        const specialLabel = currentType === 'histogram' ? 'le' : currentType === 'summary' ? 'quantile' : '';
+        const isSpecial = token === specialLabel;
+        if (!isSpecial) {
+          for (let i = 0; i < pairs.length; i += 2) {
+            if (pairs[i] === token) {
+              this.fail(`duplicate label names for metric ${goQuote(currentName)}`, nameStart, 'duplicate_label', `label "${token}" appears twice`);
+            }
+          }
+          pairs.push(token, '');
+        }
+        this.pos++; // '='
+        this.skipBlanks();
+        if (this.pos >= this.end) this.failEndOfInput();
+        if (buf[this.pos] !== QUOTE) {
+          this.fail(`expected '"' at start of label value, found ${goQuoteByte(buf[this.pos]!)}`, this.pos, 'syntax', 'label values must be in double quotes');
+        }
+        const value = this.labelValue(true, undefined);
+        if (isSpecial) {
+          const parsed = parseGoFloat(value);
+          if (parsed === undefined) this.fail(`expected float as value for '${specialLabel}' label, got ${goQuote(value)}`, this.pos, 'syntax');
+          special = parsed;
+        } else {
+          pairs[pairs.length - 1] = value;
+        }
+        this.skipBlanks();
+        if (this.pos >= this.end) this.failEndOfInput();
+        const next = buf[this.pos]!;
+        if (next === COMMA) {
+          this.pos++;
+          continue;
+        }
+        if (next === CLOSE_BRACE) {
+          if (this.currentBuilder === undefined) this.fail('invalid metric name', start, 'syntax', 'the series has no metric name: put it first inside the braces, quoted');
+          this.pos++;
+          this.skipBlanks();
+          if (this.pos >= this.end) this.failEndOfInput();
+          break;
+        }
+        this.fail(`unexpected end of label value ${goQuote(value)}`, this.pos, 'syntax', 'expected "," or "}" after a label value');
+      }
+    }
+    if (builder === undefined) {
+      const current = this.currentBuilder;
+      if (current === undefined) this.fail('invalid metric name', start, 'syntax', 'the series has no metric name: put it first inside the braces, quoted');
+      builder = current;
+      role = this.currentRole;
+      sampleName = current.family.name;
+      this.noteSample(builder);
+      this.findings.push({
+        severity: 'error',
+        reason: 'parse',
+        message: `the series has no metric name; expfmt would file it under ${goQuote(current.family.name)}, the family of the line before`,
+        line: this.line,
+        column: 1,
+        family: current.family.name,
+      });
+    }
+    this.checkEscapedLabelNames(pairs, builder.family.name);
+    this.sampleValue(builder, role, pairs.length === 0 ? NO_LABELS : pairs, special, sampleName, true, this.scratchLabels);
+  }
+
+  /** Two label names of one series that a scraper asking for escaping would see as one
+   *  (`"a.b"` and `a_b` under underscores): that scraper would get a series with a duplicate
+   *  label and drop the whole scrape, so the file is refused. */
+  private checkEscapedLabelNames(pairs: readonly string[], family: string): void {
+    let utf8 = false;
+    for (let i = 0; i < pairs.length && !utf8; i += 2) utf8 = !isLegacyName(pairs[i]!);
+    if (!utf8) return;
+    for (const scheme of REWRITING_SCHEMES) {
+      const seen = new Map<string, string>();
+      for (let i = 0; i < pairs.length; i += 2) {
+        const name = pairs[i]!;
+        const escaped = isLegacyName(name) ? name : escapeName(name, scheme);
+        const other = seen.get(escaped);
+        if (other !== undefined) {
+          this.findings.push({
+            severity: 'error',
+            reason: 'duplicate_label',
+            message: `label names ${goQuote(other)} and ${goQuote(name)} are both ${escaped} for a scraper that asks for escaping=${scheme} (Prometheus 2 asks for underscores)`,
+            line: this.line,
+            column: 1,
+            family,
+          });
+          return;
+        }
+        seen.set(escaped, name);
+      }
+    }
+  }
+
   /** Reads `{...}` into `labels`; returns the parsed `le`/`quantile` value (or `special`). */
   private labelSet(familyName: string, labels: string[], specialLabel: string, special: number, keepValues: boolean): number {
     const buf = this.buf;
@@ -644,6 +957,9 @@ class TextParser {
       const nameStart = this.pos;
       const nameEnd = this.scanName(LABEL_CONTINUE, LABEL_START);
       this.pos = nameEnd;
+      // A quoted label name: the line is read again by utf8Sample. What this pass changed is
+      // idempotent (family, type, split-family sequence), so reading it twice changes nothing.
+      if (this.utf8Names && buf[nameEnd] === QUOTE) throw RESTART_LINE;
       if (nameEnd >= this.end) this.failEndOfInput();
       if (nameEnd === nameStart) {
         const quoted = buf[nameStart] === QUOTE;
@@ -921,7 +1237,9 @@ class TextParser {
 }
 
 const QUOTED_NAME_HINT =
-  'quoted UTF-8 names like {"my.metric"} need the Prometheus 3 format; text format 0.0.4 names match [a-zA-Z_:][a-zA-Z0-9_:]*';
+  'quoted UTF-8 names like {"my.metric"} are Prometheus 3\'s, refused under the legacy name validation scheme; legacy names match [a-zA-Z_:][a-zA-Z0-9_:]*';
+/** Thrown by labelSet on a quoted label name: the line is read again by utf8Sample. */
+const RESTART_LINE: unique symbol = Symbol('restart line');
 const EXEMPLAR_HINT = 'exemplars (" # {...} value") are OpenMetrics-only and not allowed in text format 0.0.4';
 const CRLF_HINT = 'the file has Windows (CRLF) line endings; the format allows only LF (convert with dos2unix)';
 
@@ -1054,6 +1372,7 @@ export function parseExposition(input: Uint8Array, options: ParseOptions = {}): 
     return { ok: true, families, findings: parser.findings };
   } catch (error) {
     if (error instanceof Abort) return { ok: false, error: error.failure };
+    if (error instanceof RestartRetaining) return parseExposition(input, { ...options, retainSeries: true });
     throw error;
   }
 }

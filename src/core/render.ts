@@ -3,6 +3,7 @@
 // buckets and quantiles already in order, so rendering is one linear pass — it runs once per
 // change of the served files, and its output is what every scrape sends.
 import { ByteWriter } from './byte-writer.js';
+import { isLegacyName } from './escaping.js';
 import { formatGoFloat } from './float.js';
 import type { Metric, MetricFamily } from './types.js';
 
@@ -25,6 +26,23 @@ interface Dialect {
   readonly count: (value: number) => string;
   readonly timestamp: (ms: string) => string;
   readonly quoteHelp: boolean;
+  /** Write names that are not legacy-valid quoted, as expfmt's writeName does for a scraper
+   *  that accepts UTF-8 names. Off for families whose names are all legacy-valid (nearly all),
+   *  so that their lines are built without a check per name. */
+  readonly utf8Names: boolean;
+}
+
+/** Options of the render functions. */
+export interface RenderOptions {
+  /** The families may have names that are not legacy-valid; write those quoted (`escaping=allow-utf-8`).
+   *  Families with legacy names come out the same either way. */
+  readonly utf8Names?: boolean;
+}
+
+/** expfmt's writeName: a legacy-valid name as is, any other in double quotes, escaped like a
+ *  label value. */
+export function quotedName(name: string): string {
+  return isLegacyName(name) ? name : `"${escapeLabelValue(name)}"`;
 }
 
 const TEXT: Dialect = {
@@ -32,7 +50,9 @@ const TEXT: Dialect = {
   count: formatGoFloat,
   timestamp: (ms) => ms,
   quoteHelp: false,
+  utf8Names: false,
 };
+const TEXT_UTF8: Dialect = { ...TEXT, utf8Names: true };
 
 /** OpenMetrics floats always show a decimal point or exponent (`1.0`); counts are integers. */
 function formatOpenMetricsFloat(value: number): string {
@@ -46,11 +66,13 @@ const OPENMETRICS: Dialect = {
   count: (value) => (Number.isFinite(value) && value >= 0 ? BigInt(Math.trunc(value)).toString() : '0'),
   timestamp: (ms) => formatOpenMetricsFloat(Number(ms) / 1000),
   quoteHelp: true,
+  utf8Names: false,
 };
+const OPENMETRICS_UTF8: Dialect = { ...OPENMETRICS, utf8Names: true };
 
 /** `name{labels[,extra]} value ts` as one string: one write per line is much cheaper than one
  *  per token. */
-function writeSample(out: ByteWriter, name: string, labels: readonly string[], extraName: string, extraValue: string, value: string, ts: string): void {
+function writePlainSample(out: ByteWriter, name: string, labels: readonly string[], extraName: string, extraValue: string, value: string, ts: string): void {
   let line = name;
   if (labels.length !== 0 || extraName !== '') {
     let separator = '{';
@@ -64,7 +86,36 @@ function writeSample(out: ByteWriter, name: string, labels: readonly string[], e
   out.utf8(`${line} ${value}${ts}`);
 }
 
+/** writeSample for names that may need quotes: expfmt's writeNameAndLabelPairs puts a metric
+ *  name that is not legacy-valid first inside the braces (`{"my.metric",a="1"}`). */
+function writeSampleUtf8(out: ByteWriter, name: string, labels: readonly string[], extraName: string, extraValue: string, value: string, ts: string): void {
+  let line: string;
+  let separator: string;
+  let open: boolean;
+  if (isLegacyName(name)) {
+    line = name;
+    separator = '{';
+    open = false;
+  } else {
+    line = `{"${escapeLabelValue(name)}"`;
+    separator = ',';
+    open = true;
+  }
+  if (labels.length !== 0 || extraName !== '') {
+    for (let i = 0; i < labels.length; i += 2) {
+      line += `${separator}${quotedName(labels[i]!)}="${escapeLabelValue(labels[i + 1]!)}"`;
+      separator = ',';
+    }
+    if (extraName !== '') line += `${separator}${extraName}="${extraValue}"`;
+    line += '}';
+  } else if (open) {
+    line += '}';
+  }
+  out.utf8(`${line} ${value}${ts}`);
+}
+
 function renderMetric(out: ByteWriter, name: string, metric: Metric, dialect: Dialect): void {
+  const writeSample = dialect.utf8Names ? writeSampleUtf8 : writePlainSample;
   const ts = metric.timestampMs === undefined ? '\n' : ` ${dialect.timestamp(metric.timestampMs)}\n`;
   const labels = metric.labels;
   if (metric.kind === 'scalar') {
@@ -91,8 +142,8 @@ function renderMetric(out: ByteWriter, name: string, metric: Metric, dialect: Di
 /** What a family's HELP and TYPE lines are made of. */
 export type FamilyHeader = Pick<MetricFamily, 'name' | 'help' | 'type'>;
 
-function writeTextHeader(out: ByteWriter, family: FamilyHeader): void {
-  const name = family.name;
+function writeTextHeader(out: ByteWriter, family: FamilyHeader, utf8Names = false): void {
+  const name = utf8Names ? quotedName(family.name) : family.name;
   if (family.help !== undefined) {
     out.ascii(`# HELP ${name} `);
     out.utf8(escapeHelp(family.help, false));
@@ -101,10 +152,11 @@ function writeTextHeader(out: ByteWriter, family: FamilyHeader): void {
   out.ascii(`# TYPE ${name} ${family.type}\n`);
 }
 
-function writeOpenMetricsHeader(out: ByteWriter, family: FamilyHeader): void {
+function writeOpenMetricsHeader(out: ByteWriter, family: FamilyHeader, utf8Names = false): void {
   const name = family.name;
   const isTotalCounter = family.type === 'counter' && name.endsWith('_total');
-  const shortName = isTotalCounter ? name.slice(0, -6) : name;
+  const bareName = isTotalCounter ? name.slice(0, -6) : name;
+  const shortName = utf8Names ? quotedName(bareName) : bareName;
   const type = family.type === 'untyped' || (family.type === 'counter' && !isTotalCounter) ? 'unknown' : family.type;
   if (family.help !== undefined) {
     out.ascii(`# HELP ${shortName} `);
@@ -121,23 +173,27 @@ function isRendered(family: MetricFamily): boolean {
 
 /** Text format 0.0.4 as node_exporter serves it, as bytes. Families of a type the format cannot
  *  carry (gauge_histogram, which validation rejects) are left out rather than written wrongly. */
-export function renderTextBytes(families: readonly MetricFamily[]): Buffer {
+export function renderTextBytes(families: readonly MetricFamily[], options: RenderOptions = {}): Buffer {
   const out = new ByteWriter();
+  const utf8Names = options.utf8Names === true;
+  const dialect = utf8Names ? TEXT_UTF8 : TEXT;
   for (const family of families) {
     if (!isRendered(family)) continue;
-    writeTextHeader(out, family);
-    for (const metric of family.metrics) renderMetric(out, family.name, metric, TEXT);
+    writeTextHeader(out, family, utf8Names);
+    for (const metric of family.metrics) renderMetric(out, family.name, metric, dialect);
   }
   return out.finish();
 }
 
 /** OpenMetrics 1.0.0 as expfmt writes it, ending with `# EOF`, as bytes. */
-export function renderOpenMetricsBytes(families: readonly MetricFamily[]): Buffer {
+export function renderOpenMetricsBytes(families: readonly MetricFamily[], options: RenderOptions = {}): Buffer {
   const out = new ByteWriter();
+  const utf8Names = options.utf8Names === true;
+  const dialect = utf8Names ? OPENMETRICS_UTF8 : OPENMETRICS;
   for (const family of families) {
     if (!isRendered(family)) continue;
-    writeOpenMetricsHeader(out, family);
-    for (const metric of family.metrics) renderMetric(out, family.name, metric, OPENMETRICS);
+    writeOpenMetricsHeader(out, family, utf8Names);
+    for (const metric of family.metrics) renderMetric(out, family.name, metric, dialect);
   }
   out.ascii(OPENMETRICS_EOF);
   return out.finish();
@@ -148,11 +204,12 @@ export const OPENMETRICS_EOF = '# EOF\n';
 
 /** One family's part of renderOpenMetricsBytes (no `# EOF`): the exposition is the families'
  *  parts in order, then OPENMETRICS_EOF. */
-export function renderOpenMetricsFamilyBytes(family: MetricFamily): Buffer {
+export function renderOpenMetricsFamilyBytes(family: MetricFamily, options: RenderOptions = {}): Buffer {
   const out = new ByteWriter(1024);
+  const utf8Names = options.utf8Names === true;
   if (isRendered(family)) {
-    writeOpenMetricsHeader(out, family);
-    for (const metric of family.metrics) renderMetric(out, family.name, metric, OPENMETRICS);
+    writeOpenMetricsHeader(out, family, utf8Names);
+    for (const metric of family.metrics) renderMetric(out, family.name, metric, utf8Names ? OPENMETRICS_UTF8 : OPENMETRICS);
   }
   return out.finish();
 }
@@ -177,11 +234,11 @@ export const openMetricsFloat = formatOpenMetricsFloat;
 export const openMetricsTimestamp = OPENMETRICS.timestamp;
 
 /** renderTextBytes as a string, for tests and the CLI. */
-export function renderText(families: readonly MetricFamily[]): string {
-  return renderTextBytes(families).toString('utf8');
+export function renderText(families: readonly MetricFamily[], options: RenderOptions = {}): string {
+  return renderTextBytes(families, options).toString('utf8');
 }
 
 /** renderOpenMetricsBytes as a string. */
-export function renderOpenMetrics(families: readonly MetricFamily[]): string {
-  return renderOpenMetricsBytes(families).toString('utf8');
+export function renderOpenMetrics(families: readonly MetricFamily[], options: RenderOptions = {}): string {
+  return renderOpenMetricsBytes(families, options).toString('utf8');
 }

@@ -150,6 +150,8 @@ export type FindingReason =
   // validation warnings: served, but worth fixing
   | 'split_family'
   | 'negative_counter'
+  // `promdrop check`: a UTF-8 name, which scrapers that do not ask for UTF-8 see escaped
+  | 'utf8_name'
   // lint (promlint)
   | 'lint';
 

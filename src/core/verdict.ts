@@ -5,7 +5,9 @@
 // business (mergeSources), the other half of the verdict.
 import { checkExposition } from './check.js';
 import { readDirectives, type DirectiveFinding } from './directives.js';
+import { escapeName, isLegacyName, REWRITING_SCHEMES } from './escaping.js';
 import { seriesOfMetric } from './merge.js';
+import type { NameValidationScheme } from './parse.js';
 import { familiesToKeep } from './rendered-series.js';
 import type { Finding, FindingReason, MetricFamily } from './types.js';
 
@@ -62,6 +64,8 @@ export interface ContentOptions {
   /** Add promlint's style warnings (they never make a file refused). */
   readonly lint?: boolean;
   readonly seriesForm?: SeriesForm;
+  /** Whether quoted UTF-8 names are read (Prometheus 3, the default) or refused (`legacy`). */
+  readonly nameValidation?: NameValidationScheme;
 }
 
 /** A finding of the core or about a `# promdrop:` directive line. */
@@ -96,6 +100,7 @@ export function judgeTextfileContent(bytes: Uint8Array, options: ContentOptions 
     isReservedMetricName: reservedNamePredicate(options.extraReservedMetricNames ?? []),
     lint: options.lint ?? false,
     retainSeries: form === 'metrics',
+    nameValidation: options.nameValidation ?? 'utf8',
   });
   const directives = readDirectives(bytes);
   const findings: TextfileFinding[] = [...check.findings];
@@ -132,9 +137,11 @@ export function judgeTextfileContent(bytes: Uint8Array, options: ContentOptions 
 }
 
 function reservedNamePredicate(extra: readonly string[]): (name: string) => boolean {
-  if (extra.length === 0) return isAgentMetricName;
   const names = new Set(extra);
-  return (name) => isAgentMetricName(name) || names.has(name);
+  const reserved = names.size === 0 ? isAgentMetricName : (name: string): boolean => isAgentMetricName(name) || names.has(name);
+  // A UTF-8 name is reserved too when a scraper that asks for escaping would see it as one of
+  // the agent's names (`node_textfile.scrape_error` is node_textfile_scrape_error to Prometheus 2).
+  return (name) => reserved(name) || (!isLegacyName(name) && REWRITING_SCHEMES.some((scheme) => reserved(escapeName(name, scheme))));
 }
 
 function fileReasonOf(reason: FindingReason | 'directive'): FileErrorReason {

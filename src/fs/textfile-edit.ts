@@ -91,17 +91,19 @@ export interface AddToSeries extends SeriesAddress {
 
 export type ScalarType = 'gauge' | 'counter' | 'untyped';
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
-/** Why `address` cannot name a series in a textfile, or undefined when it can. */
+/**
+ * Why `address` cannot name a series in a textfile, or undefined when it can. Names follow
+ * Prometheus 3's UTF-8 validation (model.UTF8Validation: any non-empty UTF-8 string); names
+ * that are not legacy-valid are written quoted (`{"my.metric"}`), which Prometheus 2 and other
+ * scrapers that do not ask for UTF-8 are served escaped.
+ */
 export function seriesAddressProblem(address: SeriesAddress): string | undefined {
-  if (!METRIC_NAME.test(address.metric)) {
-    return `invalid metric name ${JSON.stringify(address.metric)}: must match [a-zA-Z_:][a-zA-Z0-9_:]*`;
+  if (!isValidUtf8Name(address.metric)) {
+    return `invalid metric name ${JSON.stringify(address.metric)}: must be non-empty UTF-8`;
   }
   const seen = new Set<string>();
   for (const [name] of address.labels) {
-    if (!LABEL_NAME.test(name)) return `invalid label name ${JSON.stringify(name)}: must match [a-zA-Z_][a-zA-Z0-9_]*`;
+    if (!isValidUtf8Name(name)) return `invalid label name ${JSON.stringify(name)}: must be non-empty UTF-8`;
     if (name.startsWith('__')) return `label name ${JSON.stringify(name)} is reserved: names starting with "__" belong to Prometheus`;
     if (seen.has(name)) return `label ${JSON.stringify(name)} given twice`;
     seen.add(name);
@@ -237,7 +239,7 @@ export function renderTextfile(path: string, content: TextfileContent): string {
   if (conflicts.length > 0) {
     throw new TextfileError(path, 'invalid-result', `${path}: the edited file would conflict with itself: ${conflicts[0]!.message}`);
   }
-  const text = (content.ttlMs === undefined ? '' : ttlDirectiveLine(content.ttlMs)) + renderText(merged.families);
+  const text = (content.ttlMs === undefined ? '' : ttlDirectiveLine(content.ttlMs)) + renderText(merged.families, { utf8Names: true });
   const verdict = judgeTextfileContent(Buffer.from(text, 'utf8'), WRITER_CONTENT_OPTIONS);
   if (!verdict.accepted) {
     throw new TextfileError(path, 'invalid-result', `${path}: refusing to write a file the agent would not serve`, verdict.findings);
@@ -287,6 +289,13 @@ function upsertScalar(
   if (index < 0) families.push(family);
   else families[index] = family;
   return { families, ttlMs: current.ttlMs };
+}
+
+/** model.UTF8Validation's rule: non-empty and valid UTF-8 (a JS string is, unless it holds a
+ *  lone surrogate). */
+const LONE_SURROGATE = /\p{Cs}/u;
+function isValidUtf8Name(name: string): boolean {
+  return name.length > 0 && !LONE_SURROGATE.test(name);
 }
 
 function flatSortedLabels(labels: SeriesAddress['labels']): string[] {

@@ -73,7 +73,9 @@ export const metricsRoute: FastifyPluginCallback<MetricsRouteOptions> = (app, op
         chunks = [gzip ? gzipSync(alone) : alone];
       } else {
         const tail = Buffer.concat([collectorFragment(Number(collected - started) / 1e9), own, ...eof]);
-        chunks = gzip ? gzipWithSuffix(await snapshot.deflated(negotiated.format), tail) : [...withoutEof(negotiated.format, snapshot.body(negotiated.format)), tail];
+        chunks = gzip
+          ? gzipWithSuffix(await snapshot.deflated(negotiated.format, negotiated.escaping), tail)
+          : [...withoutEof(negotiated.format, snapshot.body(negotiated.format, negotiated.escaping)), tail];
       }
       // Written straight to the socket: fastify's send() takes one payload, and joining the
       // chunks would copy a body that can be tens of megabytes (on every scrape, or once per

@@ -2,6 +2,12 @@
 // exposer every Prometheus server has been tested against): walk the Accept header in order of
 // preference and take the first media range we can produce; anything else gets text 0.0.4.
 // Runs on every scrape, so it splits the header by hand instead of with regular expressions.
+//
+// The escaping scheme (how names that are not legacy-valid are written) comes from the
+// `escaping=` parameter as expfmt v0.62 reads it: the parameter of every media range looked at
+// before the chosen one counts, the last one wins, and a scraper that names none (Prometheus
+// 2.x, curl) gets `underscores`. The Content-Type always says the scheme, as client_golang's.
+import { isEscapingScheme, type EscapingScheme } from '../core/escaping.js';
 
 export type ExpositionFormat = 'text' | 'openmetrics';
 
@@ -9,6 +15,7 @@ export interface NegotiatedFormat {
   readonly format: ExpositionFormat;
   /** The exact Content-Type to answer with. */
   readonly contentType: string;
+  readonly escaping: EscapingScheme;
 }
 
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -17,9 +24,30 @@ export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1
  *  bytes labelled 0.0.1; the two versions share one Go encoder, so we do the same. */
 export const OPENMETRICS_0_0_1_CONTENT_TYPE = 'application/openmetrics-text; version=0.0.1; charset=utf-8';
 
-const TEXT: NegotiatedFormat = { format: 'text', contentType: TEXT_CONTENT_TYPE };
-const OPENMETRICS_1_0_0: NegotiatedFormat = { format: 'openmetrics', contentType: OPENMETRICS_CONTENT_TYPE };
-const OPENMETRICS_0_0_1: NegotiatedFormat = { format: 'openmetrics', contentType: OPENMETRICS_0_0_1_CONTENT_TYPE };
+/** model.NameEscapingScheme's default: what a scraper that does not ask gets. */
+export const DEFAULT_ESCAPING: EscapingScheme = 'underscores';
+
+type Base = 'text' | 'openmetrics-1.0.0' | 'openmetrics-0.0.1';
+const BASES: Readonly<Record<Base, { format: ExpositionFormat; contentType: string }>> = {
+  text: { format: 'text', contentType: TEXT_CONTENT_TYPE },
+  'openmetrics-1.0.0': { format: 'openmetrics', contentType: OPENMETRICS_CONTENT_TYPE },
+  'openmetrics-0.0.1': { format: 'openmetrics', contentType: OPENMETRICS_0_0_1_CONTENT_TYPE },
+};
+
+/** Every answer there is, made once: negotiation runs on every scrape. */
+const ANSWERS = new Map<string, NegotiatedFormat>();
+for (const base of Object.keys(BASES) as Base[]) {
+  for (const escaping of ['allow-utf-8', 'underscores', 'dots', 'values'] as const) {
+    const { format, contentType } = BASES[base];
+    ANSWERS.set(`${base} ${escaping}`, { format, contentType: `${contentType}; escaping=${escaping}`, escaping });
+  }
+}
+
+function answer(base: Base, escaping: EscapingScheme): NegotiatedFormat {
+  return ANSWERS.get(`${base} ${escaping}`)!;
+}
+
+const TEXT = answer('text', DEFAULT_ESCAPING);
 
 /** One media range of an Accept header, as goautoneg reads it. */
 export interface MediaRange {
@@ -92,17 +120,22 @@ function unquote(value: string): string {
 /** The format to answer a request with this Accept header (undefined or empty: text 0.0.4). */
 export function negotiateFormat(accept: string | undefined): NegotiatedFormat {
   if (accept === undefined || accept === '') return TEXT;
+  let escaping = DEFAULT_ESCAPING;
   for (const range of parseAccept(accept)) {
+    // expfmt takes the parameter of each range it looks at, matched or not; unknown values are
+    // ignored.
+    const requested = range.params.get('escaping');
+    if (requested !== undefined && isEscapingScheme(requested)) escaping = requested;
     const version = range.params.get('version') ?? '';
-    if (range.type === 'text' && range.subtype === 'plain' && (version === '0.0.4' || version === '')) return TEXT;
+    if (range.type === 'text' && range.subtype === 'plain' && (version === '0.0.4' || version === '')) return answer('text', escaping);
     if (range.type === 'application' && range.subtype === 'openmetrics-text') {
-      if (version === '1.0.0') return OPENMETRICS_1_0_0;
-      if (version === '0.0.1' || version === '') return OPENMETRICS_0_0_1;
+      if (version === '1.0.0') return answer('openmetrics-1.0.0', escaping);
+      if (version === '0.0.1' || version === '') return answer('openmetrics-0.0.1', escaping);
     }
     // Wildcards, protobuf and text 1.0.0 are not matched, as in expfmt: keep looking, and fall
     // back to text 0.0.4, which every scraper reads.
   }
-  return TEXT;
+  return answer('text', escaping);
 }
 
 /**

@@ -8,6 +8,7 @@
 import { gunzip } from 'node:zlib';
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { parseDuration } from '../core/duration.js';
+import { familyNeedsEscaping } from '../core/escaping.js';
 import { parseGroupingPath, type GroupingKey } from '../core/grouping-key.js';
 import { parseExposition } from '../core/parse.js';
 import { decodeDelimitedMetricFamilies } from '../core/protobuf-delimited.js';
@@ -42,6 +43,9 @@ export interface PushRoutesOptions {
   /** The whole body must arrive within this. */
   readonly bodyTimeoutMs: number;
   readonly adminApi: boolean;
+  /** --push.enable-utf8-names: UTF-8 metric and label names in bodies, `U__` label names in
+   *  grouping keys (Pushgateway 1.11). Without it, only legacy names, as the Pushgateway. */
+  readonly utf8Names?: boolean;
 }
 
 const PROTOBUF_MEDIA_TYPE = 'application/vnd.google.protobuf';
@@ -59,6 +63,7 @@ class BodyError extends Error {
 
 export const pushRoutes: FastifyPluginCallback<PushRoutesOptions> = (app, options, done) => {
   const { target, counters, maxBodyBytes, bodyTimeoutMs } = options;
+  const utf8Names = options.utf8Names === true;
   const allowed = networkAllowList(options.allowedNetworks);
 
   // Encapsulated: these parsers apply only to the push routes. Every body is read as bytes,
@@ -112,7 +117,7 @@ export const pushRoutes: FastifyPluginCallback<PushRoutesOptions> = (app, option
       counters.pushRejected(reason);
       await reply.code(status).type(PLAIN).send(`${message}\n`);
     };
-    const key = groupingKeyOf(request.raw.url ?? '');
+    const key = groupingKeyOf(request.raw.url ?? '', utf8Names);
     if (!key.ok) return fail(400, 'grouping_key', key.message);
     const method = request.method as 'PUT' | 'POST' | 'DELETE';
     if (method === 'DELETE') {
@@ -133,7 +138,7 @@ export const pushRoutes: FastifyPluginCallback<PushRoutesOptions> = (app, option
     } else if (encoding !== '' && encoding !== 'identity') {
       return fail(415, 'parse', `unsupported Content-Encoding ${JSON.stringify(encoding)}: send the body as is or with gzip`);
     }
-    const families = parseBody(body, request.headers['content-type']);
+    const families = parseBody(body, request.headers['content-type'], utf8Names);
     if (!families.ok) return fail(400, 'parse', families.message);
     const outcome = await target.push(method, key.key, families.families, ttl.ttlMs);
     if (!outcome.ok) return fail(outcome.status, outcome.reason, outcome.message);
@@ -145,7 +150,7 @@ export const pushRoutes: FastifyPluginCallback<PushRoutesOptions> = (app, option
 };
 
 /** The grouping key from the raw URL, percent-decoded before splitting as Go's router does. */
-export function groupingKeyOf(rawUrl: string): { ok: true; key: GroupingKey } | { ok: false; message: string } {
+export function groupingKeyOf(rawUrl: string, utf8Names = false): { ok: true; key: GroupingKey } | { ok: false; message: string } {
   const query = rawUrl.indexOf('?');
   const rawPath = query < 0 ? rawUrl : rawUrl.slice(0, query);
   let path: string;
@@ -154,7 +159,7 @@ export function groupingKeyOf(rawUrl: string): { ok: true; key: GroupingKey } | 
   } catch {
     return { ok: false, message: `invalid percent-encoding in ${JSON.stringify(rawPath)}: use @base64 for values that are not UTF-8 text` };
   }
-  const parsed = parseGroupingPath(path.slice('/metrics/'.length));
+  const parsed = parseGroupingPath(path.slice('/metrics/'.length), { utf8Names });
   if (!parsed.ok && /%2f/i.test(rawPath) && parsed.message.startsWith('odd number')) {
     // prom-client and curl users: an encoded slash still splits the path, as in the Pushgateway.
     return { ok: false, message: `${parsed.message} (a %2F in the URL is a path separator: send values containing "/" as <name>@base64/<base64url value>)` };
@@ -173,13 +178,17 @@ function ttlOf(request: FastifyRequest): { ok: true; ttlMs: number | undefined }
   return { ok: true, ttlMs: ms };
 }
 
-function parseBody(body: Buffer, contentType: string | undefined): { ok: true; families: MetricFamily[] } | { ok: false; message: string } {
+function parseBody(body: Buffer, contentType: string | undefined, utf8Names: boolean): { ok: true; families: MetricFamily[] } | { ok: false; message: string } {
   if (isDelimitedProtobuf(contentType)) {
     const decoded = decodeDelimitedMetricFamilies(body);
-    return decoded.ok ? decoded : { ok: false, message: `protobuf body: ${decoded.message}` };
+    if (!decoded.ok) return { ok: false, message: `protobuf body: ${decoded.message}` };
+    // Protobuf carries any name; the Pushgateway without UTF-8 names refuses what is not legacy.
+    const utf8 = utf8Names ? undefined : decoded.families.find((family) => familyNeedsEscaping(family));
+    if (utf8 !== undefined) return { ok: false, message: `protobuf body: ${JSON.stringify(utf8.name)} has a UTF-8 name; start with --push.enable-utf8-names to accept it` };
+    return decoded;
   }
   if (body.length === 0) return { ok: true, families: [] };
-  const parsed = parseExposition(body);
+  const parsed = parseExposition(body, { nameValidation: utf8Names ? 'utf8' : 'legacy' });
   if (!parsed.ok) return { ok: false, message: `text format parsing error in line ${parsed.error.line}: ${parsed.error.message}` };
   return { ok: true, families: parsed.families };
 }

@@ -108,7 +108,8 @@ export function renderGroupFile(content: GroupContent): Buffer {
   let head = `${METADATA_PREFIX}${JSON.stringify(metadata)}\n`;
   if (content.ttlMs !== undefined) head += `# promdrop: ttl=${formatDuration(content.ttlMs)}\n`;
   const families = [...content.families, ...pushTimeFamilies(content)].sort((a, b) => compareCodePoints(a.name, b.name));
-  return Buffer.concat([Buffer.from(head, 'utf8'), renderTextBytes(families)]);
+  // UTF-8 names (pushed with --push.enable-utf8-names) are written quoted, as the store reads them.
+  return Buffer.concat([Buffer.from(head, 'utf8'), renderTextBytes(families, { utf8Names: true })]);
 }
 
 export type GroupMetadataResult =

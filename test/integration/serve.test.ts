@@ -36,7 +36,7 @@ describe('promdrop serve: one directory with good, bad and odd files', () => {
   it('serves the good file, leaves out the bad one and says why, with status 200', async () => {
     const response = await agent.get('/metrics');
     expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8; escaping=underscores');
     const body = response.body;
     expect(body).toContain(GOOD);
     expect(body).not.toContain('broken_metric');
@@ -61,7 +61,7 @@ describe('promdrop serve: one directory with good, bad and odd files', () => {
 
   it("serves OpenMetrics to Prometheus's Accept header, ending in exactly one # EOF", async () => {
     const response = await agent.get('/metrics', { accept: PROMETHEUS_ACCEPT });
-    expect(response.headers.get('content-type')).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+    expect(response.headers.get('content-type')).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores');
     expect(response.body.endsWith('\n# EOF\n')).toBe(true);
     expect(response.body.match(/^# EOF$/gm)).toHaveLength(1);
     expect(response.body).toContain('backup_last_success_seconds{host="db1"} 1.7e+09');

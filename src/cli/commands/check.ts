@@ -4,8 +4,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { escapeName, familyNeedsEscaping, isLegacyName } from '../../core/escaping.js';
 import { mergeSources, type Source } from '../../core/merge.js';
-import type { Finding } from '../../core/types.js';
+import { NAME_VALIDATION_SCHEMES, type NameValidationScheme } from '../../core/parse.js';
+import type { Finding, MetricFamily } from '../../core/types.js';
 import { judgeTextfileContent, type TextfileFinding } from '../../core/verdict.js';
 import { DEFAULT_MAX_SERIES_PER_FILE } from '../../defaults.js';
 import { formatFinding } from '../diagnostics.js';
@@ -21,6 +23,33 @@ interface CheckCommandOptions {
   readonly format: string;
   readonly lint: boolean;
   readonly allowTimestamps: boolean;
+  readonly metricNameValidationScheme: string;
+}
+
+/**
+ * One warning per family with a name that is not legacy-valid: the agent serves it, but
+ * Prometheus 2 (and any scraper that does not send escaping=allow-utf-8) sees the escaped name,
+ * which queries and alerts must use there.
+ */
+function utf8NameWarnings(families: readonly MetricFamily[]): Finding[] {
+  const warnings: Finding[] = [];
+  for (const family of families) {
+    if (!familyNeedsEscaping(family)) continue;
+    const names = new Set<string>();
+    if (!isLegacyName(family.name)) names.add(family.name);
+    for (const metric of family.metrics) {
+      for (let i = 0; i < metric.labels.length; i += 2) if (!isLegacyName(metric.labels[i]!)) names.add(metric.labels[i]!);
+    }
+    const shown = [...names].map((name) => `${JSON.stringify(name)} as ${escapeName(name, 'underscores')}`).join(', ');
+    warnings.push({
+      severity: 'warning',
+      reason: 'utf8_name',
+      message: `UTF-8 names: scrapers that do not ask for them (Prometheus 2, escaping=underscores) see ${shown}`,
+      line: family.firstLine,
+      family: family.name,
+    });
+  }
+  return warnings;
 }
 
 /** The files an argument stands for: a directory means its *.prom files, as the agent sees them. */
@@ -71,11 +100,18 @@ function runCheck(inputs: readonly string[], options: CheckCommandOptions): numb
   const paths = inputs.length === 0 ? ['-'] : inputs.flatMap(expandArgument);
   // One input needs a verdict, not a model: its series are checked without being kept, which
   // is several times faster on a large file. Several inputs are merged, which needs them.
+  const scheme = options.metricNameValidationScheme;
+  if (!(NAME_VALIDATION_SCHEMES as readonly string[]).includes(scheme)) {
+    throw new CliError(`--metric-name-validation-scheme must be utf8 or legacy, not "${scheme}"`, EXIT_USAGE);
+  }
+  // UTF-8 names need the series kept, to name them in warnings: the parser keeps them anyway
+  // for files that have such names (parse.ts), so this costs nothing for the others.
   const checkOptions = {
     lint: options.lint,
     allowTimestamps: options.allowTimestamps,
     maxSeriesPerFile: DEFAULT_MAX_SERIES_PER_FILE,
     seriesForm: paths.length > 1 ? ('metrics' as const) : ('none' as const),
+    nameValidation: scheme as NameValidationScheme,
   };
   for (const path of paths) {
     const name = path === '-' ? 'stdin' : path;
@@ -86,7 +122,9 @@ function runCheck(inputs: readonly string[], options: CheckCommandOptions): numb
     }
     // The agent's own verdict: parse, validation, `# promdrop:` directives, limits, reserved names.
     const verdict = judgeTextfileContent(content, checkOptions);
-    checked.push({ name, findings: [...verdict.findings] });
+    const utf8 = verdict.accepted ? utf8NameWarnings(verdict.families) : [];
+    const findings: TextfileFinding[] = [...verdict.findings, ...utf8].sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
+    checked.push({ name, findings });
     if (verdict.accepted) sources.push({ id: name, families: verdict.families });
   }
   // Files that are fine alone can still collide when the agent serves them together.
@@ -137,6 +175,11 @@ export function registerCheck(program: Command): void {
     .option('--format <format>', 'output format: text or json', 'text')
     .option('--no-lint', 'leave out promlint style warnings')
     .option('--allow-timestamps', 'accept client-side timestamps (only if the agent runs with --textfile.allow-timestamps)', false)
+    .option(
+      '--metric-name-validation-scheme <SCHEME>',
+      'utf8 (quoted UTF-8 names allowed, with a warning) or legacy, as the agent\'s --textfile.metric-name-validation-scheme',
+      'utf8',
+    )
     .addHelpText(
       'after',
       `

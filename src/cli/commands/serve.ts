@@ -5,6 +5,7 @@
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseDuration } from '../../core/duration.js';
+import { NAME_VALIDATION_SCHEMES, type NameValidationScheme } from '../../core/parse.js';
 import {
   DEFAULT_GRACE_PERIOD_MS,
   DEFAULT_LISTEN_ADDRESS,
@@ -62,6 +63,7 @@ export interface ServeFlags {
   readonly 'textfile.rescanInterval': number;
   readonly 'textfile.poll'?: boolean;
   readonly 'textfile.allowTimestamps'?: boolean;
+  readonly 'textfile.metricNameValidationScheme': NameValidationScheme;
   readonly 'log.level': LogLevel;
   readonly 'log.format': LogFormat;
   readonly 'web.enablePush'?: boolean;
@@ -72,6 +74,7 @@ export interface ServeFlags {
   readonly 'push.maxBodySize': number;
   readonly 'push.bodyTimeout': number;
   readonly 'push.maxGroups': number;
+  readonly 'push.enableUtf8Names'?: boolean;
 }
 
 const EXAMPLES = `
@@ -163,6 +166,15 @@ export function registerServe(program: Command): void {
     )
     .option('--textfile.poll', 'poll the files instead of using inotify (network and FUSE file systems)')
     .option('--textfile.allow-timestamps', 'serve samples with timestamps instead of rejecting the file (node_exporter rejects them)')
+    .addOption(
+      // Prometheus's own name for it (metric_name_validation_scheme in a scrape config) and its values.
+      new Option(
+        '--textfile.metric-name-validation-scheme <SCHEME>',
+        'utf8: also read quoted UTF-8 names ({"my.metric"} 1), served escaped to scrapers that do not ask for them; legacy: only [a-zA-Z_:][a-zA-Z0-9_:]* (Prometheus 2)',
+      )
+        .choices(NAME_VALIDATION_SCHEMES)
+        .default('utf8'),
+    )
     .option('--web.enable-push', 'accept Pushgateway-style pushes (PUT/POST/DELETE /metrics/job/...), stored as files in --push.directory (docs/push.md)')
     .option('--web.enable-admin-api', 'with --web.enable-push: PUT /api/v1/admin/wipe deletes every pushed group')
     .addOption(new Option('--push.directory <DIR>', 'where pushed groups are stored, one file each; created if missing (default: $PROMDROP_DIR/push, else /var/lib/promdrop/push)'))
@@ -184,6 +196,10 @@ export function registerServe(program: Command): void {
       new Option('--push.max-groups <N>', 'pushed groups stored at most; a push creating one more gets 400')
         .argParser(parseCount(1))
         .default(SERVE_DEFAULTS.pushMaxGroups, '10000'),
+    )
+    .option(
+      '--push.enable-utf8-names',
+      "accept UTF-8 metric and label names in pushes, and U__-escaped label names in grouping keys (/metrics/job/j/U__http_2e_method/GET), as Pushgateway 1.11's flag",
     )
     .addOption(new Option('--log.level <LEVEL>', 'only log messages with this severity or above').choices(LOG_LEVELS).default(SERVE_DEFAULTS.logLevel))
     .addOption(new Option('--log.format <FORMAT>', 'output format of log messages, on stderr').choices(LOG_FORMATS).default(SERVE_DEFAULTS.logFormat))
@@ -239,6 +255,7 @@ export function serveConfigFromFlags(flags: ServeFlags, env: NodeJS.ProcessEnv, 
     rescanIntervalMs: flags['textfile.rescanInterval'],
     usePolling: flags['textfile.poll'] === true,
     allowTimestamps: flags['textfile.allowTimestamps'] === true,
+    nameValidation: flags['textfile.metricNameValidationScheme'],
     logLevel: flags['log.level'],
     logFormat: flags['log.format'],
     ...(flags['web.config.file'] === undefined ? {} : { webConfigFile: flags['web.config.file'] }),
@@ -259,6 +276,7 @@ function pushConfigFromFlags(flags: ServeFlags, env: NodeJS.ProcessEnv): PushCon
     maxBodyBytes: flags['push.maxBodySize'],
     bodyTimeoutMs: flags['push.bodyTimeout'],
     maxGroups: flags['push.maxGroups'],
+    utf8Names: flags['push.enableUtf8Names'] === true,
     adminApi: flags['web.enableAdminApi'] === true,
   };
 }

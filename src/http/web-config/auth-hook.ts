@@ -9,9 +9,13 @@
 // - pushes (isPushRequest): a user of push_basic_auth_users when that key is set, and then
 //   scrape users cannot push nor push users read; without the key, a user of basic_auth_users,
 //   as the Pushgateway, which has a single list;
-// - the health paths given in `unauthenticatedPaths` (--web.health-without-auth): anyone.
+// - the health paths given in `unauthenticatedPaths` (--web.health-without-auth) and the
+//   config's auth_excluded_paths: anyone.
+// Before any of it, rate_limit (exporter-toolkit v0.15+): a request beyond the limit gets 429,
+// whoever sends it, with the configured headers (they hold for every response).
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { BasicAuthChecker, isPushRequest, parseBasicAuthorization } from './basic-auth.js';
+import { RateLimiterSlot } from './rate-limit.js';
 import type { WebConfig } from './schema.js';
 
 export interface WebAuthOptions {
@@ -20,18 +24,27 @@ export interface WebAuthOptions {
   /** Exact paths answered without credentials. */
   readonly unauthenticatedPaths: ReadonlySet<string>;
   readonly checker?: BasicAuthChecker;
+  /** Clock of the rate limiter, in ms (tests). */
+  readonly now?: () => number;
 }
 
 export function addWebAuth(app: FastifyInstance, options: WebAuthOptions): void {
   const checker = options.checker ?? new BasicAuthChecker();
+  const limiters = new RateLimiterSlot(options.now);
   app.addHook('onRequest', (request, reply, done) => {
     const config = options.current();
     for (const name in config.headers) reply.raw.setHeader(name, config.headers[name]!);
+    const limiter = limiters.for(config.rateLimit);
+    if (limiter !== undefined && !limiter.allow()) {
+      // Go's http.Error(w, "Too Many Requests", 429), as the toolkit answers.
+      void reply.code(429).header('X-Content-Type-Options', 'nosniff').type('text/plain; charset=utf-8').send('Too Many Requests\n');
+      return;
+    }
     const url = request.raw.url ?? '/';
     const query = url.indexOf('?');
     const path = query < 0 ? url : url.slice(0, query);
     const users = isPushRequest(request.method, path) ? (config.pushBasicAuthUsers ?? config.basicAuthUsers) : config.basicAuthUsers;
-    if (users.size === 0 || options.unauthenticatedPaths.has(path)) {
+    if (users.size === 0 || options.unauthenticatedPaths.has(path) || config.authExcludedPaths.has(path)) {
       done();
       return;
     }

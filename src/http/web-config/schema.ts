@@ -64,11 +64,23 @@ export interface WebConfig {
   readonly basicAuthUsers: ReadonlyMap<string, string>;
   /** promdrop's extension: user → bcrypt hash of the users allowed to push; undefined when the key is absent. */
   readonly pushBasicAuthUsers: ReadonlyMap<string, string> | undefined;
+  /** exporter-toolkit's auth_excluded_paths: exact request paths answered without basic auth. */
+  readonly authExcludedPaths: ReadonlySet<string>;
+  /** exporter-toolkit's rate_limit (v0.15+); undefined when absent or its interval is 0 (no limit). */
+  readonly rateLimit: RateLimitSettings | undefined;
+}
+
+/** A token bucket over every request, as golang.org/x/time/rate's Limiter the toolkit uses: one
+ *  token per `intervalMs`, at most `burst` saved; a request without a token gets 429. */
+export interface RateLimitSettings {
+  readonly intervalMs: number;
+  readonly burst: number;
 }
 
 export type WebConfigResult = { readonly ok: true; readonly config: WebConfig } | { readonly ok: false; readonly error: WebConfigError };
 
-const TOP_LEVEL_KEYS = ['tls_server_config', 'http_server_config', 'basic_auth_users', 'push_basic_auth_users'];
+const TOP_LEVEL_KEYS = ['tls_server_config', 'http_server_config', 'basic_auth_users', 'auth_excluded_paths', 'rate_limit', 'push_basic_auth_users'];
+const RATE_LIMIT_KEYS = ['interval', 'burst'];
 const TLS_KEYS = [
   'cert',
   'key',
@@ -87,9 +99,7 @@ const TLS_KEYS = [
 const HTTP_KEYS = ['http2', 'headers'];
 const VERSION_ORDER = Object.keys(TLS_VERSIONS);
 /** Keys of newer toolkit releases that promdrop cannot honour: refused by name rather than as unknown. */
-const UNSUPPORTED_TOP_LEVEL_KEYS: Readonly<Record<string, string>> = {
-  rate_limit: 'rate_limit is not supported by promdrop (use --web.max-requests to bound concurrent scrapes)',
-};
+const UNSUPPORTED_TOP_LEVEL_KEYS: Readonly<Record<string, string>> = {};
 
 /** bcrypt as htpasswd -B, Go's x/crypto/bcrypt and bcryptjs write it: $2a$, $2b$ or $2y$, a two-digit cost, 53 characters of salt and hash. */
 const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
@@ -142,7 +152,63 @@ function readTopLevel(root: unknown, file: string, lineOf: LineOf): WebConfig {
     headers: readHeaders(http.get('headers'), lineOf),
     basicAuthUsers: readUsers(top.get('basic_auth_users'), 'basic_auth_users', lineOf) ?? new Map(),
     pushBasicAuthUsers: readUsers(top.get('push_basic_auth_users'), 'push_basic_auth_users', lineOf),
+    authExcludedPaths: readExcludedPaths(top.get('auth_excluded_paths'), tls, lineOf),
+    rateLimit: readRateLimit(top.get('rate_limit'), lineOf),
   };
+}
+
+function readExcludedPaths(pair: Pair<unknown, unknown> | undefined, tls: TlsServerSettings | undefined, lineOf: LineOf): ReadonlySet<string> {
+  const paths = optionalStringList(pair, 'auth_excluded_paths', lineOf) ?? [];
+  // A client certificate is asked for during the TLS handshake, before any path is known:
+  // promdrop cannot exempt a path from it (the toolkit moves that check into the HTTP layer).
+  if (paths.length > 0 && tls !== undefined && tls.clientAuthType !== 'NoClientCert') {
+    throw new Invalid(
+      lineOf(pair?.key as Node),
+      `auth_excluded_paths exempts paths from basic auth only; with client_auth_type ${tls.clientAuthType} every connection needs its certificate before a path is known, which promdrop does not support`,
+    );
+  }
+  for (const path of paths) {
+    if (!path.startsWith('/')) throw new Invalid(lineOf(pair?.key as Node), `auth_excluded_paths: ${JSON.stringify(path)} is not a path (it must start with /)`);
+  }
+  return new Set(paths);
+}
+
+function readRateLimit(pair: Pair<unknown, unknown> | undefined, lineOf: LineOf): RateLimitSettings | undefined {
+  const entries = mapEntries(pair?.value, 'rate_limit', RATE_LIMIT_KEYS, lineOf);
+  const intervalPair = entries.get('interval');
+  const burstPair = entries.get('burst');
+  const intervalMs = intervalPair === undefined ? 0 : goDurationMs(intervalPair, lineOf);
+  let burst = 0;
+  if (burstPair !== undefined && !isNull(burstPair.value)) {
+    const value = burstPair.value;
+    if (!isScalar(value) || typeof value.value !== 'number' || !Number.isInteger(value.value) || value.value < 0) {
+      throw new Invalid(lineOf(value as Node), 'rate_limit.burst: expected a whole number of requests, 0 or more');
+    }
+    burst = value.value;
+  }
+  // As the toolkit: no interval, no limiter.
+  return intervalMs === 0 ? undefined : { intervalMs, burst };
+}
+
+/** A Go time.Duration as yaml.v2 reads one: a duration string ("1s", "1m30s", "250ms") or an
+ *  integer count of nanoseconds. In milliseconds. */
+function goDurationMs(pair: Pair<unknown, unknown>, lineOf: LineOf): number {
+  const value = pair.value;
+  if (isNull(value)) return 0;
+  if (isScalar(value) && typeof value.value === 'number') {
+    if (!Number.isInteger(value.value) || value.value < 0) throw new Invalid(lineOf(value as Node), 'rate_limit.interval: expected a duration such as 1s or 100ms');
+    return value.value / 1e6;
+  }
+  const text = isScalar(value) && typeof value.value === 'string' ? value.value : undefined;
+  const UNIT_MS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
+  const match = text === undefined ? null : /^(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h)(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))*$/u.exec(text);
+  if (text === '0') return 0;
+  if (match === null || text === undefined) {
+    throw new Invalid(lineOf(value as Node), `rate_limit.interval: ${JSON.stringify(text ?? '')} is not a duration (Go syntax: 1s, 100ms, 1m30s)`);
+  }
+  let ms = 0;
+  for (const part of text.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gu)) ms += Number(part[1]) * UNIT_MS[part[2]!]!;
+  return ms;
 }
 
 function readTls(pair: Pair<unknown, unknown> | undefined, directory: string, lineOf: LineOf): TlsServerSettings | undefined {

@@ -1,6 +1,7 @@
 // Grouping keys from push URLs, against the Pushgateway 1.5.1 transcript in
 // ../shared/reference/pushgateway.md §3 (status 400 texts verbatim where the Pushgateway's are).
 import { describe, expect, it } from 'vitest';
+import { escapeName } from '../../../src/core/escaping.js';
 import { canonicalKey, parseGroupingPath } from '../../../src/core/grouping-key.js';
 
 function labels(path: string): Record<string, string> {
@@ -51,5 +52,28 @@ describe('grouping keys', () => {
 
   it('refuses a base64 value that is not UTF-8 instead of storing a group that breaks scrapes (B1)', () => {
     expect(error('job/j/b@base64/-_8')).toMatch(/not valid UTF-8/);
+  });
+});
+
+describe('grouping keys with UTF-8 label names (Pushgateway 1.11, --push.enable-utf8-names)', () => {
+  it('reads a U__ label name as the UTF-8 name it encodes', () => {
+    const parsed = parseGroupingPath('job/j/U__http_2e_method/GET/instance/i1', { utf8Names: true });
+    expect(parsed.ok && parsed.key.labels).toEqual(['http.method', 'GET', 'instance', 'i1', 'job', 'j']);
+  });
+
+  it('decodes base64 values of U__ names too', () => {
+    const parsed = parseGroupingPath(`job/j/U__my_2e_path@base64/${Buffer.from('/var/tmp').toString('base64url')}`, { utf8Names: true });
+    expect(parsed.ok && parsed.key.labels).toEqual(['job', 'j', 'my.path', '/var/tmp']);
+  });
+
+  it('keeps U__ as a literal legacy name without the flag, as the Pushgateway does', () => {
+    const parsed = parseGroupingPath('job/j/U__http_2e_method/GET');
+    expect(parsed.ok && parsed.key.labels).toEqual(['U__http_2e_method', 'GET', 'job', 'j']);
+  });
+
+  it('still refuses reserved names, whatever their encoding', () => {
+    const parsed = parseGroupingPath(`job/j/${escapeName('__x.y', 'values')}/1`, { utf8Names: true });
+    expect(parsed.ok).toBe(false);
+    expect(!parsed.ok && parsed.message).toBe('improper label name "__x.y"');
   });
 });

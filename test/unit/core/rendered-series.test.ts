@@ -38,9 +38,9 @@ function expectSameExposition(files: ReadonlyArray<{ id: string; input: Uint8Arr
   const expected = mergeSources(fullSources);
   const merged = new ExpositionComposer().merge(agentSources);
   const parts = merged.finish([]).parts;
-  expect(Buffer.concat(parts.flatMap((part) => part.text)).toString()).toBe(renderTextBytes(expected.families).toString());
+  expect(Buffer.concat(parts.flatMap((part) => part.text)).toString()).toBe(renderTextBytes(expected.families, { utf8Names: true }).toString());
   expect(Buffer.concat([...parts.flatMap((part) => part.openMetrics()), Buffer.from('# EOF\n')]).toString()).toBe(
-    renderOpenMetricsBytes(expected.families).toString(),
+    renderOpenMetricsBytes(expected.families, { utf8Names: true }).toString(),
   );
   expect([...merged.conflicts]).toEqual(expected.conflicts);
 }

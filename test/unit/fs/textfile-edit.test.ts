@@ -34,6 +34,15 @@ function samples(): string[] {
 }
 
 describe('setSeries', () => {
+  it('writes UTF-8 names quoted, as Prometheus 3 reads them, and keeps them on the next edit', async () => {
+    await setSeries(path, { metric: 'backup.size.bytes', labels: [['volume.name', 'home']], value: 3, help: 'Size.' });
+    await setSeries(path, { metric: 'backup.size.bytes', labels: [['volume.name', 'srv']], value: 4 });
+    expect(read()).toBe(
+      '# HELP "backup.size.bytes" Size.\n# TYPE "backup.size.bytes" gauge\n{"backup.size.bytes","volume.name"="home"} 3\n{"backup.size.bytes","volume.name"="srv"} 4\n',
+    );
+    expect(checkExposition(readFileSync(path)).accepted).toBe(true);
+  });
+
   it('creates the file with a gauge series that the core accepts', async () => {
     await setSeries(path, { metric: 'backup_size_bytes', labels: [['volume', 'home']], value: 1.5e9, help: 'Size.' });
     expect(read()).toBe('# HELP backup_size_bytes Size.\n# TYPE backup_size_bytes gauge\nbackup_size_bytes{volume="home"} 1.5e+09\n');
@@ -145,10 +154,15 @@ describe('replaceTextfile and deleteTextfile', () => {
 });
 
 describe('seriesAddressProblem', () => {
+  it("accepts Prometheus 3's UTF-8 names", () => {
+    expect(seriesAddressProblem({ metric: '1good.now', labels: [['http.method', 'GET'], ['bad-name', '1']] })).toBeUndefined();
+  });
+
   it('explains invalid metric and label names and repeated labels', () => {
     expect(seriesAddressProblem({ metric: 'ok_name:x', labels: [['a', '1']] })).toBeUndefined();
-    expect(seriesAddressProblem({ metric: '1bad', labels: [] })).toMatch(/invalid metric name/);
-    expect(seriesAddressProblem({ metric: 'm', labels: [['bad-name', '1']] })).toMatch(/invalid label name/);
+    expect(seriesAddressProblem({ metric: '', labels: [] })).toMatch(/invalid metric name/);
+    expect(seriesAddressProblem({ metric: 'a\ud800b', labels: [] })).toMatch(/invalid metric name.*UTF-8/);
+    expect(seriesAddressProblem({ metric: 'm', labels: [['', '1']] })).toMatch(/invalid label name/);
     expect(seriesAddressProblem({ metric: 'm', labels: [['__x', '1']] })).toMatch(/reserved/);
     expect(seriesAddressProblem({ metric: 'm', labels: [['a', '1'], ['a', '2']] })).toMatch(/twice/);
   });

@@ -68,7 +68,7 @@ describe('/metrics', () => {
   it('serves text 0.0.4 by default: the snapshot byte for byte first, then the collector gauges and self metrics', async () => {
     const response = await app({ source: source(fakeSnapshot()) }).inject({ url: '/metrics' });
     expect(response.statusCode).toBe(200);
-    expect(response.headers['content-type']).toBe(TEXT_CONTENT_TYPE);
+    expect(response.headers['content-type']).toBe(`${TEXT_CONTENT_TYPE}; escaping=underscores`);
     expect(response.body.startsWith(TEXT_BODY)).toBe(true);
     expect(response.body.slice(TEXT_BODY.length)).toMatch(
       /^# HELP node_scrape_collector_duration_seconds node_exporter: Duration of a collector scrape\.\n# TYPE node_scrape_collector_duration_seconds gauge\nnode_scrape_collector_duration_seconds\{collector="textfile"\} \d[\d.e+-]*\n# HELP node_scrape_collector_success node_exporter: Whether a collector succeeded\.\n# TYPE node_scrape_collector_success gauge\nnode_scrape_collector_success\{collector="textfile"\} 1\n# HELP promdrop_build_info /,
@@ -91,7 +91,7 @@ describe('/metrics', () => {
 
   it("serves OpenMetrics to Prometheus's Accept header, with exactly one # EOF, at the end", async () => {
     const response = await app({ source: source(fakeSnapshot()) }).inject({ url: '/metrics', headers: { accept: PROMETHEUS_ACCEPT } });
-    expect(response.headers['content-type']).toBe(OPENMETRICS_CONTENT_TYPE);
+    expect(response.headers['content-type']).toBe(`${OPENMETRICS_CONTENT_TYPE}; escaping=underscores`);
     expect(response.body.match(/^# EOF$/gm)).toHaveLength(1);
     expect(response.body.startsWith(OPENMETRICS_BODY.slice(0, -'# EOF\n'.length))).toBe(true);
     expect(response.body.endsWith('# EOF\n')).toBe(true);
@@ -131,7 +131,7 @@ describe('/metrics', () => {
   it('answers HEAD with the headers and no body', async () => {
     const response = await app({ source: source(fakeSnapshot()) }).inject({ method: 'HEAD', url: '/metrics' });
     expect(response.statusCode).toBe(200);
-    expect(response.headers['content-type']).toBe(TEXT_CONTENT_TYPE);
+    expect(response.headers['content-type']).toBe(`${TEXT_CONTENT_TYPE}; escaping=underscores`);
     expect(response.rawPayload.length).toBe(0);
   });
 
@@ -198,7 +198,7 @@ describe('/metrics', () => {
 
   it('serves metrics at / when the telemetry path is /, without a landing page', async () => {
     const response = await app({ source: source(fakeSnapshot()), telemetryPath: '/' }).inject({ url: '/' });
-    expect(response.headers['content-type']).toBe(TEXT_CONTENT_TYPE);
+    expect(response.headers['content-type']).toBe(`${TEXT_CONTENT_TYPE}; escaping=underscores`);
     expect(response.body.startsWith(TEXT_BODY)).toBe(true);
   });
 

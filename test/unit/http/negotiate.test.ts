@@ -8,38 +8,76 @@ import {
   parseAccept,
 } from '../../../src/http/negotiate.js';
 
-// Accept headers real scrapers send (exposition-format.md §8, ecosystem.md §1.5).
+// Accept headers real scrapers send. Prometheus 2.42: the constant of scrape/scrape.go then.
+// Prometheus 3.x: acceptHeader() of scrape/scrape.go over config.DefaultScrapeProtocols (and
+// DefaultProtoFirstScrapeProtocols with native histograms), weights from 0.6 down, escaping
+// added to the 1.0.0 formats (3.0 added it to every format; both are here).
 const PROMETHEUS_2_42 =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 const PROMETHEUS_3 =
-  'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1';
+  'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2';
+const PROMETHEUS_3_NATIVE_HISTOGRAMS =
+  'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1';
+const PROMETHEUS_3_0 =
+  'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;escaping=allow-utf-8;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;escaping=allow-utf-8;q=0.3,*/*;q=0.2';
+/** scrape_protocols: [PrometheusText1.0.0, PrometheusText0.0.4] with UTF-8 names. */
 const PROMETHEUS_3_TEXT_ONLY = 'text/plain;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 const PROMETHEUS_PROTOBUF_FIRST =
   'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3,*/*;q=0.1';
 const CURL = '*/*';
 const FIREFOX = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 
+const TEXT_UNDERSCORES = `${TEXT_CONTENT_TYPE}; escaping=underscores`;
+const OPENMETRICS_UNDERSCORES = `${OPENMETRICS_CONTENT_TYPE}; escaping=underscores`;
+
 describe('negotiateFormat', () => {
-  it('answers Prometheus 2.42 with OpenMetrics 1.0.0', () => {
-    expect(negotiateFormat(PROMETHEUS_2_42)).toEqual({ format: 'openmetrics', contentType: OPENMETRICS_CONTENT_TYPE });
+  it('answers Prometheus 2.42 with OpenMetrics 1.0.0, names escaped with underscores', () => {
+    expect(negotiateFormat(PROMETHEUS_2_42)).toEqual({ format: 'openmetrics', contentType: OPENMETRICS_UNDERSCORES, escaping: 'underscores' });
   });
 
-  it('answers Prometheus 3 (UTF-8 escaping parameters, q-weights) with OpenMetrics 1.0.0', () => {
-    expect(negotiateFormat(PROMETHEUS_3).contentType).toBe(OPENMETRICS_CONTENT_TYPE);
+  it.each([
+    ['3.x', PROMETHEUS_3],
+    ['3.x with native histograms (protobuf first, which promdrop does not write)', PROMETHEUS_3_NATIVE_HISTOGRAMS],
+    ['3.0', PROMETHEUS_3_0],
+  ])('answers Prometheus %s with OpenMetrics 1.0.0 and UTF-8 names', (_, accept) => {
+    expect(negotiateFormat(accept)).toEqual({
+      format: 'openmetrics',
+      contentType: 'application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8',
+      escaping: 'allow-utf-8',
+    });
   });
 
-  it('skips text 1.0.0, which it cannot produce, and answers text 0.0.4', () => {
-    expect(negotiateFormat(PROMETHEUS_3_TEXT_ONLY)).toEqual({ format: 'text', contentType: TEXT_CONTENT_TYPE });
+  it('skips text 1.0.0, which expfmt does not match, and answers text 0.0.4 with the escaping the skipped range asked for', () => {
+    // expfmt keeps the escaping parameter of every range it looks at, matched or not.
+    expect(negotiateFormat(PROMETHEUS_3_TEXT_ONLY)).toEqual({
+      format: 'text',
+      contentType: 'text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8',
+      escaping: 'allow-utf-8',
+    });
   });
 
   it('skips protobuf and takes the next preference', () => {
     expect(negotiateFormat(PROMETHEUS_PROTOBUF_FIRST).format).toBe('openmetrics');
   });
 
-  it('answers text 0.0.4 to curl, browsers and requests without Accept', () => {
+  it('answers text 0.0.4 with underscores to curl, browsers and requests without Accept', () => {
     for (const accept of [CURL, FIREFOX, undefined, '']) {
-      expect(negotiateFormat(accept).contentType).toBe(TEXT_CONTENT_TYPE);
+      expect(negotiateFormat(accept).contentType).toBe(TEXT_UNDERSCORES);
     }
+  });
+
+  // client_golang's promhttp tests and expfmt's encode_test send these.
+  it.each([
+    ['text/plain;version=0.0.4;escaping=underscores', 'text/plain; version=0.0.4; charset=utf-8; escaping=underscores'],
+    ['text/plain;version=0.0.4;escaping=dots', 'text/plain; version=0.0.4; charset=utf-8; escaping=dots'],
+    ['text/plain;version=0.0.4;escaping=values', 'text/plain; version=0.0.4; charset=utf-8; escaping=values'],
+    ['text/plain;version=0.0.4;escaping=allow-utf-8', 'text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8'],
+    ['text/plain;version=0.0.4;escaping=nonsense', 'text/plain; version=0.0.4; charset=utf-8; escaping=underscores'],
+    ['application/openmetrics-text;version=0.0.1;escaping=values', 'application/openmetrics-text; version=0.0.1; charset=utf-8; escaping=values'],
+    ['application/openmetrics-text;escaping=dots', 'application/openmetrics-text; version=0.0.1; charset=utf-8; escaping=dots'],
+    ['*/*;escaping=allow-utf-8', 'text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8'],
+  ])('Accept %s is answered with %s', (accept, contentType) => {
+    expect(negotiateFormat(accept).contentType).toBe(contentType);
   });
 
   it('follows q-values, not header order', () => {
@@ -53,8 +91,8 @@ describe('negotiateFormat', () => {
   });
 
   it('labels OpenMetrics without a version, or 0.0.1, as 0.0.1 (as expfmt does)', () => {
-    expect(negotiateFormat('application/openmetrics-text').contentType).toBe(OPENMETRICS_0_0_1_CONTENT_TYPE);
-    expect(negotiateFormat('application/openmetrics-text; version=0.0.1').contentType).toBe(OPENMETRICS_0_0_1_CONTENT_TYPE);
+    expect(negotiateFormat('application/openmetrics-text').contentType).toBe(`${OPENMETRICS_0_0_1_CONTENT_TYPE}; escaping=underscores`);
+    expect(negotiateFormat('application/openmetrics-text; version=0.0.1').contentType).toBe(`${OPENMETRICS_0_0_1_CONTENT_TYPE}; escaping=underscores`);
   });
 
   it('does not serve an OpenMetrics version it does not know', () => {
@@ -66,7 +104,7 @@ describe('negotiateFormat', () => {
   });
 
   it('reads media types case-insensitively and tolerates blanks and quoted parameters', () => {
-    expect(negotiateFormat(' Application/OpenMetrics-Text ; Version="1.0.0" ; q=1 ').contentType).toBe(OPENMETRICS_CONTENT_TYPE);
+    expect(negotiateFormat(' Application/OpenMetrics-Text ; Version="1.0.0" ; q=1 ').contentType).toBe(OPENMETRICS_UNDERSCORES);
   });
 
   it('falls back to text on garbage', () => {

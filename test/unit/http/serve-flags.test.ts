@@ -148,6 +148,7 @@ describe('promdrop serve push flags', () => {
       bodyTimeoutMs: 10_000,
       maxGroups: 10_000,
       adminApi: false,
+      utf8Names: false,
     });
     expect(parse(['--web.enable-push'], { PROMDROP_DIR: '/srv/metrics' }).push?.directory).toBe('/srv/metrics/push');
   });
@@ -164,6 +165,7 @@ describe('promdrop serve push flags', () => {
         '--push.max-body-size=1MiB',
         '--push.body-timeout=2s',
         '--push.max-groups=5',
+        '--push.enable-utf8-names',
       ]).push,
     ).toEqual({
       directory: '/srv/push',
@@ -173,7 +175,14 @@ describe('promdrop serve push flags', () => {
       bodyTimeoutMs: 2_000,
       maxGroups: 5,
       adminApi: true,
+      utf8Names: true,
     });
+  });
+
+  it('read --textfile.metric-name-validation-scheme (utf8 by default) and refuse other values', () => {
+    expect(parse([]).nameValidation).toBe('utf8');
+    expect(parse(['--textfile.metric-name-validation-scheme=legacy']).nameValidation).toBe('legacy');
+    expect(() => parse(['--textfile.metric-name-validation-scheme=utf-8'])).toThrow(/utf8, legacy/);
   });
 
   it('refuse a malformed network and a push directory that is also a textfile directory', () => {

@@ -31,7 +31,7 @@ const snapshot: Snapshot = {
 };
 
 function webConfig(overrides: Partial<WebConfig>): WebConfig {
-  return { file: '/etc/promdrop/web.yml', tls: undefined, http2: true, headers: {}, basicAuthUsers: new Map(), pushBasicAuthUsers: undefined, ...overrides };
+  return { file: '/etc/promdrop/web.yml', tls: undefined, http2: true, headers: {}, basicAuthUsers: new Map(), pushBasicAuthUsers: undefined, authExcludedPaths: new Set(), rateLimit: undefined, ...overrides };
 }
 
 function basic(user: string, password: string): Record<string, string> {
@@ -221,5 +221,23 @@ describe('request classification', () => {
     expect(isPushRequest('PUT', '/metrics')).toBe(false);
     expect(isPushRequest('POST', '/metrics/jobs')).toBe(false);
     expect(isPushRequest('GET', '/api/v1/files')).toBe(false);
+  });
+});
+
+describe('rate_limit token bucket', () => {
+  it('keeps one bucket while the settings stay, and a fresh full one when they change', async () => {
+    const { RateLimiterSlot } = await import('../../../src/http/web-config/rate-limit.js');
+    let now = 0;
+    const slot = new RateLimiterSlot(() => now);
+    const settings = { intervalMs: 1000, burst: 2 };
+    expect(slot.for(settings)!.allow()).toBe(true);
+    expect(slot.for({ ...settings })!.allow()).toBe(true);
+    expect(slot.for(settings)!.allow()).toBe(false);
+    now = 999;
+    expect(slot.for(settings)!.allow()).toBe(false);
+    now = 1000;
+    expect(slot.for(settings)!.allow()).toBe(true);
+    expect(slot.for({ intervalMs: 1000, burst: 1 })!.allow()).toBe(true);
+    expect(slot.for(undefined)).toBeUndefined();
   });
 });

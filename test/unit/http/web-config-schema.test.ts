@@ -163,7 +163,17 @@ const BAD: ReadonlyArray<readonly [string, string, RegExp, number | undefined]> 
   ['headers_frame_options.bad.yml', 'http_server_config:\n  headers:\n    X-Frame-Options: allow-from\n', /invalid value for X-Frame-Options: "allow-from"/, 3],
   ['headers_extra_header.bad.yml', 'http_server_config:\n  headers:\n    Foo: Bar\n', /HTTP header "Foo" can not be configured/, 3],
   ['http2_not_bool.bad.yml', 'http_server_config:\n  http2: sometimes\n', /http_server_config\.http2: expected true or false/, 2],
-  ['rate_limit.bad.yml', 'rate_limit:\n  interval: 1s\n  burst: 10\n', /rate_limit is not supported by promdrop/, 1],
+  ['rate_limit_interval.bad.yml', 'rate_limit:\n  interval: 1 second\n  burst: 10\n', /rate_limit\.interval: "1 second" is not a duration/, 2],
+  ['rate_limit_burst.bad.yml', 'rate_limit:\n  interval: 1s\n  burst: -1\n', /rate_limit\.burst: expected a whole number/, 3],
+  ['rate_limit_key.bad.yml', 'rate_limit:\n  every: 1s\n', /unknown key "every" in rate_limit \(expected one of: interval, burst\)/, 2],
+  ['auth_excluded_paths_not_path.bad.yml', 'auth_excluded_paths: [metrics]\n', /auth_excluded_paths: "metrics" is not a path/, 1],
+  [
+    'auth_excluded_paths_client_cert.bad.yml',
+    `${TLS}  client_auth_type: RequireAnyClientCert\nauth_excluded_paths: [/metrics]\n`,
+    /auth_excluded_paths exempts paths from basic auth only; with client_auth_type RequireAnyClientCert/,
+    5,
+  ],
+  ['unknown_top_level.bad.yml', 'socket_options:\n  dscp: 1\n', /unknown key "socket_options" in the web config/, 1],
 ];
 
 describe('invalid web config files', () => {
