@@ -3,11 +3,10 @@
 // scrape endpoint's in-flight count; everything it shows comes from the store's snapshot.
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../log/logger.js';
-import type { SelfMetricsSource } from '../agent/self-metrics.js';
 import { filesApi } from './files-api.js';
 import { healthRoutes } from './health-routes.js';
 import { landingPage } from './landing-page.js';
-import { metricsRoute } from './metrics-route.js';
+import { metricsRoute, type SelfMetricsSource } from './metrics-route.js';
 import { LANDING_PAGE_PATH } from './paths.js';
 import { pushApi, type PushApiOptions } from './push-api.js';
 import { pushRoutes, type PushRoutesOptions } from './push-routes.js';

@@ -4,9 +4,8 @@
 // since file names and error messages quote file contents.
 import type { FastifyPluginCallback } from 'fastify';
 import { formatDuration } from '../core/duration.js';
-import type { DirectoryReport, FileReport, FileState, Snapshot } from '../agent/store.js';
 import { LANDING_PAGE_PATH } from './paths.js';
-import type { SnapshotSource } from './snapshot-source.js';
+import type { DirectoryReport, FileReport, FileState, Snapshot, SnapshotSource } from './snapshot-source.js';
 
 export interface LandingPageContext {
   readonly version: string;

@@ -1,16 +1,25 @@
-// The scrape endpoint. A scrape never reads a file and never renders the textfiles: it takes the
-// current snapshot (shared by every concurrent scrape), picks the format and encoding the scraper
-// prefers, and writes the snapshot's cached bytes after a small per-scrape fragment of self
-// metrics. Self metrics go first because the snapshot's OpenMetrics body ends with `# EOF`; with
+// The scrape endpoint. A scrape never renders the textfiles: it takes the current snapshot
+// (shared by every concurrent scrape; the source first reads whatever changed since the last one,
+// so that a writer's rename is seen at once), picks the format and encoding the scraper prefers,
+// and writes the snapshot's cached bytes after a small per-scrape fragment of self metrics. Self metrics go first because the snapshot's OpenMetrics body ends with `# EOF`; with
 // gzip, the fragment is spliced in front of the snapshot's cached gzip member as one member
 // (gzip-splice.ts), so the big body is compressed once per snapshot, not once per scrape.
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { gzipSync } from 'node:zlib';
-import type { SelfMetricsSource } from '../agent/self-metrics.js';
 import { deflatePrefix, gzipWithPrefix, type DeflatedPrefix } from './gzip-splice.js';
 import { collectorFilter } from './collector-filter.js';
-import { acceptsGzip, negotiateFormat } from './negotiate.js';
-import type { SnapshotSource } from './snapshot-source.js';
+import { acceptsGzip, negotiateFormat, type ExpositionFormat } from './negotiate.js';
+import type { Snapshot, SnapshotSource } from './snapshot-source.js';
+
+/** What the scrape endpoint needs from the agent's self metrics (src/program/self-metrics.ts);
+ *  the unit tests of this layer substitute it. */
+export interface SelfMetricsSource {
+  /** The self metrics as a body fragment in `format`, without OpenMetrics' `# EOF`. */
+  render(format: ExpositionFormat, snapshot: Snapshot): Promise<Buffer>;
+  scrapeStarted(): void;
+  scrapeFinished(format: ExpositionFormat, gzip: boolean, durationSeconds: number): void;
+  scrapeRejected(): void;
+}
 
 export interface MetricsRouteOptions {
   readonly path: string;

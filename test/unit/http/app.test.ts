@@ -2,7 +2,8 @@
 // go through fastify's inject (no socket); the real store is exercised by the integration tests.
 import { gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { SelfMetrics, type SelfMetricsSource } from '../../../src/agent/self-metrics.js';
+import type { SelfMetricsSource } from '../../../src/http/metrics-route.js';
+import { SelfMetrics } from '../../../src/program/self-metrics.js';
 import type { FileReport, Snapshot } from '../../../src/agent/store.js';
 import { buildHttpApp, type HttpAppOptions } from '../../../src/http/app.js';
 import { OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from '../../../src/http/negotiate.js';

@@ -4,7 +4,7 @@
 // Hashes are made by the real `htpasswd -B` (Debian's apache2-utils), as operators make them.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { SelfMetrics } from '../../../src/agent/self-metrics.js';
+import { SelfMetrics } from '../../../src/program/self-metrics.js';
 import type { Snapshot } from '../../../src/agent/store.js';
 import { buildHttpApp } from '../../../src/http/app.js';
 import { BasicAuthChecker, isPushRequest, parseBasicAuthorization, type Compare } from '../../../src/http/web-config/basic-auth.js';

@@ -11,7 +11,7 @@ import { tlsServerFactory } from '../http/web-config/tls-server.js';
 import { createLogger, httpLogLevel, type LogFormat, type LogLevel, type Logger } from '../log/logger.js';
 import { openPush, type PushConfig, type PushWiring } from './push-wiring.js';
 import { SelfMetrics } from './self-metrics.js';
-import { TextfileStore, type StoreOptions } from './store.js';
+import { TextfileStore, type StoreOptions } from '../agent/store.js';
 
 /** Validated settings of `promdrop serve` (src/cli/commands/serve.ts turns flags into this). */
 export interface ServeConfig {
