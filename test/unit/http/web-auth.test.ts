@@ -174,7 +174,7 @@ describe('BasicAuthChecker', () => {
   it('shares one comparison between concurrent checks of the same credentials', async () => {
     const { compare, calls } = counting();
     const checker = new BasicAuthChecker(compare);
-    const results = await Promise.all([1, 2, 3, 4].map(() => checker.check(users, { user: 'bob', password: 'b' })));
+    const results = await Promise.all([1, 2, 3, 4].map(async () => checker.check(users, { user: 'bob', password: 'b' })));
     expect(results).toEqual([true, true, true, true]);
     expect(calls).toHaveLength(1);
   });
@@ -188,7 +188,7 @@ describe('BasicAuthChecker', () => {
       running--;
       return hash === `hash-of-${password}`;
     });
-    await Promise.all(['p', 'q', 'r', 'a'].map((password) => checker.check(users, { user: 'alice', password })));
+    await Promise.all(['p', 'q', 'r', 'a'].map(async (password) => checker.check(users, { user: 'alice', password })));
     expect(most).toBe(1);
   });
 
