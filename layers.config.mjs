@@ -36,7 +36,7 @@ export const LAYERS = [
     name: 'log',
     title: 'log',
     pattern: 'src/log',
-    job: 'the logger (pino, logfmt or JSON lines as node_exporter writes them) and its levels',
+    job: 'the logger (pino; logfmt or JSON lines, `--log.format`) and its levels',
     mayImport: [],
   },
   {
