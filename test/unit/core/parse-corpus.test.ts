@@ -3,9 +3,9 @@
 // promtool live). The parser claims to be an exact port of expfmt v0.39, so it must agree with
 // promtool on every case, and its reference message must be promtool's, word for word.
 import { describe, expect, it } from 'vitest';
-import { parseExposition, type ParseCause } from '../../src/core/index.js';
-import type { DifferentialCase } from '../fixtures/differential/case-types.js';
-import { cases } from '../fixtures/differential/cases.js';
+import { parseExposition, type ParseCause } from '../../../src/core/index.js';
+import type { DifferentialCase } from '../../fixtures/differential/case-types.js';
+import { cases } from '../../fixtures/differential/cases.js';
 
 function bytesOf(input: string | Buffer): Buffer {
   return typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
