@@ -53,13 +53,29 @@ export default tseslint.config(
   },
   {
     files: ['**/*.{js,mjs,cjs}'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', require: 'readonly', module: 'writable', __dirname: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
   },
   {
     files: ['src/**/*.ts'],
     plugins: { boundaries },
     settings: {
-      'boundaries/elements': LAYERS.filter((layer) => layer.mode !== 'file').map((layer) => ({ type: layer.name, pattern: layer.pattern, partialMatch: false })),
+      'boundaries/elements': LAYERS.filter((layer) => layer.mode !== 'file').map((layer) => ({
+        type: layer.name,
+        pattern: layer.pattern,
+        partialMatch: false,
+      })),
       'boundaries/files': LAYERS.filter((layer) => layer.mode === 'file').map((layer) => ({ category: layer.name, pattern: layer.pattern })),
       'boundaries/dependency-nodes': ['import', 'export', 'dynamic-import'],
       'import/resolver': { typescript: { project: 'tsconfig.json' } },
@@ -76,7 +92,10 @@ export default tseslint.config(
     rules: {
       'no-restricted-globals': [
         'error',
-        ...['process', 'performance', 'setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'fetch'].map((name) => ({ name, message: 'src/core is pure: no clock, timers, process or I/O.' })),
+        ...['process', 'performance', 'setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'fetch'].map((name) => ({
+          name,
+          message: 'src/core is pure: no clock, timers, process or I/O.',
+        })),
       ],
       'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'src/core is pure: no clock.' }],
       'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'src/core is pure: no clock.' }],

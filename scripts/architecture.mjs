@@ -57,7 +57,11 @@ function importsOf(file) {
 
 const builtins = new Set(builtinModules);
 const isBuiltin = (specifier) => specifier.startsWith('node:') || builtins.has(specifier.split('/')[0]);
-const packageName = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const packageName = (specifier) =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 
 /** Per layer: the layers it imports (with how) and the npm packages it uses. */
 function realImports() {
@@ -97,12 +101,18 @@ function table() {
   const order = LAYERS.map((layer) => layer.name);
   const rows = LAYERS.map((layer) => {
     const folder = layer.mode === 'file' ? `\`${layer.pattern}\`` : `\`${layer.pattern}/\``;
-    const allowed = [...layer.mayImport.map((name) => [name, name]), ...(layer.typeOrDynamicOnly ?? []).map((name) => [name, `${name} (types and \`import()\` only)`])]
+    const allowed = [
+      ...layer.mayImport.map((name) => [name, name]),
+      ...(layer.typeOrDynamicOnly ?? []).map((name) => [name, `${name} (types and \`import()\` only)`]),
+    ]
       .sort(([a], [b]) => order.indexOf(a) - order.indexOf(b))
       .map(([, text]) => text);
     const imported = [...edges.get(layer.name)].sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)).map(([name, kinds]) => describeEdge(name, kinds));
     const used = [...packages.get(layer.name)].sort();
-    const builtinsRule = layer.nodeBuiltins === undefined ? '' : `; Node: ${layer.nodeBuiltins.length === 0 ? 'none' : layer.nodeBuiltins.map((name) => `\`${name}\``).join(', ')}`;
+    const builtinsRule =
+      layer.nodeBuiltins === undefined
+        ? ''
+        : `; Node: ${layer.nodeBuiltins.length === 0 ? 'none' : layer.nodeBuiltins.map((name) => `\`${name}\``).join(', ')}`;
     return `| ${layer.title} | ${folder} | ${layer.job} | ${allowed.length === 0 ? 'nothing' : allowed.join(', ')}${builtinsRule} | ${imported.length === 0 ? 'nothing' : imported.join(', ')} | ${used.length === 0 ? 'none' : used.map((name) => `\`${name}\``).join(', ')} |`;
   });
   return [
@@ -124,7 +134,9 @@ if (begin < 0 || end < begin) {
 const updated = `${page.slice(0, begin)}${table()}${page.slice(end + END.length)}`;
 if (process.argv.includes('--check')) {
   if (updated !== page) {
-    process.stderr.write(`${relative(ROOT, PAGE)}: the layer table differs from layers.config.mjs and the imports of src/; run \`npm run docs:architecture\`\n`);
+    process.stderr.write(
+      `${relative(ROOT, PAGE)}: the layer table differs from layers.config.mjs and the imports of src/; run \`npm run docs:architecture\`\n`,
+    );
     process.exit(1);
   }
 } else if (updated !== page) {

@@ -26,7 +26,15 @@ export interface PushWiring {
 
 export async function openPush(
   config: PushConfig,
-  context: { store: TextfileStore; selfMetrics: SelfMetrics; logger: Logger; maxSeriesPerFile: number; maxFileSize: number; textfileMaxAgeMs: number | undefined; version: string },
+  context: {
+    store: TextfileStore;
+    selfMetrics: SelfMetrics;
+    logger: Logger;
+    maxSeriesPerFile: number;
+    maxFileSize: number;
+    textfileMaxAgeMs: number | undefined;
+    version: string;
+  },
 ): Promise<PushWiring> {
   const reserved = context.selfMetrics.reservedNames();
   const groups = await PushedGroups.open({

@@ -92,10 +92,14 @@ describe('npm run lint: the layer rules', () => {
     prepend('src/agent/compose.ts', ["import type { Logger } from '../log/logger.js';", 'export type ComposeLogger = Logger;']);
     const stale = architectureCheck('--check');
     expect(stale.status).toBe(1);
-    expect(stale.output).toContain('docs/architecture.md: the layer table differs from layers.config.mjs and the imports of src/; run `npm run docs:architecture`');
+    expect(stale.output).toContain(
+      'docs/architecture.md: the layer table differs from layers.config.mjs and the imports of src/; run `npm run docs:architecture`',
+    );
 
     expect(architectureCheck().status).toBe(0);
-    expect(readFileSync(inCopy('docs', 'architecture.md'), 'utf8')).toMatch(/^\| agent \(the store\) \| `src\/agent\/` \|.*\| core, defaults, log \(types only\), fs \| none \|$/m);
+    expect(readFileSync(inCopy('docs', 'architecture.md'), 'utf8')).toMatch(
+      /^\| agent \(the store\) \| `src\/agent\/` \|.*\| core, defaults, log \(types only\), fs \| none \|$/m,
+    );
     expect(architectureCheck('--check').status).toBe(0);
   });
 });
