@@ -2,8 +2,8 @@
 // - dist/cli.cjs: the command line. CommonJS because Node starts a CommonJS bundle about 10 ms
 //   faster than the same code as ESM, and a cron job pays that on every run (target: within
 //   1.5x of `node -e 0`); dist/cli.cjs.v8-cache: V8's code cache for it (bin/load-cli.cjs).
-// - dist/agent-serve.cjs: the agent (fastify, chokidar, pino, prom-client), loaded only by
-//   `serve`; dist/agent-store.cjs (+ agent-watcher.cjs): the store without a watcher, for
+// - dist/agent-serve.cjs: the agent's program (src/program/serve.ts: fastify, chokidar, pino,
+//   prom-client), loaded only by `serve`; dist/agent-store.cjs (+ agent-watcher.cjs): the store without a watcher, for
 //   `list` and `cat`. The writer commands load none of them. dist/agent-judge-worker.cjs: the
 //   worker thread that judges large files (src/agent/judge-off-thread.ts).
 // - dist/core.js: the exposition core as an ES module, for the benchmark and for embedding.
@@ -15,13 +15,14 @@ import { fileURLToPath } from 'node:url';
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
-/** The CLI's dynamic imports of the agent become requires of the separate agent bundles: each
- *  import() resolves to a stand-in module whose one line requires the bundle, so the CLI bundle
- *  has no real import() (which V8's code cache cannot carry; see bin/load-cli.cjs). */
+/** The CLI's dynamic imports of the agent (the program's serve wiring, the store) become requires
+ *  of the separate agent bundles: each import() resolves to a stand-in module whose one line
+ *  requires the bundle, so the CLI bundle has no real import() (which V8's code cache cannot
+ *  carry; see bin/load-cli.cjs). */
 const agentBundles = {
   name: 'agent-bundles',
   setup(builder) {
-    builder.onResolve({ filter: /\/agent\/(serve|store)\.js$/ }, (args) => {
+    builder.onResolve({ filter: /\/(program\/serve|agent\/store)\.js$/ }, (args) => {
       if (!args.importer.includes('/src/cli/')) return undefined;
       const name = args.path.endsWith('serve.js') ? 'serve' : 'store';
       return { path: `agent-${name}`, namespace: 'agent-bundle' };
@@ -72,7 +73,7 @@ await Promise.all([
   build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', format: 'cjs', outExtension: { '.js': '.cjs' }, plugins: [agentBundles, lazyChildProcessForCommander] }),
   build({
     ...common,
-    entryPoints: { 'agent-serve': 'src/agent/serve.ts', 'agent-watcher': 'src/fs/watcher.ts', 'agent-judge-worker': 'src/agent/judge-worker.ts' },
+    entryPoints: { 'agent-serve': 'src/program/serve.ts', 'agent-watcher': 'src/fs/watcher.ts', 'agent-judge-worker': 'src/agent/judge-worker.ts' },
     outdir: 'dist',
     format: 'cjs',
     outExtension: { '.js': '.cjs' },

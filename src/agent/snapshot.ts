@@ -4,7 +4,7 @@
 // so concurrent scrapes share the work and a scrape's cost does not depend on the number of files.
 import { constants, crc32, createDeflateRaw, deflateRawSync } from 'node:zlib';
 import type { EscapingScheme } from '../core/escaping.js';
-import { OPENMETRICS_EOF } from '../core/render.js';
+import { OPENMETRICS_EOF, withoutEof } from '../core/render.js';
 import type { FamilyPart } from './compose.js';
 import type { FileErrorReason, FileState } from './file-state.js';
 
@@ -176,12 +176,6 @@ function joinSmallChunks(pieces: readonly Buffer[]): Buffer[] {
   return chunks;
 }
 
-/** The body's chunks without OpenMetrics' closing `# EOF` (the last bytes of the last chunk). */
-export function withoutEof(format: ExpositionFormat, chunks: readonly Buffer[]): Buffer[] {
-  if (format === 'text' || chunks.length === 0) return [...chunks];
-  const last = chunks[chunks.length - 1]!;
-  return [...chunks.slice(0, -1), last.subarray(0, last.length - EOF_CHUNK.length)];
-}
 
 /** Raw DEFLATE of the chunks' concatenation, ending in a sync flush, without making that
  *  concatenation: small bodies at once, large ones streamed through zlib's thread pool. */

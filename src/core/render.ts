@@ -242,3 +242,10 @@ export function renderText(families: readonly MetricFamily[], options: RenderOpt
 export function renderOpenMetrics(families: readonly MetricFamily[], options: RenderOptions = {}): string {
   return renderOpenMetricsBytes(families, options).toString('utf8');
 }
+
+/** The body's chunks without OpenMetrics' closing `# EOF` (the last bytes of the last chunk). */
+export function withoutEof(format: 'text' | 'openmetrics', chunks: readonly Buffer[]): Buffer[] {
+  if (format === 'text' || chunks.length === 0) return [...chunks];
+  const last = chunks[chunks.length - 1]!;
+  return [...chunks.slice(0, -1), last.subarray(0, last.length - OPENMETRICS_EOF.length)];
+}

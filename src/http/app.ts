@@ -3,12 +3,12 @@
 // scrape endpoint's in-flight count; everything it shows comes from the store's snapshot.
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../log/logger.js';
-import type { SelfMetricsSource } from '../agent/self-metrics.js';
 import { filesApi } from './files-api.js';
 import { healthRoutes } from './health-routes.js';
 import { jobsApi } from './jobs-api.js';
+import type { JobsReader } from './jobs-reader.js';
 import { landingPage, type PushedGroupView } from './landing-page.js';
-import { metricsRoute } from './metrics-route.js';
+import { metricsRoute, type SelfMetricsSource } from './metrics-route.js';
 import { LANDING_PAGE_PATH } from './paths.js';
 import { pushApi, type PushApiOptions } from './push-api.js';
 import { pushRoutes, type PushRoutesOptions } from './push-routes.js';
@@ -17,6 +17,8 @@ import { addWebAuth, type WebAuthOptions } from './web-config/auth-hook.js';
 
 export interface HttpAppOptions {
   readonly source: SnapshotSource;
+  /** The jobs' reader (src/job/job-reports.ts) for /api/v1/jobs and the landing page. */
+  readonly jobs: JobsReader;
   readonly selfMetrics: SelfMetricsSource;
   readonly telemetryPath: string;
   readonly maxRequests: number;
@@ -53,7 +55,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     maxRequests: options.maxRequests,
   });
   void app.register(filesApi, { source: options.source });
-  void app.register(jobsApi, { source: options.source, now: options.now ?? Date.now });
+  void app.register(jobsApi, { source: options.source, jobs: options.jobs, now: options.now ?? Date.now });
   void app.register(healthRoutes, { source: options.source });
   if (options.push !== undefined) {
     void app.register(pushRoutes, options.push.routes);
@@ -63,6 +65,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.telemetryPath !== LANDING_PAGE_PATH) {
     void app.register(landingPage, {
       source: options.source,
+      jobs: options.jobs,
       version: options.version,
       telemetryPath: options.telemetryPath,
       directories: options.directories,

@@ -4,12 +4,13 @@
 // of its output, which can contain secrets: these routes sit behind the same --web.config.file
 // authentication as /metrics (the root hook covers every route), never outside it.
 import type { FastifyPluginCallback } from 'fastify';
-import { findJob, readJobReports } from '../job/job-reports.js';
+import type { JobsReader } from './jobs-reader.js';
 import { JOBS_API_PATH } from './paths.js';
 import type { SnapshotSource } from './snapshot-source.js';
 
 export interface JobsApiOptions {
   readonly source: SnapshotSource;
+  readonly jobs: JobsReader;
   readonly now: () => number;
 }
 
@@ -18,13 +19,13 @@ export async function jobDirectories(source: SnapshotSource): Promise<string[]> 
   return (await source.snapshot()).directories.map((directory) => directory.path);
 }
 
-export const jobsApi: FastifyPluginCallback<JobsApiOptions> = (app, { source, now }, done) => {
+export const jobsApi: FastifyPluginCallback<JobsApiOptions> = (app, { source, jobs: reader, now }, done) => {
   app.get(JOBS_API_PATH, async (_request, reply) => {
-    const jobs = await readJobReports(await jobDirectories(source), now());
+    const jobs = await reader.reports(await jobDirectories(source), now());
     await reply.type('application/json; charset=utf-8').header('Cache-Control', 'no-store').send(JSON.stringify({ status: 'success', data: { jobs } }));
   });
   app.get<{ Params: { name: string } }>(`${JOBS_API_PATH}/:name`, async (request, reply) => {
-    const job = await findJob(await jobDirectories(source), request.params.name, now());
+    const job = await reader.find(await jobDirectories(source), request.params.name, now());
     if (job === undefined) {
       await reply
         .code(404)

@@ -6,10 +6,10 @@
 // job's output is escaped, since names, messages and output are not ours.
 import type { FastifyPluginCallback } from 'fastify';
 import { formatDuration } from '../core/duration.js';
-import type { DirectoryReport, FileReport, FileState, Snapshot } from '../agent/store.js';
 import { LANDING_PAGE_PATH } from './paths.js';
-import type { SnapshotSource } from './snapshot-source.js';
-import { readJobDetails, type JobDetail, type RunSummary } from '../job/job-reports.js';
+import type { JobDetail, RunSummary } from '../job/job-reports.js';
+import type { JobsReader } from './jobs-reader.js';
+import type { DirectoryReport, FileReport, FileState, Snapshot, SnapshotSource } from './snapshot-source.js';
 
 export interface LandingPageContext {
   readonly version: string;
@@ -353,6 +353,7 @@ ${directories}
 
 export interface LandingPageOptions {
   readonly source: SnapshotSource;
+  readonly jobs: JobsReader;
   readonly version: string;
   readonly telemetryPath: string;
   readonly directories: readonly string[];
@@ -367,7 +368,7 @@ export const landingPage: FastifyPluginCallback<LandingPageOptions> = (app, opti
     const ready = options.source.isReady();
     const snapshot = ready ? await options.source.snapshot() : undefined;
     const nowMs = options.now();
-    const jobs = snapshot === undefined ? [] : await readJobDetails(snapshot.directories.map((directory) => directory.path), nowMs);
+    const jobs = snapshot === undefined ? [] : await options.jobs.details(snapshot.directories.map((directory) => directory.path), nowMs);
     const query = request.query as Record<string, unknown>;
     const html = renderLandingPage(
       {

@@ -1,20 +1,30 @@
-// The scrape endpoint. A scrape never reads a file and never renders the textfiles: it takes the
-// current snapshot (shared by every concurrent scrape), picks the format and encoding the scraper
-// prefers, and writes the snapshot's cached bytes followed by a small per-scrape fragment: the
-// textfile collector's node_scrape_collector_* gauges, then the agent's own metrics. Textfiles
-// first, as node_exporter's output reads; OpenMetrics' `# EOF` is taken off the snapshot's body
-// and put after the fragment. With gzip, the fragment is compressed per scrape as the end of the
-// DEFLATE stream whose start is the snapshot's body compressed once (gzip-splice.ts), so the big
-// body is compressed once per snapshot, not once per scrape.
+// The scrape endpoint. A scrape never renders the textfiles: it takes the current snapshot
+// (shared by every concurrent scrape; the source first reads whatever changed since the last one,
+// so that a writer's rename is seen at once), picks the format and encoding the scraper prefers,
+// and writes the snapshot's cached bytes followed by a small per-scrape fragment: the textfile
+// collector's node_scrape_collector_* gauges, then the agent's own metrics. Textfiles first, as
+// node_exporter's output reads; OpenMetrics' `# EOF` is taken off the snapshot's body and put
+// after the fragment. With gzip, the fragment is compressed per scrape as the end of the DEFLATE
+// stream whose start is the snapshot's body compressed once (gzip-splice.ts), so the big body is
+// compressed once per snapshot, not once per scrape.
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { gzipSync } from 'node:zlib';
-import type { SelfMetricsSource } from '../agent/self-metrics.js';
-import { withoutEof } from '../agent/snapshot.js';
 import { formatGoFloat } from '../core/float.js';
+import { withoutEof } from '../core/render.js';
 import { gzipWithSuffix } from './gzip-splice.js';
 import { collectorFilter } from './collector-filter.js';
-import { acceptsGzip, negotiateFormat } from './negotiate.js';
-import type { SnapshotSource } from './snapshot-source.js';
+import { acceptsGzip, negotiateFormat, type ExpositionFormat } from './negotiate.js';
+import type { Snapshot, SnapshotSource } from './snapshot-source.js';
+
+/** What the scrape endpoint needs from the agent's self metrics (src/program/self-metrics.ts);
+ *  the unit tests of this layer substitute it. */
+export interface SelfMetricsSource {
+  /** The self metrics as a body fragment in `format`, without OpenMetrics' `# EOF`. */
+  render(format: ExpositionFormat, snapshot: Snapshot): Promise<Buffer>;
+  scrapeStarted(): void;
+  scrapeFinished(format: ExpositionFormat, gzip: boolean, durationSeconds: number): void;
+  scrapeRejected(): void;
+}
 
 export interface MetricsRouteOptions {
   readonly path: string;

@@ -4,12 +4,27 @@
 // the Pushgateway does. Reads only: no network restriction beyond the app's own.
 import type { FastifyPluginCallback } from 'fastify';
 import { formatGoFloat } from '../core/float.js';
+import { PUSH_FAILURE_TIME_HELP, PUSH_FAILURE_TIME_METRIC, PUSH_TIME_HELP, PUSH_TIME_METRIC } from '../core/push-time.js';
 import type { Metric, MetricFamily } from '../core/types.js';
-import type { PushedGroup } from '../push/pushed-groups.js';
-import { PUSH_FAILURE_TIME_METRIC, PUSH_TIME_METRIC } from '../push/group-file.js';
 
 export const PUSH_METRICS_API_PATH = '/api/v1/metrics';
 export const PUSH_STATUS_API_PATH = '/api/v1/status';
+
+/** What the API shows of a pushed group (src/push/pushed-groups.ts's PushedGroup has it). */
+export interface PushedGroup {
+  /** The grouping labels as flat name/value pairs. */
+  readonly key: { readonly labels: readonly string[] };
+  /** The pushed families, without the two push_* families. */
+  readonly families: readonly MetricFamily[];
+  /** Unix ms of the last push of each family in `families`. */
+  readonly familyPushedAtMs: ReadonlyMap<string, number>;
+  /** Unix ms; 0: never. */
+  readonly pushTimeMs: number;
+  readonly failureTimeMs: number;
+  /** Unix ms when the group expires (its TTL); undefined: never. */
+  readonly expiresAtMs: number | undefined;
+  readonly ttlMs: number | undefined;
+}
 
 export interface PushApiOptions {
   readonly groups: { list(): readonly PushedGroup[] };
@@ -43,14 +58,14 @@ function groupJson(group: PushedGroup): Record<string, unknown> {
   for (const family of group.families) {
     json[family.name] = familyJson(family, new Date(group.familyPushedAtMs.get(family.name) ?? group.pushTimeMs).toISOString());
   }
-  const timeFamily = (name: string, help: string, seconds: number): Record<string, unknown> => ({
+  const timeFamily = (help: string, seconds: number): Record<string, unknown> => ({
     time_stamp: pushTimeText,
     type: 'GAUGE',
     help,
     metrics: [{ labels: { ...labels, instance: labels['instance'] ?? '' }, value: formatGoFloat(seconds) }],
   });
-  json[PUSH_TIME_METRIC] = timeFamily(PUSH_TIME_METRIC, 'Last Unix time when changing this group in the Pushgateway succeeded.', group.pushTimeMs / 1000);
-  json[PUSH_FAILURE_TIME_METRIC] = timeFamily(PUSH_FAILURE_TIME_METRIC, 'Last Unix time when changing this group in the Pushgateway failed.', group.failureTimeMs / 1000);
+  json[PUSH_TIME_METRIC] = timeFamily(PUSH_TIME_HELP, group.pushTimeMs / 1000);
+  json[PUSH_FAILURE_TIME_METRIC] = timeFamily(PUSH_FAILURE_TIME_HELP, group.failureTimeMs / 1000);
   return json;
 }
 

@@ -13,7 +13,6 @@ import { parseGroupingPath, type GroupingKey } from '../core/grouping-key.js';
 import { parseExposition } from '../core/parse.js';
 import { decodeDelimitedMetricFamilies } from '../core/protobuf-delimited.js';
 import type { MetricFamily } from '../core/types.js';
-import type { PushOutcome, PushRejectReason } from '../push/pushed-groups.js';
 import { networkAllowList } from './cidr.js';
 
 export const PUSH_ROUTE_PREFIX = '/metrics/job';
@@ -21,7 +20,38 @@ export const ADMIN_WIPE_PATH = '/api/v1/admin/wipe';
 /** The per-push TTL: this header, or the `ttl` query parameter. */
 export const TTL_HEADER = 'x-promdrop-ttl';
 
-/** What the routes need from the pushed groups (src/push/pushed-groups.ts). */
+/** Why a push was refused; the label values of promdrop_push_rejected_total. The route itself
+ *  refuses for the first five (a body over the limit: too_large); the push target (a group file
+ *  over the limit: too_large too) for the others. */
+export type PushRejectReason =
+  | 'forbidden'
+  | 'grouping_key'
+  | 'too_large'
+  | 'timeout'
+  | 'parse'
+  | 'timestamp'
+  | 'invalid'
+  | 'inconsistent'
+  | 'too_many_groups'
+  | 'write_failed';
+
+export const PUSH_REJECT_REASONS: readonly PushRejectReason[] = [
+  'forbidden',
+  'grouping_key',
+  'too_large',
+  'timeout',
+  'parse',
+  'timestamp',
+  'invalid',
+  'inconsistent',
+  'too_many_groups',
+  'write_failed',
+];
+
+export type PushOutcome = { readonly ok: true } | { readonly ok: false; readonly status: number; readonly reason: PushRejectReason; readonly message: string };
+
+/** What the routes need from the pushed groups (src/push/pushed-groups.ts, which satisfies it
+ *  structurally: its outcomes' reasons are a subset of the ones above). */
 export interface PushTarget {
   push(method: 'PUT' | 'POST', key: GroupingKey, families: readonly MetricFamily[], ttlMs: number | undefined): Promise<PushOutcome>;
   delete(key: GroupingKey): Promise<void>;

@@ -23,6 +23,7 @@ export function formatLogfmt(record: Readonly<Record<string, unknown>>): string 
 /** Keys cannot hold spaces, `=` or quotes in logfmt; replace them rather than lose the field. */
 function formatKey(key: string): string {
   if (key === '') return '_';
+  // eslint-disable-next-line no-control-regex -- logfmt must escape the control characters
   return /^[^\s="\\\x00-\x1f\x7f]+$/.test(key) ? key : key.replace(/[\s="\\\x00-\x1f\x7f]/g, '_');
 }
 
@@ -46,6 +47,7 @@ function isSerializedError(value: unknown): value is { message: string } {
 
 /** Bare when safe, else double-quoted with Go-style escapes (as go-logfmt does). */
 function formatString(value: string): string {
+  // eslint-disable-next-line no-control-regex -- logfmt must quote the control characters
   if (value !== '' && !/[\s="\\\x00-\x1f\x7f]/.test(value)) return value;
   let out = '"';
   for (const char of value) {

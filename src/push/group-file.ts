@@ -8,14 +8,9 @@ import { createHash } from 'node:crypto';
 import { compareCodePoints } from '../core/compare.js';
 import { formatDuration } from '../core/duration.js';
 import type { GroupingKey } from '../core/grouping-key.js';
+import { PUSH_FAILURE_TIME_HELP, PUSH_FAILURE_TIME_METRIC, PUSH_TIME_HELP, PUSH_TIME_METRIC } from '../core/push-time.js';
 import { renderTextBytes } from '../core/render.js';
 import type { Metric, MetricFamily } from '../core/types.js';
-
-export const PUSH_TIME_METRIC = 'push_time_seconds';
-export const PUSH_FAILURE_TIME_METRIC = 'push_failure_time_seconds';
-/** The Pushgateway's own HELP texts: existing alerts and dashboards look for these families. */
-const PUSH_TIME_HELP = 'Last Unix time when changing this group in the Pushgateway succeeded.';
-const PUSH_FAILURE_TIME_HELP = 'Last Unix time when changing this group in the Pushgateway failed.';
 
 /** First token of the metadata comment. Not `promdrop:`, which is the directive prefix. */
 const METADATA_PREFIX = '# promdrop-push ';

@@ -19,31 +19,9 @@ import type { FileIdentity } from '../fs/textfile-reader.js';
 import { ConsistencyIndex } from './consistency-index.js';
 import { applyGroupingLabels, groupFileName, isPushTimeFamily, readGroupMetadata, renderGroupFile, type GroupContent } from './group-file.js';
 
-/** Why a push was refused; the label of promdrop_push_rejected_total. */
-export type PushRejectReason =
-  | 'forbidden'
-  | 'grouping_key'
-  | 'too_large'
-  | 'timeout'
-  | 'parse'
-  | 'timestamp'
-  | 'invalid'
-  | 'inconsistent'
-  | 'too_many_groups'
-  | 'write_failed';
-
-export const PUSH_REJECT_REASONS: readonly PushRejectReason[] = [
-  'forbidden',
-  'grouping_key',
-  'too_large',
-  'timeout',
-  'parse',
-  'timestamp',
-  'invalid',
-  'inconsistent',
-  'too_many_groups',
-  'write_failed',
-];
+/** Why the pushed groups refuse a push. The route refuses for reasons of its own too; the whole
+ *  list, the label values of promdrop_push_rejected_total, is in src/http/push-routes.ts. */
+export type PushRejectReason = 'too_large' | 'timestamp' | 'invalid' | 'inconsistent' | 'too_many_groups' | 'write_failed';
 
 export type PushOutcome = { readonly ok: true } | { readonly ok: false; readonly status: number; readonly reason: PushRejectReason; readonly message: string };
 

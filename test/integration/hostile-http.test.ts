@@ -59,14 +59,15 @@ function raw(request: string | Buffer | readonly (string | Buffer)[], timeoutMs 
       if (error.code === 'ECONNRESET' || error.code === 'EPIPE') finish(true);
       else if (!settled) reject(error);
     });
-    socket.once('connect', async () => {
+    const writeParts = async (): Promise<void> => {
       const parts = Array.isArray(request) ? request : [request];
       for (const part of parts) {
         if (socket.destroyed) return;
         socket.write(part);
         if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
       }
-    });
+    };
+    socket.once('connect', () => void writeParts());
   });
 }
 

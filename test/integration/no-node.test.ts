@@ -193,7 +193,7 @@ describe.skipIf(!ready)('without Node.js: the release tarball and the .deb', () 
           return body.data.result.map((sample) => sample.value[1]);
         };
         const queryDeadline = Date.now() + 60_000;
-        let answers: string[][] = [];
+        let answers: string[][];
         for (;;) {
           answers = await Promise.all([query('up{job="promdrop"}'), query('backup_files{volume="home"}'), query('pushed_without_node{job="nonode"}')]);
           if (JSON.stringify(answers) === JSON.stringify([['1'], ['42'], ['7']])) break;

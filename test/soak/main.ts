@@ -403,7 +403,7 @@ export async function main({ argv, repoRoot }: { argv: string[]; repoRoot: strin
  *  problems of the last attempt. */
 async function settleAndCheckFinal(url: string, expectations: readonly Expectation[]): Promise<string[]> {
   const deadline = Date.now() + 20_000;
-  let found: string[] = [];
+  let found: string[];
   for (;;) {
     const response = await fetch(`${url}/metrics`, { headers: { accept: 'text/plain;version=0.0.4' } }).catch(() => undefined);
     if (response?.status === 200) {

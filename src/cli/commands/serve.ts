@@ -20,8 +20,8 @@ import { parseListenAddress, type ListenAddress } from '../../http/listen-addres
 import { ACTIVATION_VARIABLES, activationSockets } from '../../http/systemd-socket.js';
 import { RESERVED_PATHS } from '../../http/paths.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../../log/levels.js';
-import type { ServeConfig } from '../../agent/serve.js';
-import type { PushConfig } from '../../agent/push-wiring.js';
+import type { ServeConfig } from '../../program/serve.js';
+import type { PushConfig } from '../../program/push-wiring.js';
 import { parseCidr } from '../../http/cidr.js';
 import { CliError } from '../errors.js';
 import { EXIT_INVALID } from '../exit-codes.js';
@@ -209,7 +209,7 @@ export function registerServe(program: Command): void {
       // sd_listen_fds(unset_environment=1): the variables describe fds meant for this process
       // only, and must not reach anything it might start.
       if (config.systemdSocketFds !== undefined) for (const name of ACTIVATION_VARIABLES) delete process.env[name];
-      const { runAgent, AgentStartError } = await import('../../agent/serve.js');
+      const { runAgent, AgentStartError } = await import('../../program/serve.js');
       try {
         await runAgent(config);
       } catch (error) {

@@ -3,8 +3,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type * as CoreModule from '../../../src/core/index.js';
 
-export type Core = typeof import('../../../src/core/index.js');
+export type Core = typeof CoreModule;
 
 /** The exports the benchmarks call; a core without them is reported as not measurable yet. */
 const REQUIRED_EXPORTS = ['checkExposition', 'parseExposition', 'mergeSources', 'renderText'] as const;

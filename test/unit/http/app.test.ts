@@ -5,13 +5,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants, crc32, deflateRawSync, gunzipSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { SelfMetrics, type SelfMetricsSource } from '../../../src/agent/self-metrics.js';
-import type { DeflatedBody } from '../../../src/agent/snapshot.js';
+import type { SelfMetricsSource } from '../../../src/http/metrics-route.js';
+import type { DeflatedBody } from '../../../src/http/snapshot-source.js';
+import { SelfMetrics } from '../../../src/program/self-metrics.js';
 import type { FileReport, Snapshot } from '../../../src/agent/store.js';
+import { findJob, readJobDetails, readJobReports } from '../../../src/job/job-reports.js';
 import { buildHttpApp, type HttpAppOptions } from '../../../src/http/app.js';
 import { renderLandingPage } from '../../../src/http/landing-page.js';
 import { OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from '../../../src/http/negotiate.js';
 import type { SnapshotSource } from '../../../src/http/snapshot-source.js';
+
+const JOBS_READER = { reports: readJobReports, details: readJobDetails, find: findJob };
 
 const PROMETHEUS_ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
@@ -54,6 +58,7 @@ function source(snapshot: Snapshot, ready = true): SnapshotSource {
 
 function app(overrides: Partial<HttpAppOptions> & Pick<HttpAppOptions, 'source'>) {
   return buildHttpApp({
+    jobs: JOBS_READER,
     selfMetrics: new SelfMetrics({ version: '1.2.3', exporterMetrics: false }),
     telemetryPath: '/metrics',
     maxRequests: 40,

@@ -4,12 +4,15 @@
 // Hashes are made by the real `htpasswd -B` (Debian's apache2-utils), as operators make them.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { SelfMetrics } from '../../../src/agent/self-metrics.js';
+import { SelfMetrics } from '../../../src/program/self-metrics.js';
 import type { Snapshot } from '../../../src/agent/store.js';
+import { findJob, readJobDetails, readJobReports } from '../../../src/job/job-reports.js';
 import { buildHttpApp } from '../../../src/http/app.js';
 import { BasicAuthChecker, isPushRequest, parseBasicAuthorization, type Compare } from '../../../src/http/web-config/basic-auth.js';
 import type { WebConfig } from '../../../src/http/web-config/schema.js';
 import { requireProgram } from '../../helpers/peers.js';
+
+const JOBS_READER = { reports: readJobReports, details: readJobDetails, find: findJob };
 
 const htpasswd = requireProgram('htpasswd', 'apache2-utils');
 
@@ -42,6 +45,7 @@ function basic(user: string, password: string): Record<string, string> {
 function appWith(config: () => WebConfig, unauthenticatedPaths: readonly string[] = []) {
   const app = buildHttpApp({
     source: { isReady: () => true, snapshot: async () => snapshot },
+    jobs: JOBS_READER,
     selfMetrics: new SelfMetrics({ version: '1', exporterMetrics: false }),
     telemetryPath: '/metrics',
     maxRequests: 40,
@@ -174,7 +178,7 @@ describe('BasicAuthChecker', () => {
   it('shares one comparison between concurrent checks of the same credentials', async () => {
     const { compare, calls } = counting();
     const checker = new BasicAuthChecker(compare);
-    const results = await Promise.all([1, 2, 3, 4].map(() => checker.check(users, { user: 'bob', password: 'b' })));
+    const results = await Promise.all([1, 2, 3, 4].map(async () => checker.check(users, { user: 'bob', password: 'b' })));
     expect(results).toEqual([true, true, true, true]);
     expect(calls).toHaveLength(1);
   });
@@ -188,7 +192,7 @@ describe('BasicAuthChecker', () => {
       running--;
       return hash === `hash-of-${password}`;
     });
-    await Promise.all(['p', 'q', 'r', 'a'].map((password) => checker.check(users, { user: 'alice', password })));
+    await Promise.all(['p', 'q', 'r', 'a'].map(async (password) => checker.check(users, { user: 'alice', password })));
     expect(most).toBe(1);
   });
 

@@ -6,7 +6,7 @@ import type { HttpAppOptions } from '../http/app.js';
 import type { Logger } from '../log/logger.js';
 import { PushedGroups } from '../push/pushed-groups.js';
 import type { SelfMetrics } from './self-metrics.js';
-import type { TextfileStore } from './store.js';
+import type { TextfileStore } from '../agent/store.js';
 
 /** Validated push flags (src/cli/commands/serve.ts). */
 export interface PushConfig {

@@ -6,10 +6,11 @@
 import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
 import { parseExposition } from '../core/parse.js';
 import { renderOpenMetricsBytes } from '../core/render.js';
+import type { FileState } from '../agent/store.js';
+import type { SelfMetricsSource } from '../http/metrics-route.js';
 import type { ExpositionFormat } from '../http/negotiate.js';
-import type { PushCounters } from '../http/push-routes.js';
-import { PUSH_REJECT_REASONS, type PushRejectReason } from '../push/pushed-groups.js';
-import type { FileState, Snapshot } from './store.js';
+import { PUSH_REJECT_REASONS, type PushCounters, type PushRejectReason } from '../http/push-routes.js';
+import type { Snapshot } from '../http/snapshot-source.js';
 
 export interface SelfMetricsOptions {
   readonly version: string;
@@ -23,15 +24,6 @@ export interface SelfMetricsOptions {
 const FILE_STATES: readonly FileState[] = ['ok', 'invalid', 'expired', 'conflict', 'stale_grace'];
 
 const OPENMETRICS_EOF = '# EOF\n';
-
-/** What the HTTP layer needs from self metrics; the unit tests of that layer substitute it. */
-export interface SelfMetricsSource {
-  /** The self metrics as a body fragment in `format`, without OpenMetrics' `# EOF`. */
-  render(format: ExpositionFormat, snapshot: Snapshot): Promise<Buffer>;
-  scrapeStarted(): void;
-  scrapeFinished(format: ExpositionFormat, gzip: boolean, durationSeconds: number): void;
-  scrapeRejected(): void;
-}
 
 /** Process and Node.js metrics are read from /proc and the runtime, about a millisecond per
  *  collection: at most once per this interval, so that scrape throughput does not hinge on it. */

@@ -3,6 +3,7 @@
 // import, so that the writer commands never pay for fastify, chokidar, pino or prom-client.
 import type { NameValidationScheme } from '../core/parse.js';
 import { buildHttpApp } from '../http/app.js';
+import { findJob, readJobDetails, readJobReports } from '../job/job-reports.js';
 import { HttpListeners, type ListenAddress } from '../http/listen.js';
 import { HEALTHY_PATH, READY_PATH } from '../http/paths.js';
 import type { SnapshotSource } from '../http/snapshot-source.js';
@@ -12,7 +13,9 @@ import { tlsServerFactory } from '../http/web-config/tls-server.js';
 import { createLogger, httpLogLevel, type LogFormat, type LogLevel, type Logger } from '../log/logger.js';
 import { openPush, type PushConfig, type PushWiring } from './push-wiring.js';
 import { SelfMetrics } from './self-metrics.js';
-import { TextfileStore, type StoreOptions } from './store.js';
+import { TextfileStore, type StoreOptions } from '../agent/store.js';
+
+const JOBS_READER = { reports: readJobReports, details: readJobDetails, find: findJob };
 
 /** Validated settings of `promdrop serve` (src/cli/commands/serve.ts turns flags into this). */
 export interface ServeConfig {
@@ -124,6 +127,7 @@ export async function runAgent(config: ServeConfig): Promise<void> {
   }
   const app = buildHttpApp({
     source,
+    jobs: JOBS_READER,
     selfMetrics,
     telemetryPath: config.telemetryPath,
     maxRequests: config.maxRequests,

@@ -4,9 +4,9 @@
 // expfmt v0.39, so it must agree with
 // promtool on every case, and its reference message must be promtool's, word for word.
 import { describe, expect, it } from 'vitest';
-import { parseExposition, type ParseCause } from '../../src/core/index.js';
-import type { DifferentialCase } from '../fixtures/differential/case-types.js';
-import { cases } from '../fixtures/differential/cases.js';
+import { parseExposition, type ParseCause } from '../../../src/core/index.js';
+import type { DifferentialCase } from '../../fixtures/differential/case-types.js';
+import { cases } from '../../fixtures/differential/cases.js';
 
 /** The corpus was recorded with promtool 2.42 (expfmt v0.39): the legacy name validation scheme. */
 const LEGACY = { nameValidation: 'legacy' } as const;

@@ -1,7 +1,7 @@
 // `promdrop serve`'s flags, parsed by the real commander definition (without starting the agent).
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { SERVE_DEFAULTS, parseByteSize, registerServe, serveConfigFromFlags, type ServeFlags } from '../../../src/cli/commands/serve.js';
+import { parseByteSize, registerServe, serveConfigFromFlags, type ServeFlags } from '../../../src/cli/commands/serve.js';
 import { DEFAULT_TEXTFILE_DIRECTORY } from '../../../src/defaults.js';
 import { networkAllowList } from '../../../src/http/cidr.js';
 import { parseListenAddress } from '../../../src/http/listen-address.js';

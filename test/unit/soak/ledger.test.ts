@@ -1,7 +1,7 @@
 // The soak's checks must be exact: they must pass every answer a correct agent may give and
 // fail each kind of wrong answer. Times are made up (ms on one clock).
 import { describe, expect, it } from 'vitest';
-import { CounterSeries, NeverServed, parseSamples, VersionedSeries, type ScrapeWindow } from '../soak/ledger.js';
+import { CounterSeries, NeverServed, parseSamples, VersionedSeries, type ScrapeWindow } from '../../soak/ledger.js';
 
 const KEYS = ['v{file="a",part="0"}', 'v{file="a",part="1"}'];
 

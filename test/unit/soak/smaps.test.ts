@@ -1,7 +1,7 @@
 // The soak traces an RSS step to its owner; a misfiled mapping would send the hunt to the wrong
 // allocator. The excerpt is the shape of a real agent's smaps (fields the parser skips trimmed).
 import { describe, expect, it } from 'vitest';
-import { anonymousBreakdown } from '../soak/smaps.js';
+import { anonymousBreakdown } from '../../soak/smaps.js';
 
 function mapping(range: string, perms: string, inode: string, name: string, rssKb: number): string {
   return `${range} ${perms} 00000000 00:00 ${inode}${name === '' ? '' : `                          ${name}`}\nSize:               4 kB\nRss:              ${rssKb} kB\nPss:                4 kB\n`;
