@@ -823,6 +823,8 @@ class TextParser {
         if (token === '') {
           this.fail(`invalid label name for metric ${goQuote(currentName)}`, nameStart, 'syntax', 'label names match [a-zA-Z_][a-zA-Z0-9_]* or are quoted: "label.name"');
         }
+        // A quoted name can be the last bytes of the input.
+        if (this.pos >= this.end) this.failEndOfInput();
         let c = buf[this.pos]!;
         if (c === SPACE || c === TAB) {
           this.skipBlanks();

@@ -171,4 +171,13 @@ describe('quoted names in detail', () => {
     const result = parseExposition(Buffer.concat([Buffer.from('{"a'), Buffer.from([0xc5]), Buffer.from('z"} 1\n')]));
     expect(result.ok && result.findings.some((f) => f.reason === 'invalid_utf8')).toBe(true);
   });
+
+  it('fails, positioned, when the input ends right after a quoted label name (found by the fuzz test: it threw)', () => {
+    for (const text of ['x{"a.b"', '{"x.y","a.b"', 'x{quantile=",",a="1","b.c"']) {
+      const result = parseExposition(Buffer.from(text));
+      expect(result.ok, text).toBe(false);
+      if (result.ok) continue;
+      expect(result.error.line, text).toBe(1);
+    }
+  });
 });
