@@ -78,7 +78,8 @@ export class FamilyPart {
       const options = { utf8Names: true };
       return new FamilyPart(family.name, [renderTextBytes([family], options)], () => [renderOpenMetricsFamilyBytes(family, options)], family);
     }
-    return new FamilyPart(family.name, [renderTextBytes([family])], () => [renderOpenMetricsFamilyBytes(family)]);
+    const legacy = { utf8Names: false };
+    return new FamilyPart(family.name, [renderTextBytes([family], legacy)], () => [renderOpenMetricsFamilyBytes(family, legacy)]);
   }
 
   static ofRenderedSeries(header: FamilyHeader, rendered: RenderedSeries): FamilyPart {

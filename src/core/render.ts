@@ -3,7 +3,7 @@
 // buckets and quantiles already in order, so rendering is one linear pass — it runs once per
 // change of the served files, and its output is what every scrape sends.
 import { ByteWriter } from './byte-writer.js';
-import { isLegacyName } from './escaping.js';
+import { familyNeedsEscaping, isLegacyName } from './escaping.js';
 import { formatGoFloat } from './float.js';
 import type { Metric, MetricFamily } from './types.js';
 
@@ -34,8 +34,9 @@ interface Dialect {
 
 /** Options of the render functions. */
 export interface RenderOptions {
-  /** The families may have names that are not legacy-valid; write those quoted (`escaping=allow-utf-8`).
-   *  Families with legacy names come out the same either way. */
+  /** Whether names that are not legacy-valid are written quoted (`escaping=allow-utf-8`). Left
+   *  out, each family is looked at (familyNeedsEscaping), so the output is always valid; callers
+   *  that already know (the agent's cached parts) say so and save the look. */
   readonly utf8Names?: boolean;
 }
 
@@ -175,11 +176,11 @@ function isRendered(family: MetricFamily): boolean {
  *  carry (gauge_histogram, which validation rejects) are left out rather than written wrongly. */
 export function renderTextBytes(families: readonly MetricFamily[], options: RenderOptions = {}): Buffer {
   const out = new ByteWriter();
-  const utf8Names = options.utf8Names === true;
-  const dialect = utf8Names ? TEXT_UTF8 : TEXT;
   for (const family of families) {
     if (!isRendered(family)) continue;
+    const utf8Names = options.utf8Names ?? familyNeedsEscaping(family);
     writeTextHeader(out, family, utf8Names);
+    const dialect = utf8Names ? TEXT_UTF8 : TEXT;
     for (const metric of family.metrics) renderMetric(out, family.name, metric, dialect);
   }
   return out.finish();
@@ -188,11 +189,11 @@ export function renderTextBytes(families: readonly MetricFamily[], options: Rend
 /** OpenMetrics 1.0.0 as expfmt writes it, ending with `# EOF`, as bytes. */
 export function renderOpenMetricsBytes(families: readonly MetricFamily[], options: RenderOptions = {}): Buffer {
   const out = new ByteWriter();
-  const utf8Names = options.utf8Names === true;
-  const dialect = utf8Names ? OPENMETRICS_UTF8 : OPENMETRICS;
   for (const family of families) {
     if (!isRendered(family)) continue;
+    const utf8Names = options.utf8Names ?? familyNeedsEscaping(family);
     writeOpenMetricsHeader(out, family, utf8Names);
+    const dialect = utf8Names ? OPENMETRICS_UTF8 : OPENMETRICS;
     for (const metric of family.metrics) renderMetric(out, family.name, metric, dialect);
   }
   out.ascii(OPENMETRICS_EOF);
@@ -206,8 +207,8 @@ export const OPENMETRICS_EOF = '# EOF\n';
  *  parts in order, then OPENMETRICS_EOF. */
 export function renderOpenMetricsFamilyBytes(family: MetricFamily, options: RenderOptions = {}): Buffer {
   const out = new ByteWriter(1024);
-  const utf8Names = options.utf8Names === true;
   if (isRendered(family)) {
+    const utf8Names = options.utf8Names ?? familyNeedsEscaping(family);
     writeOpenMetricsHeader(out, family, utf8Names);
     for (const metric of family.metrics) renderMetric(out, family.name, metric, utf8Names ? OPENMETRICS_UTF8 : OPENMETRICS);
   }
