@@ -286,13 +286,16 @@ function filesSection(snapshot: Snapshot, context: LandingPageContext, filter: S
 const REFRESH_SCRIPT = `
 (function(){
   function refresh(){
-    var open=[].map.call(document.querySelectorAll('details[open]'),function(d){return d.getAttribute('data-job');});
     fetch(location.href,{cache:'no-store'}).then(function(r){return r.ok?r.text():null;}).then(function(html){
       if(html===null)return;
       var next=new DOMParser().parseFromString(html,'text/html').querySelector('#content');
       if(!next)return;
+      // Read at the swap, not before the fetch: a history opened meanwhile stays open.
+      var open=[].map.call(document.querySelectorAll('details[open][data-job]'),function(d){return d.getAttribute('data-job');});
+      var directoriesOpen=document.querySelector('details.directories[open]')!==null;
       document.querySelector('#content').replaceWith(next);
       open.forEach(function(name){[].forEach.call(document.querySelectorAll('details[data-job]'),function(d){if(d.getAttribute('data-job')===name)d.open=true;});});
+      if(directoriesOpen)document.querySelector('details.directories').open=true;
       document.querySelector('#refreshed').textContent='refreshed '+new Date().toLocaleTimeString();
     }).catch(function(){document.querySelector('#refreshed').textContent='cannot reach the agent';});
   }

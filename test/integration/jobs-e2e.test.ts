@@ -141,12 +141,15 @@ describe('jobs: run history, overdue verdict, API, page and alerts', () => {
     const page = await browser!.newPage();
     await page.goto(`http://127.0.0.1:${agent!.port}/`);
     await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 1));
+    await page.getByText('History of nightly').click();
     expect((await promdrop(['run', '-d', textfiles, '--name', 'stopped', '--every', '1h', '--', 'true'])).code).toBe(0);
     await expect
       .poll(() => page.locator('tr.job', { hasText: 'stopped' }).locator('.state').innerText(), { timeout: 30_000, interval: 500 })
       .toBe('ok');
-    // The same document: no reload happened.
+    // The same document: no reload happened, and the history opened before is still open.
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(1);
+    expect(await page.locator('details[data-job="nightly"] pre.output', { hasText: 'disk <full>' }).isVisible()).toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, 'after-refresh.png'), fullPage: true });
     // Overdue again for Prometheus below.
     expect((await promdrop(['run', '-d', textfiles, '--name', 'stopped', '--every', '1s', '--grace', '0', '--', 'true'])).code).toBe(0);
   }, 60_000);
