@@ -1,26 +1,11 @@
-// The agent's one store: every textfile's last judged content and state, and the snapshot that
+// The agent's store: every textfile's last judged content and state, and the snapshot that
 // scrapes serve. All file-system work happens here, serialised, on change: a watcher hint, a
-// directory that changed since the last scan (checked per scrape, O(directories)), a periodic
-// rescan, SIGHUP, or a timer for the next time-based change (expiry, end of grace, settling).
-// A scrape never reads a file and never renders: it gets the current immutable Snapshot.
-//
-// INTERFACE NOTE (for the HTTP side), additions to the interface in the brief; nothing removed:
-// - StoreOptions.reservedMetricNames?: extra metric names files may not define (e.g. the self
-//   metrics' names), on top of node_textfile_mtime_seconds, node_textfile_scrape_error, promdrop_*.
-// - StoreOptions.defaultTtlMs and now accept an explicit undefined.
-// - Snapshot.directories (DirectoryReport[]: path, pattern, ok, message) and Snapshot.builtAtMs.
-// - Snapshot.gzip(format) takes 'text' | 'openmetrics' (type ExpositionFormat, exported here).
-// - Exported defaults: DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_SERIES_PER_FILE, DEFAULT_GRACE_PERIOD_MS,
-//   DEFAULT_SETTLE_MS, DEFAULT_RESCAN_INTERVAL_MS (documented in docs/agent.md).
-// - A file appears in Snapshot.files once it has been read whole at least once (a brand-new file
-//   caught mid-write is left out until it settles).
-// - FileReport: `conflict` files are served (minus what conflicts); `stale_grace` is served and
-//   has no `reason` while an in-place rewrite settles (not an error), a reason once the file is
-//   known bad. docs/agent.md has the table.
-// - loadOnce(options: LoadOptions) takes only `directories` plus optional limits; it is
-//   TextfileStore.scanOnce() on a store that never starts a watcher or timers.
-// - serve should pass the self-metrics' names as reservedMetricNames, so that a textfile cannot
-//   define e.g. process_cpu_seconds_total next to the agent's own.
+// directory that changed since the last scan (checked when a scrape asks for the snapshot,
+// O(directories) stats: a scrape after a write waits for that write's file to be read, never
+// for unchanged files), a periodic rescan, SIGHUP, or a timer for the next time-based change
+// (expiry, end of grace, settling). A scrape never renders: it gets an immutable Snapshot.
+// A file's content is judged by core/verdict.ts and what the files serve together by
+// core/merge.ts (through compose.ts), the same two functions `promdrop check` uses.
 import type { NameValidationScheme } from '../core/parse.js';
 import { basename, dirname, join, normalize } from 'node:path';
 import { compareCodePoints } from '../core/compare.js';

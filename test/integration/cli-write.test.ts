@@ -164,6 +164,29 @@ describe('promdrop set / inc / delete', () => {
     expect(read('mail.prom')).toBe('# TYPE sent_total counter\nsent_total 1\n');
   });
 
+  it('set and inc warn about what another file of the directory keeps from being served; --strict refuses it', async () => {
+    writeFileSync(fileIn('a.prom'), '# TYPE jobs counter\njobs{kind="x"} 1\n# TYPE lat histogram\nlat_bucket{le="+Inf"} 1\nlat_sum 1\nlat_count 1\n');
+    // The same series as a.prom, in a file that sorts later: the agent would serve a.prom's.
+    const strict = await promdrop(['inc', 'b', 'jobs', '-l', 'kind=x', '--strict'], { dir });
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toContain(`series jobs{kind="x"} is also in ${fileIn('a.prom')}`);
+    expect(() => statSync(fileIn('b.prom'))).toThrow();
+    const plain = await promdrop(['inc', 'b', 'jobs', '-l', 'kind=x'], { dir });
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toContain(`promdrop: warning: ${fileIn('b.prom')}`);
+    expect(plain.stderr).toContain(fileIn('a.prom'));
+    expect(read('b.prom')).toBe('# TYPE jobs counter\njobs{kind="x"} 1\n');
+    // A name histogram lat owns, in a file that sorts later.
+    const owned = await promdrop(['set', 'z', 'lat_count', '3', '--strict'], { dir });
+    expect(owned.code).toBe(1);
+    expect(owned.stderr).toContain(`lat_count collides with histogram lat from ${fileIn('a.prom')}`);
+    // A series nobody else has: silent.
+    const fine = await promdrop(['set', 'b', 'other', '1', '--strict'], { dir });
+    expect(fine.code).toBe(1); // b.prom still holds the duplicate jobs series
+    const clean = await promdrop(['set', 'c', 'other', '1', '--strict'], { dir });
+    expect(clean).toMatchObject({ code: 0, stderr: '' });
+  });
+
   it('delete removes the file; a missing file is exit 1 unless -f', async () => {
     writeFileSync(fileIn('a.prom'), 'a 1\n');
     expect((await promdrop(['delete', 'a'], { dir })).code).toBe(0);

@@ -110,7 +110,9 @@ describe('TextfileStore', () => {
     expect(body).toContain('node_textfile_scrape_error 1\n');
     expect(await fileReport('a.prom')).toMatchObject({ state: 'ok' });
     expect(await fileReport('b.prom')).toMatchObject({ state: 'conflict', served: true, reason: 'conflict' });
-    expect(await fileReport('c.prom')).toMatchObject({ state: 'conflict', served: true, reason: 'duplicate' });
+    // c's only series is the duplicate: it is flagged and, serving nothing, not served.
+    expect(await fileReport('c.prom')).toMatchObject({ state: 'conflict', served: false, series: 0, reason: 'duplicate' });
+    expect(await fileReport('b.prom')).toMatchObject({ series: 1 });
     expect((await fileReport('b.prom'))!.message).toContain(join(dir, 'a.prom'));
   });
 

@@ -18,6 +18,9 @@ const PEAK_RUNS = 3;
 const MIXED_FILE_SEED = 20_261_120;
 
 const TARGET_SPEEDUP = 4;
+/** Issue 14: `promdrop check FILE` against `promtool check metrics < FILE`, both whole processes
+ *  (start-up included), same file, same run. */
+const TARGET_CLI_SPEEDUP = 5;
 const TARGET_PEAK_RSS_BYTES = 400e6;
 const TARGET_CHECK_WALL_MS = 1_000;
 
@@ -371,6 +374,14 @@ function targetsFor(huge: FileFigures): TargetResult[] {
       measured: formatMilliseconds(value.medianWallMs),
       pass: value.medianWallMs < TARGET_CHECK_WALL_MS,
     })),
+    targetRow(
+      `\`promdrop check FILE\` ≥ ${TARGET_CLI_SPEEDUP}× faster than \`promtool check metrics < FILE\`, whole processes, ${huge.input.label}`,
+      both(huge.cli, huge.promtool),
+      ([mine, theirs]) => ({
+        measured: `${formatRatio(theirs.medianWallMs / mine.medianWallMs)} (${formatMilliseconds(mine.medianWallMs)} vs ${formatMilliseconds(theirs.medianWallMs)})`,
+        pass: theirs.medianWallMs >= TARGET_CLI_SPEEDUP * mine.medianWallMs,
+      }),
+    ),
   ];
 }
 
