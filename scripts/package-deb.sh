@@ -63,6 +63,8 @@ chmod 0644 "$staging/usr/lib/promdrop/package.json"
 ln -s ../lib/promdrop/bin/promdrop "$staging/usr/bin/promdrop"
 
 install -D -m 0644 systemd/promdrop.service "$staging/usr/lib/systemd/system/promdrop.service"
+# The package installs docs/service.md below (in $doc): only here can the unit point at it.
+sed -i '/^Description=/a Documentation=file:/usr/share/doc/promdrop/service.md' "$staging/usr/lib/systemd/system/promdrop.service"
 install -D -m 0644 systemd/promdrop.socket "$staging/usr/lib/systemd/system/promdrop.socket"
 install -D -m 0644 systemd/promdrop.tmpfiles "$staging/usr/lib/tmpfiles.d/promdrop.conf"
 install -D -m 0644 systemd/default "$staging/etc/default/promdrop"
