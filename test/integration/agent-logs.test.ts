@@ -71,3 +71,33 @@ describe('the agent log', () => {
     expect(aboutGroup.some((entry) => /removed|deleted/.test(entry))).toBe(true);
   });
 });
+
+describe.runIf(process.getuid?.() === 0)('the agent log, for an agent that is not root', () => {
+  // Root lists any directory (CAP_DAC_OVERRIDE): the agent runs as nobody, as the packaged one
+  // runs as its own user.
+  const asNobody = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--inh-caps=-all'];
+  let root: string;
+  let agent: Agent | undefined;
+
+  beforeAll(async () => {
+    root = await makeTempDir('promdrop-logs-nobody-');
+    const { chmod } = await import('node:fs/promises');
+    await chmod(root, 0o755);
+  });
+  afterAll(async () => {
+    await agent?.stop();
+    await removeDir(root);
+  });
+
+  it('logs a directory going from missing to unreadable', async () => {
+    const directory = join(root, 'later');
+    agent = await startAgent([`--textfile.directory=${directory}`], { wrapper: asNobody });
+    await eventually(async () => agent!.output().includes('no such directory'), 30_000, 'the missing directory to be logged');
+    await mkdir(directory, { mode: 0o700 });
+    await eventually(
+      async () => /level=warn msg="cannot read textfile directory: permission denied \(EACCES\); user nobody cannot list it" directory=\S*later/.test(agent!.output()),
+      60_000,
+      'the unreadable directory to be logged',
+    );
+  });
+});
