@@ -48,6 +48,8 @@ mkdir -p "$staging/DEBIAN"
 install -D -m 0755 "$executable" "$staging/usr/bin/promdrop"
 
 install -D -m 0644 systemd/promdrop.service "$staging/usr/lib/systemd/system/promdrop.service"
+# The package installs docs/service.md below (in $doc): only here can the unit point at it.
+sed -i '/^Description=/a Documentation=file:/usr/share/doc/promdrop/service.md' "$staging/usr/lib/systemd/system/promdrop.service"
 install -D -m 0644 systemd/promdrop.socket "$staging/usr/lib/systemd/system/promdrop.socket"
 install -D -m 0644 systemd/promdrop.tmpfiles "$staging/usr/lib/tmpfiles.d/promdrop.conf"
 install -D -m 0644 systemd/default "$staging/etc/default/promdrop"

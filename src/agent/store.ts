@@ -170,6 +170,8 @@ export class TextfileStore {
   private closed = false;
   private oneShot = false;
   private readonly unwatched: ReadonlySet<string>;
+  /** Whether a path is a pushed group's file (see StoreOptions.pushedDirectories). */
+  private readonly isPushed: (path: string) => boolean;
 
   constructor(private readonly options: StoreOptions) {
     this.now = options.now ?? Date.now;
@@ -184,6 +186,7 @@ export class TextfileStore {
     this.unwatched = new Set((options.unwatchedDirectories ?? []).map((directory) => normalize(directory)));
     const pushed = new Set((options.pushedDirectories ?? []).map((directory) => normalize(directory)));
     const isPushed = (sourceId: string): boolean => pushed.has(dirname(sourceId));
+    this.isPushed = isPushed;
     this.composer = new ExpositionComposer((sourceIds) => {
       const textfiles = sourceIds.filter((id) => !isPushed(id));
       return textfiles.length === 0 ? undefined : nodeExporterHelp(textfiles);
@@ -684,10 +687,16 @@ export class TextfileStore {
       next.set(file.path, file);
       const before = this.previousReports.get(file.path);
       if (before !== undefined && before.state === file.state && before.reason === file.reason && before.message === file.message) continue;
-      const fields = { file: file.path, state: file.state, ...(file.reason === undefined ? {} : { reason: file.reason }) };
-      if (file.state === 'ok' && file.message !== undefined) {
+      // A pushed group is not the user's file to touch: the push API deletes it once expired
+      // (pushed-groups.ts logs that), so the advice for textfiles would mislead.
+      const told =
+        file.state === 'expired' && this.isPushed(file.path)
+          ? { message: 'pushed group expired (its ttl since the last push); it is deleted', position: {} }
+          : withoutPath(file.path, file.message);
+      const fields = { file: file.path, state: file.state, ...(file.reason === undefined ? {} : { reason: file.reason }), ...told.position };
+      if (file.state === 'ok' && told.message !== undefined) {
         // Served in full, with a warning (a HELP that differs from the served one).
-        this.logger.warn(fields, file.message);
+        this.logger.warn(fields, told.message);
       } else if (file.state === 'ok') {
         if (before === undefined) {
           if (quietAdds) this.logger.debug(fields, 'textfile added');
@@ -697,9 +706,9 @@ export class TextfileStore {
         }
       } else if (file.state === 'stale_grace' && file.reason === undefined) {
         // An in-place writer at work: expected, frequent, and harmless.
-        this.logger.debug(fields, file.message ?? 'textfile is being rewritten');
+        this.logger.debug(fields, told.message ?? 'textfile is being rewritten');
       } else {
-        this.logger.warn(fields, file.message ?? `textfile is ${file.state}`);
+        this.logger.warn(fields, told.message ?? `textfile is ${file.state}`);
       }
     }
     if (!this.oneShot) {
@@ -751,6 +760,21 @@ export async function loadOnce(options: LoadOptions): Promise<Snapshot> {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
+
+/**
+ * A file's message for the log, where `file=` names the file already: a leading `PATH:` goes,
+ * and a `PATH:LINE:COL:` position becomes the fields line= and column=.
+ */
+function withoutPath(path: string, message: string | undefined): { message: string | undefined; position: { line?: number; column?: number } } {
+  if (message === undefined || !message.startsWith(`${path}:`)) return { message, position: {} };
+  const rest = message.slice(path.length + 1);
+  const position = /^(\d+)(?::(\d+))?: /.exec(rest);
+  if (position === null) return { message: rest.trimStart(), position: {} };
+  return {
+    message: rest.slice(position[0].length),
+    position: { line: Number(position[1]), ...(position[2] === undefined ? {} : { column: Number(position[2]) }) },
+  };
+}
 
 function directoryMayHaveChanged(state: DirectoryState, now: Awaited<ReturnType<typeof statDirectory>>): boolean {
   const listing = state.servedListing;

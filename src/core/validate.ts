@@ -143,12 +143,23 @@ function validateHistogram(family: MetricFamily, metric: HistogramMetric, out: F
       );
     }
   }
-  if (metric.count === undefined) {
+  if (metric.count === undefined && metric.sum === undefined) {
+    // The shape of a GaugeHistogram in text 0.0.4 as Python's prometheus_client writes it (the
+    // count and sum go to _gcount and _gsum gauges): promtool and node_exporter accept it, and
+    // node_exporter serves _sum 0 and _count 0. A client library's own output is served the same.
+    out.add(
+      'warning',
+      'histogram_shape',
+      `histogram ${name} has no ${name}_count and no ${name}_sum for this label set (a GaugeHistogram as Python's client writes it?); served with 0 for both, as node_exporter serves it`,
+      metric.line,
+      name,
+    );
+  } else if (metric.count === undefined) {
     out.add('error', 'histogram_shape', `histogram ${name} has no ${name}_count sample for this label set (node_exporter would invent 0)`, metric.line, name);
   } else if (!isValidCount(metric.count)) {
     out.add('error', 'histogram_shape', `${name}_count ${metric.count} is ${describeCount(metric.count)}`, metric.countLine ?? metric.line, name);
   }
-  if (metric.sum === undefined) {
+  if (metric.sum === undefined && metric.count !== undefined) {
     out.add('error', 'histogram_shape', `histogram ${name} has no ${name}_sum sample for this label set (node_exporter would invent 0)`, metric.line, name);
   }
   const inf = sorted.find((b) => b.upperBound === Infinity);

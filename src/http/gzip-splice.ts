@@ -1,24 +1,22 @@
-// One gzip member holding a small per-scrape prefix followed by a large body that was
-// compressed once, without decompressing or re-compressing the body.
+// One gzip member holding a large body that was compressed once (per snapshot) followed by a
+// small per-scrape suffix, without decompressing or re-compressing the body.
 //
 // Why not simply two gzip members back to back (valid per RFC 1952)? Because many readers stop
-// after the first member: curl 7.88's --compressed and some browsers show only the first one,
-// which here would be the self metrics, with every textfile series silently missing.
+// after the first member: curl 7.88's --compressed and some browsers show only the first one.
 //
 // How: a gzip member is a 10-byte header, a raw DEFLATE stream and a trailer (CRC-32 and length
-// of the uncompressed data). The prefix is compressed per scrape as raw DEFLATE ending in a sync
-// flush, so it ends on a byte boundary without a final block; the body's cached DEFLATE stream
-// is then a valid continuation (it never refers back before its own start). Only the trailer
-// must be new: its CRC-32 is combined from the two parts' CRCs arithmetically, so the body is
-// never read again.
+// of the uncompressed data). The body is compressed as raw DEFLATE ending in a sync flush, so it
+// ends on a byte boundary without a final block; the suffix, compressed per scrape as a raw
+// DEFLATE stream of its own (it never refers back before its own start), is then a valid
+// continuation that ends the stream. Only the trailer must be new: its CRC-32 is combined from
+// the two parts' CRCs arithmetically, so the body is never read again.
 import { constants, crc32, deflateRawSync } from 'node:zlib';
 
-const GZIP_HEADER_LENGTH = 10;
 const GZIP_TRAILER_LENGTH = 8;
 /** ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=255 (unknown): the minimal header. */
 const PLAIN_GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
 
-/** A prefix compressed for gzipWithPrefix; reusable for as long as the prefix is the same. */
+/** The start of a gzip member's content, compressed for gzipWithSuffix (the snapshot body: src/agent/snapshot.ts makes the same shape in the background for large bodies). */
 export interface DeflatedPrefix {
   /** Raw DEFLATE ending in a sync flush (byte-aligned, no final block); empty for an empty prefix. */
   readonly deflated: Buffer;
@@ -32,31 +30,6 @@ export function deflatePrefix(prefix: Buffer): DeflatedPrefix {
     crc: crc32(prefix),
     length: prefix.length,
   };
-}
-
-/**
- * The chunks of one gzip member whose content is the prefix then the content of `member` (a
- * single, header-flag-free gzip member such as node:zlib writes, of `memberLength` bytes
- * uncompressed). Undefined if `member` is not such a member; the caller then falls back.
- */
-export function gzipWithPrefix(prefix: DeflatedPrefix, member: Buffer, memberLength: number): Buffer[] | undefined {
-  if (
-    member.length < GZIP_HEADER_LENGTH + GZIP_TRAILER_LENGTH ||
-    member[0] !== 0x1f ||
-    member[1] !== 0x8b ||
-    member[2] !== 0x08 ||
-    // Any flag (FNAME, FEXTRA, FHCRC, ...) would make the header longer than 10 bytes.
-    member[3] !== 0x00 ||
-    member.readUInt32LE(member.length - 4) !== memberLength % 2 ** 32
-  ) {
-    return undefined;
-  }
-  const memberCrc = member.readUInt32LE(member.length - 8);
-  const deflatedBody = member.subarray(GZIP_HEADER_LENGTH, member.length - GZIP_TRAILER_LENGTH);
-  const trailer = Buffer.allocUnsafe(GZIP_TRAILER_LENGTH);
-  trailer.writeUInt32LE(crc32Combine(prefix.crc, memberCrc, memberLength), 0);
-  trailer.writeUInt32LE((prefix.length + memberLength) % 2 ** 32, 4);
-  return prefix.length === 0 ? [PLAIN_GZIP_HEADER, deflatedBody, trailer] : [PLAIN_GZIP_HEADER, prefix.deflated, deflatedBody, trailer];
 }
 
 /**

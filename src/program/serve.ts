@@ -76,9 +76,13 @@ export function storeOptionsFromConfig(config: ServeConfig, logger: Logger, rese
 
 /** Errors that stop the agent from starting (a port in use, a store that cannot start). */
 export class AgentStartError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** True when the agent's logger has said it already (in the configured log format). */
+  readonly logged: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; logged?: boolean }) {
     super(message, options);
     this.name = 'AgentStartError';
+    this.logged = options?.logged === true;
   }
 }
 
@@ -96,8 +100,11 @@ export async function runAgent(config: ServeConfig): Promise<void> {
 
   // Listening starts before the first scan so that /-/healthy answers and /-/ready says "not
   // yet" during a long first scan; a scrape in that window waits for the scan instead of
-  // getting a view of the directories with files missing.
-  const started = store.start();
+  // getting a view of the directories with files missing. The scan itself starts only once the
+  // ports are bound: a port in use fails the start at once, before a single file is read or
+  // its warnings logged.
+  let startScan: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (startScan = resolve)).then(() => store.start());
   // A failure is handled below, once listening; until then nothing must call it unhandled.
   started.catch(() => undefined);
   const source: SnapshotSource = {
@@ -156,8 +163,10 @@ export async function runAgent(config: ServeConfig): Promise<void> {
   } catch (error) {
     push?.groups.close();
     await Promise.allSettled([store.close(), app.close()]);
-    throw new AgentStartError(`cannot listen: ${errorMessage(error)}`, { cause: error });
+    logger.error({ err: errorMessage(error) }, 'cannot listen');
+    throw new AgentStartError(`cannot listen: ${errorMessage(error)}`, { cause: error, logged: true });
   }
+  startScan();
   logger.info(
     {
       version: config.version,

@@ -23,6 +23,9 @@ export interface Agent extends RunningProcess {
   terminate(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
 }
 
+/** How long one request of a test may take before it counts as hung. */
+const REQUEST_CAP_MS = 300_000;
+
 /**
  * Starts `promdrop serve` with `args` plus `--web.listen-address=127.0.0.1:0` (unless
  * `listen: false`), learns the ports the agent bound from its start-up log line (no race for a
@@ -80,7 +83,9 @@ export async function startAgent(
   const url = `http://127.0.0.1:${port}`;
   const get: Agent['get'] = async (path, headers = {}) => {
     const once = async (): Promise<{ status: number; headers: Headers; body: string }> => {
-      const response = await fetch(`${url}${path}`, { headers, signal: AbortSignal.timeout(30_000) });
+      // A cap for a hung agent only: a scrape of a million-series agent on a loaded 2-core CI
+      // machine can take far longer than the tens of milliseconds it takes idle.
+      const response = await fetch(`${url}${path}`, { headers, signal: AbortSignal.timeout(REQUEST_CAP_MS) });
       return { status: response.status, headers: response.headers, body: await response.text() };
     };
     try {

@@ -153,9 +153,11 @@ describe.skipIf(!available)('--web.config.file with real clients', () => {
       expect((await curl(agent.port, '/-/healthy')).status).toBe('200');
     });
 
-    it('does not answer plain HTTP on the TLS port', async () => {
-      const plain = await runProgram(curlBinary!, ['-s', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${agent.port}/metrics`]);
-      expect(plain.stdout).not.toBe('200');
+    it('answers plain HTTP on the TLS port as exporter-toolkit does: 400 and why, no metrics', async () => {
+      const plain = await runProgram(curlBinary!, ['-s', '--max-time', '10', '-w', '\n%{http_code}', `http://127.0.0.1:${agent.port}/metrics`]);
+      expect(plain.stdout).toBe('Client sent an HTTP request to an HTTPS server.\n\n400');
+      // TLS still works on the same port afterwards.
+      expect((await curl(agent.port, '/-/healthy')).status).toBe('200');
     });
 
     it('takes a new password on the next request, without a restart', async () => {

@@ -1,7 +1,8 @@
 // Running the built CLI (bin/promdrop → dist/cli.cjs) from the writer tests, in a private
 // directory, with a bounded time and its exit status and output.
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
+import { inject } from 'vitest';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,39 +10,17 @@ import { promdropArgv } from '../helpers/promdrop-command.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-let snapshotCli: string | undefined;
-
 /**
- * The bundle under test: a private copy of dist/ taken once per test file, so that a rebuild
- * running meanwhile (it empties dist/ first) cannot make a spawned CLI fail half-way. bin/promdrop
- * only imports dist/cli.cjs, so running the copy's cli.cjs is running the installed command.
- * Fails loudly when dist/ is missing.
+ * The bundle under test: the run's private copy of dist/, made once by the integration project's
+ * global setup (test/helpers/cli-copy-setup.ts) and removed by its teardown, so that a rebuild
+ * running meanwhile (it empties dist/ first) cannot make a spawned CLI fail half-way.
+ * bin/promdrop only imports dist/cli.cjs, so running the copy's cli.cjs is running the
+ * installed command.
  */
 export function requireBuiltCli(): string {
-  if (snapshotCli !== undefined) return snapshotCli;
-  const dist = join(REPO_ROOT, 'dist');
-  for (let attempt = 1; attempt <= 5; attempt++) {
-    if (!existsSync(join(dist, 'cli.cjs'))) {
-      spawnSync('sleep', ['1']);
-      continue;
-    }
-    const copy = mkdtempSync(join(tmpdir(), 'promdrop-cli-'));
-    try {
-      cpSync(dist, join(copy, 'dist'), { recursive: true });
-      const cli = join(copy, 'dist', 'cli.cjs');
-      const [program, ...leading] = promdropArgv(cli);
-      if (spawnSync(program, [...leading, '--version'], { timeout: 30_000 }).status === 0) {
-        process.once('exit', () => rmSync(copy, { recursive: true, force: true }));
-        snapshotCli = cli;
-        return cli;
-      }
-    } catch {
-      // dist/ changed while being copied; try again
-    }
-    rmSync(copy, { recursive: true, force: true });
-    spawnSync('sleep', ['1']);
-  }
-  throw new Error('dist/cli.cjs is missing or broken: run `npm run build` before the integration tests');
+  const cli = inject('promdropCli');
+  if (cli === undefined || !existsSync(cli)) throw new Error('no copy of dist/cli.cjs: run the integration tests through vitest.config.ts (its globalSetup makes it)');
+  return cli;
 }
 
 export function makeTempDir(prefix: string): string {

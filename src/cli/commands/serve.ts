@@ -213,7 +213,11 @@ export function registerServe(program: Command): void {
       try {
         await runAgent(config);
       } catch (error) {
-        if (error instanceof AgentStartError) throw new CliError(error.message, EXIT_INVALID);
+        if (error instanceof AgentStartError) {
+          // Logged already, in the configured format (logfmt or JSON): not again as plain text.
+          if (error.logged) process.exit(EXIT_INVALID);
+          throw new CliError(error.message, EXIT_INVALID);
+        }
         throw error;
       }
       // Orderly shutdown is done; a library's stray timer must not keep the process past the

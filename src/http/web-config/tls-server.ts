@@ -4,6 +4,7 @@
 // handshake starts, and a changed config replaces the server's secure context in place.
 import { createServer as createHttpsServer } from 'node:https';
 import { createSecureServer } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import { HTTP1_TIMEOUTS, type RequestHandler, type RequestServer, type ServerFactory } from '../listen.js';
 import type { WebConfigReloader } from './reloader.js';
@@ -33,11 +34,45 @@ export function tlsServerFactory(reloader: WebConfigReloader): ServerFactory {
       settings.requestCert = current.requestCert;
       settings.rejectUnauthorized = current.rejectUnauthorized;
     });
+    answerPlainHttp(server);
     server.on('secureConnection', (socket: TLSSocket) => {
       if (clientCertificateRefusal(socket, applied) !== undefined) socket.destroy();
     });
     return server;
   };
+}
+
+/** Go's net/http answer to plain HTTP on a TLS listener, which node_exporter and the Pushgateway
+ *  give through exporter-toolkit: `curl http://` then says what is wrong instead of "Empty reply
+ *  from server". */
+export const PLAIN_HTTP_ANSWER = 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
+/** The first five bytes by which Go recognises an HTTP request (tlsRecordHeaderLooksLikeHTTP). */
+const HTTP_STARTS = ['GET /', 'HEAD ', 'POST ', 'PUT /', 'OPTIO'];
+/** tls.Server's own handshake timeout, applied to the wait for the first bytes as well. */
+const FIRST_BYTES_TIMEOUT_MS = 120_000;
+
+/**
+ * Looks at a connection's first bytes before the TLS handshake starts: an HTTP request gets
+ * PLAIN_HTTP_ANSWER and is closed; anything else goes to the TLS server as it came (TLSSocket
+ * takes over what was read and put back). Done by holding back tls.Server's own 'connection'
+ * listeners, which start the handshake at once.
+ */
+function answerPlainHttp(server: TlsServer): void {
+  const handshake = server.listeners('connection') as Array<(socket: Socket) => void>;
+  server.removeAllListeners('connection');
+  server.on('connection', (socket: Socket) => {
+    socket.setTimeout(FIRST_BYTES_TIMEOUT_MS, () => socket.destroy());
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      socket.setTimeout(0);
+      if (HTTP_STARTS.includes(first.toString('latin1', 0, 5))) {
+        socket.end(PLAIN_HTTP_ANSWER);
+        return;
+      }
+      socket.unshift(first);
+      for (const listener of handshake) listener.call(server, socket);
+    });
+  });
 }
 
 function requireTls(tls: TlsServerOptions | undefined): TlsServerOptions {
