@@ -114,17 +114,17 @@ export function unescapeName(name: string, scheme: EscapingScheme): string {
 export function familyNeedsEscaping(family: Pick<MetricFamily, 'name' | 'metrics' | 'rendered'>): boolean {
   if (!isLegacyName(family.name)) return true;
   if (family.rendered !== undefined) return family.rendered.labelOrder.some((name) => !isLegacyName(name));
-  // Files repeat the same few label names on every line (the parser interns them): one check
-  // per distinct name.
-  const legacy = new Set<string>();
+  // Series of a family nearly always list the same label names in the same order, as the same
+  // (interned) strings: compare with the previous series' names first, which is one pointer
+  // comparison each; check a name only when it differs.
+  let previous: readonly string[] = [];
   for (const metric of family.metrics) {
     const labels = metric.labels;
     for (let i = 0; i < labels.length; i += 2) {
       const name = labels[i]!;
-      if (legacy.has(name)) continue;
-      if (!isLegacyName(name)) return true;
-      legacy.add(name);
+      if (name !== previous[i] && !isLegacyName(name)) return true;
     }
+    previous = labels;
   }
   return false;
 }

@@ -912,28 +912,36 @@ class TextParser {
     this.sampleValue(builder, role, pairs.length === 0 ? NO_LABELS : pairs, special, sampleName, true, this.scratchLabels);
   }
 
-  /** Two label names of one series that a scraper asking for escaping would see as one
-   *  (`"a.b"` and `a_b` under underscores): that scraper would get a series with a duplicate
-   *  label and drop the whole scrape, so the file is refused. */
+  /**
+   * Label names a scraper asking for escaping could not take, so the file is refused: two names
+   * of one series that become one (`"a.b"` and `a_b` under underscores), a name that becomes a
+   * reserved one (`" name "` is `__name__` under dots), or one EscapeMetricFamily leaves alone
+   * but a label name cannot be in Prometheus 2 (`"a:b"`: it applies the metric-name rule). That
+   * scraper would drop the whole scrape.
+   */
   private checkEscapedLabelNames(pairs: readonly string[], family: string): void {
     let utf8 = false;
-    for (let i = 0; i < pairs.length && !utf8; i += 2) utf8 = !isLegacyName(pairs[i]!);
+    for (let i = 0; i < pairs.length && !utf8; i += 2) utf8 = !LEGACY_LABEL_NAME.test(pairs[i]!);
     if (!utf8) return;
+    const refuse = (reason: 'duplicate_label' | 'reserved_label', message: string): void => {
+      this.findings.push({ severity: 'error', reason, message, line: this.line, column: 1, family });
+    };
     for (const scheme of REWRITING_SCHEMES) {
       const seen = new Map<string, string>();
       for (let i = 0; i < pairs.length; i += 2) {
         const name = pairs[i]!;
         const escaped = isLegacyName(name) ? name : escapeName(name, scheme);
+        if (escaped.startsWith('__') && !name.startsWith('__')) {
+          refuse('reserved_label', `label name ${goQuote(name)} is ${escaped} for a scraper that asks for escaping=${scheme}; names starting with "__" are reserved`);
+          return;
+        }
+        if (!LEGACY_LABEL_NAME.test(escaped)) {
+          refuse('reserved_label', `label name ${goQuote(name)} is ${escaped} for a scraper that asks for escaping=${scheme}, not a label name Prometheus 2 reads ([a-zA-Z_][a-zA-Z0-9_]*)`);
+          return;
+        }
         const other = seen.get(escaped);
         if (other !== undefined) {
-          this.findings.push({
-            severity: 'error',
-            reason: 'duplicate_label',
-            message: `label names ${goQuote(other)} and ${goQuote(name)} are both ${escaped} for a scraper that asks for escaping=${scheme} (Prometheus 2 asks for underscores)`,
-            line: this.line,
-            column: 1,
-            family,
-          });
+          refuse('duplicate_label', `label names ${goQuote(other)} and ${goQuote(name)} are both ${escaped} for a scraper that asks for escaping=${scheme} (Prometheus 2 asks for underscores)`);
           return;
         }
         seen.set(escaped, name);
@@ -1240,6 +1248,7 @@ class TextParser {
 
 const QUOTED_NAME_HINT =
   'quoted UTF-8 names like {"my.metric"} are Prometheus 3\'s, refused under the legacy name validation scheme; legacy names match [a-zA-Z_:][a-zA-Z0-9_:]*';
+const LEGACY_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Thrown by labelSet on a quoted label name: the line is read again by utf8Sample. */
 const RESTART_LINE: unique symbol = Symbol('restart line');
 const EXEMPLAR_HINT = 'exemplars (" # {...} value") are OpenMetrics-only and not allowed in text format 0.0.4';

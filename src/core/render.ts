@@ -146,11 +146,14 @@ export type FamilyHeader = Pick<MetricFamily, 'name' | 'help' | 'type'>;
 function writeTextHeader(out: ByteWriter, family: FamilyHeader, utf8Names = false): void {
   const name = utf8Names ? quotedName(family.name) : family.name;
   if (family.help !== undefined) {
-    out.ascii(`# HELP ${name} `);
+    // A quoted UTF-8 name is not ASCII: written as UTF-8 (ascii() keeps one byte per unit).
+    if (utf8Names) out.utf8(`# HELP ${name} `);
+    else out.ascii(`# HELP ${name} `);
     out.utf8(escapeHelp(family.help, false));
     out.ascii('\n');
   }
-  out.ascii(`# TYPE ${name} ${family.type}\n`);
+  if (utf8Names) out.utf8(`# TYPE ${name} ${family.type}\n`);
+  else out.ascii(`# TYPE ${name} ${family.type}\n`);
 }
 
 function writeOpenMetricsHeader(out: ByteWriter, family: FamilyHeader, utf8Names = false): void {
@@ -160,11 +163,13 @@ function writeOpenMetricsHeader(out: ByteWriter, family: FamilyHeader, utf8Names
   const shortName = utf8Names ? quotedName(bareName) : bareName;
   const type = family.type === 'untyped' || (family.type === 'counter' && !isTotalCounter) ? 'unknown' : family.type;
   if (family.help !== undefined) {
-    out.ascii(`# HELP ${shortName} `);
+    if (utf8Names) out.utf8(`# HELP ${shortName} `);
+    else out.ascii(`# HELP ${shortName} `);
     out.utf8(escapeHelp(family.help, true));
     out.ascii('\n');
   }
-  out.ascii(`# TYPE ${shortName} ${type}\n`);
+  if (utf8Names) out.utf8(`# TYPE ${shortName} ${type}\n`);
+  else out.ascii(`# TYPE ${shortName} ${type}\n`);
 }
 
 /** Families that renderTextBytes and renderOpenMetricsBytes leave out. */

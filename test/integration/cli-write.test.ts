@@ -137,7 +137,8 @@ describe('promdrop set / inc / delete', () => {
   });
 
   it('set refuses bad arguments with exit 2 and a file the agent would reject with exit 1 and its findings', async () => {
-    expect((await promdrop(['set', 'v', '1bad', '1'], { dir })).code).toBe(2);
+    // Any non-empty UTF-8 text is a metric name (Prometheus 3); an empty one is not.
+    expect((await promdrop(['set', 'v', '', '1'], { dir })).code).toBe(2);
     expect((await promdrop(['set', 'v', 'a', 'many'], { dir })).code).toBe(2);
     expect((await promdrop(['set', 'v', 'a', '1', '-l', 'novalue'], { dir })).code).toBe(2);
     expect((await promdrop(['set', 'v', 'a'], { dir })).code).toBe(2);

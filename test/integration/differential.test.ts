@@ -14,6 +14,9 @@ import type { DifferentialCase, NodeExporterArtefact } from '../fixtures/differe
 import { cases } from '../fixtures/differential/cases.js';
 import { PEERS, requireProgram, runProgram, startNodeExporter, withoutMetaMetrics, type RunningProcess } from '../helpers/peers.js';
 
+/** promtool 2.42 and node_exporter 1.5 parse with expfmt v0.39: the legacy name validation scheme. */
+const LEGACY = { nameValidation: 'legacy' } as const;
+
 const promtool = requireProgram(PEERS.promtool, 'prometheus');
 const nodeExporterBinary = requireProgram(PEERS.nodeExporter, 'prometheus-node-exporter');
 
@@ -80,7 +83,7 @@ describe.skipIf(promtool === undefined)('promdrop vs promtool check metrics', ()
   describe('the parser gives promtool\'s verdict, line and message', () => {
     it.each(cases)('$name', (c) => {
       const seen = promtoolSays(c);
-      const result = parseExposition(bytesOf(c.input));
+      const result = parseExposition(bytesOf(c.input), LEGACY);
       if (seen.verdict === 'accept') {
         expect(result.ok ? 'accept' : `reject: line ${result.error.line}: ${result.error.message}`).toBe('accept');
       } else {
@@ -97,7 +100,7 @@ describe.skipIf(promtool === undefined)('promdrop vs promtool check metrics', ()
   describe('the agent accepts exactly what promtool accepts', () => {
     it.each(agreeing)('$name', (c) => {
       const seen = promtoolSays(c);
-      const result = checkExposition(bytesOf(c.input));
+      const result = checkExposition(bytesOf(c.input), LEGACY);
       const errors = result.findings.filter((f) => f.severity === 'error').map((f) => `${f.line}: ${f.reason}: ${f.message}`);
       expect({ accepted: result.accepted, errors: result.accepted ? [] : errors }).toEqual({
         accepted: seen.verdict === 'accept',
@@ -109,7 +112,7 @@ describe.skipIf(promtool === undefined)('promdrop vs promtool check metrics', ()
   describe('deliberate differences: promtool accepts, the agent rejects for the documented reason', () => {
     it.each(deliberate)('$name ($rejectReason)', (c) => {
       expect(promtoolSays(c).verdict).toBe('accept');
-      const result = checkExposition(bytesOf(c.input));
+      const result = checkExposition(bytesOf(c.input), LEGACY);
       expect(result.accepted).toBe(false);
       const reasons = result.findings.filter((f) => f.severity === 'error').map((f) => f.reason);
       expect(reasons).toContain(c.rejectReason);
@@ -143,7 +146,7 @@ type NodeExporterPlan =
  * a hand-written flag; the artefacts that need one are the case's `nodeExporter` field.
  */
 function planFor(c: DifferentialCase): NodeExporterPlan {
-  const parsed = parseExposition(bytesOf(c.input));
+  const parsed = parseExposition(bytesOf(c.input), LEGACY);
   if (!parsed.ok) return { kind: 'compare' }; // the comparison reports the parse failure
   const withSamples = parsed.families.filter((f) => f.metrics.length > 0);
   // node_exporter 1.5.0 panics and exits on both (exposition-format.md §7, observed): nothing

@@ -2,7 +2,7 @@
 // TestValueUnescapeErrors, TestValidationScheme_IsMetricNameValid) and expfmt's writer
 // (expfmt/text_create_test.go TestCreate scenario 2, the UTF-8 gauge).
 import { describe, expect, it } from 'vitest';
-import { escapeFamily, escapeName, familyNeedsEscaping, isLegacyName, unescapeName } from '../../../src/core/escaping.js';
+import { escapeFamily, escapeName, familyNeedsEscaping, isLegacyName, REWRITING_SCHEMES, unescapeName } from '../../../src/core/escaping.js';
 import { parseExposition } from '../../../src/core/parse.js';
 import { renderOpenMetrics, renderText } from '../../../src/core/render.js';
 import type { MetricFamily } from '../../../src/core/types.js';
@@ -118,5 +118,55 @@ describe('rendering UTF-8 names', () => {
     expect(escaped.metrics[0]!.labels).toEqual(['name_1', 'val with\nnew line', 'name_2', 'val with \\backslash and "quotes"']);
     expect(escapeFamily(UTF8_GAUGE, 'values').metrics[1]!.labels).toEqual(['U__name_2e_1', 'Björn', 'U__name_2a_2', '佖佥']);
     expect(escapeFamily(UTF8_GAUGE, 'dots').name).toBe('gauge_dot_name');
+  });
+});
+
+describe('any UTF-8 names (generated)', () => {
+  it('round-trip through the quoted writer and the parser, and escape to legacy names under every rewriting scheme', async () => {
+    const fc = (await import('fast-check')).default;
+    const name = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).filter((text) => !text.startsWith('__'));
+    fc.assert(
+      // A label name that becomes reserved under some scheme is refused (tested below).
+      fc.property(
+        name,
+        name.filter((text) => REWRITING_SCHEMES.every((scheme) => /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(isLegacyName(text) ? text : escapeName(text, scheme)) && !escapeName(text, scheme).startsWith('__'))),
+        fc.string({ maxLength: 8 }),
+        (metric, label, value) => {
+        const family: MetricFamily = {
+          name: metric,
+          help: undefined,
+          type: 'gauge',
+          firstLine: 1,
+          metrics: [{ kind: 'scalar', labels: [label, value], value: 1, timestampMs: undefined, line: 1 }],
+        };
+        const parsed = parseExposition(Buffer.from(renderText([family], { utf8Names: true })));
+        expect(parsed.ok && parsed.families.map((f) => [f.name, f.metrics[0]!.labels])).toEqual([[metric, [label, value]]]);
+        for (const scheme of ['underscores', 'dots', 'values'] as const) {
+          const escaped = escapeFamily(family, scheme);
+          expect(isLegacyName(escaped.name)).toBe(true);
+          expect(parseExposition(Buffer.from(renderText([escaped])), { nameValidation: 'legacy' }).ok).toBe(true);
+        }
+        expect(unescapeName(escapeName(metric, 'values'), 'values')).toBe(metric);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('label names that escaping would make clash or reserved', () => {
+  it('refuses a series whose label names become one name, or a reserved one, under some scheme', () => {
+    const clash = parseExposition(Buffer.from('{"m","a.b"="1",a_b="2"} 1\n'));
+    expect(clash.ok && clash.findings.map((f) => [f.severity, f.reason, f.message])).toEqual([
+      ['error', 'duplicate_label', 'label names "a.b" and "a_b" are both a_b for a scraper that asks for escaping=underscores (Prometheus 2 asks for underscores)'],
+    ]);
+    const reserved = parseExposition(Buffer.from('{"m"," name "="1"} 1\n'));
+    expect(reserved.ok && reserved.findings.map((f) => [f.severity, f.reason, f.message])).toEqual([
+      ['error', 'reserved_label', 'label name " name " is __name__ for a scraper that asks for escaping=dots; names starting with "__" are reserved'],
+    ]);
+    const colon = parseExposition(Buffer.from('{"m","a:b"="1"} 1\n'));
+    expect(colon.ok && colon.findings.map((f) => f.message)).toEqual([
+      'label name "a:b" is a:b for a scraper that asks for escaping=underscores, not a label name Prometheus 2 reads ([a-zA-Z_][a-zA-Z0-9_]*)',
+    ]);
   });
 });
