@@ -67,7 +67,9 @@ function judgeOnWorker(worker: Worker, job: JudgeJob): Promise<ContentVerdict> {
   });
 }
 
-/** The array buffers under a verdict's rendered series, each once. */
+/** The array buffers under a verdict's rendered series, each once. A small family's lines sit in
+ *  a slice of Node's shared Buffer pool, which Node 22 and later refuse to transfer (the whole
+ *  message fails with a DataCloneError): those are copied, as they are small. */
 export function transferablesOf(verdict: ContentVerdict): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   if (verdict.ok) {
@@ -78,7 +80,7 @@ export function transferablesOf(verdict: ContentVerdict): ArrayBuffer[] {
       buffers.add(rendered.lines.buffer as ArrayBuffer);
     }
   }
-  return [...buffers];
+  return [...buffers].filter((buffer) => buffer.byteLength > Buffer.poolSize);
 }
 
 /** Messages carry Uint8Arrays: the rendered lines become Buffers again (same memory). */

@@ -31,10 +31,12 @@ const strace = requireProgram('strace', 'strace');
 const PROBED_OUTSIDE_FILTER = new Set(['pkey_alloc', 'pkey_free', 'pkey_mprotect']);
 /**
  * Files outside /proc/<pid> (hidden by ProcSubset=pid) that the runtime reads, each with a
- * fallback: libuv takes the memory size from sysinfo(2) when /proc/meminfo cannot be read, and
- * V8/glibc assume the default overcommit policy.
+ * fallback: libuv takes the memory size from sysinfo(2) when /proc/meminfo cannot be read,
+ * V8/glibc assume the default overcommit policy, and the libuv of Node 24 (the single
+ * executable's runtime) looks for Ubuntu's /proc/version_signature before it asks uname(2), as
+ * it does on every system without that file.
  */
-const PROC_READS_WITH_FALLBACK = new Set(['/proc/meminfo', '/proc/sys/vm/overcommit_memory']);
+const PROC_READS_WITH_FALLBACK = new Set(['/proc/meminfo', '/proc/sys/vm/overcommit_memory', '/proc/version_signature']);
 
 /**
  * Copies unit files into `dir` with the installed program paths pointed at this checkout:

@@ -30,6 +30,8 @@ export interface HyperfineResult {
   readonly stddevMs: number;
   readonly minMs: number;
   readonly maxMs: number;
+  /** Mean user + system CPU time of a run: less disturbed than wall time by other work. */
+  readonly cpuMs: number;
 }
 
 interface ExportedResult {
@@ -40,6 +42,8 @@ interface ExportedResult {
   min: number;
   max: number;
   times: number[];
+  user: number;
+  system: number;
 }
 
 export async function runHyperfine(commands: readonly HyperfineCommand[], options: HyperfineOptions): Promise<HyperfineResult[]> {
@@ -75,5 +79,6 @@ export async function runHyperfine(commands: readonly HyperfineCommand[], option
     stddevMs: (result.stddev ?? 0) * 1e3,
     minMs: result.min * 1e3,
     maxMs: result.max * 1e3,
+    cpuMs: (result.user + result.system) * 1e3,
   }));
 }

@@ -80,18 +80,21 @@ export const executableScenario: Scenario = {
     }
     const medianOf = (name: string): number => median(results.filter((result) => result.name === name).map((result) => result.medianMs));
     const floor = medianOf('node -e 0');
+    const cpuOf = (name: string): number => median(results.filter((result) => result.name === name).map((result) => result.cpuMs));
     if (readFileSync(join(directory, 'bench.prom'), 'utf8') !== INPUT) throw new Error('after the runs, bench.prom is not the input');
     const leftovers = readdirSync(directory).filter((name) => name.startsWith('.'));
 
     const executableSize = sizeOf(executable);
     const tarballSize = sizeOf(tarball);
     const table = markdownTable(
-      ['command (stdin: the same 4-line file)', 'median', 'median per round', `vs node -e 0 (${process.version})`],
+      ['command (stdin: the same 4-line file)', 'median', 'median per round', `vs node -e 0 (${process.version})`, 'CPU (user + sys)', 'CPU vs node -e 0'],
       commands.map(({ name }) => [
         name,
         formatMilliseconds(medianOf(name)),
         results.filter((result) => result.name === name).map((result) => formatMilliseconds(result.medianMs)).join(', '),
         formatRatio(medianOf(name) / floor),
+        formatMilliseconds(cpuOf(name)),
+        formatRatio(cpuOf(name) / cpuOf('node -e 0')),
       ]),
     );
     const sizes = markdownTable(
@@ -102,7 +105,7 @@ export const executableScenario: Scenario = {
       ],
     );
     const notes = [
-      `hyperfine in ${rounds} round(s), commands in rotating order, ${runs} runs per command per round after 3 warm-ups, through \`sh -c\` (hyperfine subtracts the shell's start-up); the median of the rounds' medians is shown.`,
+      `hyperfine in ${rounds} round(s), commands in rotating order, ${runs} runs per command per round after 3 warm-ups, through \`sh -c\` (hyperfine subtracts the shell's start-up); the median of the rounds' medians is shown. CPU is hyperfine's mean user + system time per run (median over the rounds): on a busy machine it is disturbed less than wall time.`,
       `\`promdrop\` is the single executable (${executable.replace(`${context.repoRoot}/`, '')}, with its embedded Node.js runtime and code cache); \`node -e 0\` and the checkout's \`bin/promdrop\` run on the machine's node (${node}). \`write\` and \`set\` replace a file with the full protocol (lock, temporary file, fsync, rename, fsync of the directory); \`run -- true\` writes the job's file twice (start and end).`,
       `After the runs \`bench.prom\` still equals the input; dot-files left in the directory: ${leftovers.length === 0 ? 'none' : leftovers.join(', ')}.`,
     ];
