@@ -1,7 +1,7 @@
 // The landing page: what an operator opens first. The jobs `promdrop run` records (their state,
 // last success, a strip of recent runs, next deadline; history and output one click away in a
 // <details>), the pushed groups by grouping labels, then every *.prom file, problems first, by
-// directory. Server-rendered and complete without JavaScript (`?state=problems` filters); a small
+// directory. Server-rendered and complete without JavaScript (`?state=problems` or `?state=STATE` filters); a small
 // inline script refreshes it in place. No external assets. Every value from a file, a path or a
 // job's output is escaped, since names, messages and output are not ours.
 import type { FastifyPluginCallback } from 'fastify';
@@ -209,7 +209,7 @@ function jobRows(job: JobDetail, nowMs: number): string {
 const JOB_STATE_ORDER: Readonly<Record<string, number>> = { overdue: 0, failed: 1, running: 2, never_run: 3, ok: 4 };
 
 function jobsSection(jobs: readonly JobDetail[], nowMs: number, filter: StateFilter): string {
-  const shown = jobs.filter((job) => filter === 'all' || job.state !== 'ok').sort((a, b) => (JOB_STATE_ORDER[a.state] ?? 9) - (JOB_STATE_ORDER[b.state] ?? 9) || a.name.localeCompare(b.name));
+  const shown = jobs.filter((job) => shownBy(filter, job.state)).sort((a, b) => (JOB_STATE_ORDER[a.state] ?? 9) - (JOB_STATE_ORDER[b.state] ?? 9) || a.name.localeCompare(b.name));
   const counts = new Map<string, number>();
   for (const job of jobs) counts.set(job.state, (counts.get(job.state) ?? 0) + 1);
   const summary = [...counts].map(([state, count]) => `${count} ${escapeHtml(state)}`).join(', ');
@@ -219,7 +219,7 @@ function jobsSection(jobs: readonly JobDetail[], nowMs: number, filter: StateFil
   return (
     `<section id="jobs"><h2>Jobs</h2><p class="summary">${jobs.length} job${jobs.length === 1 ? '' : 's'}: ${summary}.</p>` +
     (shown.length === 0
-      ? '<p>No job with a problem.</p>'
+      ? `<p>${filter === 'problems' ? 'No job with a problem.' : `No job ${escapeHtml(filter)}.`}</p>`
       : '<table class="jobs"><thead><tr><th>State</th><th>Job</th><th>Last run</th><th>Last success</th><th>Duration</th><th>Next deadline</th><th>Schedule</th><th>Recent runs</th></tr></thead>' +
         `<tbody>${shown.map((job) => jobRows(job, nowMs)).join('')}</tbody></table>`) +
     '</section>'
@@ -248,7 +248,34 @@ function pushedSection(groups: readonly PushedGroupView[], nowMs: number): strin
   );
 }
 
-export type StateFilter = 'all' | 'problems';
+/** `?state=`: everything, every job and file not ok, or one state (a file's or a job's). */
+export type StateFilter = 'all' | 'problems' | FileState | JobDetail['state'];
+
+const FILTER_STATES: ReadonlySet<string> = new Set(['all', 'problems', 'ok', 'invalid', 'expired', 'conflict', 'stale_grace', 'overdue', 'failed', 'running', 'never_run']);
+
+/** The filter a `?state=` value names; anything else shows everything. */
+export function stateFilterOf(value: unknown): StateFilter {
+  return typeof value === 'string' && FILTER_STATES.has(value) ? (value as StateFilter) : 'all';
+}
+
+function shownBy(filter: StateFilter, state: string): boolean {
+  if (filter === 'all') return true;
+  if (filter === 'problems') return state !== 'ok';
+  return state === filter;
+}
+
+/** All, Problems, then one link per state some job or file is in, with its count. */
+function filterLinks(filter: StateFilter, states: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const state of states) counts.set(state, (counts.get(state) ?? 0) + 1);
+  const problems = states.filter((state) => state !== 'ok').length;
+  const link = (value: string, label: string): string =>
+    value === filter ? `<strong>${escapeHtml(label)}</strong>` : `<a href="?state=${encodeURIComponent(value)}">${escapeHtml(label)}</a>`;
+  const links = [link('all', `All (${states.length})`), link('problems', `Problems (${problems})`)];
+  for (const [state, count] of [...counts].sort(([a], [b]) => a.localeCompare(b))) links.push(link(state, `${state} (${count})`));
+  if (filter !== 'all' && filter !== 'problems' && !counts.has(filter)) links.push(link(filter, `${filter} (0)`));
+  return `Show: ${links.join(' · ')}`;
+}
 
 function filesSection(snapshot: Snapshot, context: LandingPageContext, filter: StateFilter): string {
   const textfileDirectories = snapshot.directories.filter((directory) => directory.path !== context.pushDirectory);
@@ -267,12 +294,12 @@ function filesSection(snapshot: Snapshot, context: LandingPageContext, filter: S
   if (files.length === 0) parts.push('<p>No <code>*.prom</code> files in the directories.</p>');
   for (const [directory, inDirectory] of byDirectory) {
     const shown = inDirectory
-      .filter((file) => filter === 'all' || file.state !== 'ok')
+      .filter((file) => shownBy(filter, file.state))
       .sort((a, b) => (FILE_STATE_ORDER[a.state] ?? 9) - (FILE_STATE_ORDER[b.state] ?? 9));
     parts.push(`<h3><code>${escapeHtml(directory)}</code></h3>`);
     parts.push(
       shown.length === 0
-        ? '<p>No file with a problem.</p>'
+        ? `<p>${filter === 'problems' ? 'No file with a problem.' : `No file ${escapeHtml(filter)}.`}</p>`
         : '<table class="files">\n<thead><tr><th>File</th><th>State</th><th>Served</th><th>Age</th><th>Series</th><th>TTL</th>' +
             '<th>Expires</th><th>Warnings</th><th>Error</th></tr></thead>\n' +
             `<tbody>\n${shown.map((file) => fileRow(file, directory === '' ? undefined : directory, context.nowMs)).join('\n')}\n</tbody>\n</table>`,
@@ -322,10 +349,7 @@ export function renderLandingPage(
   } else {
     body = jobsSection(jobs, context.nowMs, filter) + (groups === undefined ? '' : pushedSection(groups, context.nowMs)) + filesSection(snapshot, context, filter);
   }
-  const filterLinks =
-    filter === 'all'
-      ? '<a href="?state=problems">Show only problems</a>'
-      : '<strong>Showing only problems.</strong> <a href="?state=all">Show everything</a>';
+  const states = snapshot === undefined ? [] : [...jobs.map((job) => job.state), ...snapshot.files.filter((file) => context.pushDirectory === undefined || !file.path.startsWith(`${context.pushDirectory}/`)).map((file) => file.state)];
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -339,7 +363,7 @@ export function renderLandingPage(
 <main>
 <nav><a href="${path}">Metrics</a> · <a href="/api/v1/jobs">Jobs as JSON</a> · <a href="/api/v1/files">Files as JSON</a> · <a href="/-/healthy">Health</a>, <a href="/-/ready">readiness</a>${context.ready ? '' : ' (not ready yet)'} · version <code>${escapeHtml(context.version)}</code></nav>
 <div id="content">
-<p class="filter">${filterLinks}</p>
+<p class="filter">${filterLinks(filter, states)}</p>
 ${body}
 <details class="directories"><summary>Textfile directories</summary>
 <ul>
@@ -385,7 +409,7 @@ export const landingPage: FastifyPluginCallback<LandingPageOptions> = (app, opti
       snapshot,
       jobs,
       options.push?.groups(),
-      query['state'] === 'problems' ? 'problems' : 'all',
+      stateFilterOf(query['state']),
     );
     await reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(html);
   });

@@ -338,6 +338,18 @@ describe('landing page: jobs, pushed groups, problems first', () => {
       const problems = (await app({ source: source(snapshot) }).inject({ url: '/?state=problems' })).body;
       expect(problems).toContain('>bad.prom<');
       expect(problems).not.toContain('>good.prom<');
+      // One state: only files in it; the links name each state present with its count.
+      const okOnly = (await app({ source: source(snapshot) }).inject({ url: '/?state=ok' })).body;
+      expect(okOnly).toContain('>good.prom<');
+      expect(okOnly).not.toContain('>bad.prom<');
+      expect(okOnly).toContain('<strong>ok (1)</strong>');
+      expect(okOnly).toContain('<a href="?state=invalid">invalid (1)</a>');
+      // An unknown state is not echoed: everything is shown.
+      const unknown = (await app({ source: source(snapshot) }).inject({ url: '/?state=%3Cscript%3E' })).body;
+      expect(unknown).toContain('>good.prom<');
+      expect(unknown).toContain('>bad.prom<');
+      expect(unknown).toContain('<strong>All (');
+      expect(unknown).not.toContain('script&gt; (0)');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
