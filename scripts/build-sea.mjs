@@ -52,7 +52,9 @@ export async function buildSea(arch = 'x64') {
   ]);
   // The code cache cannot carry a real import(); esbuild leaves none in a CommonJS bundle, but a
   // dependency could bring one.
-  const code = readFileSync(main, 'utf8').split('\n').filter((line) => !/^\s*(\*|\/\/)/.test(line));
+  const code = readFileSync(main, 'utf8')
+    .split('\n')
+    .filter((line) => !/^\s*(\*|\/\/)/.test(line));
   if (code.some((line) => /\bimport\(/.test(line))) throw new Error(`${main}: a dynamic import() is left in the bundle`);
 
   const buildRuntime = join(fetchRuntime(EMBEDDED_VERSION, 'x64'), 'bin', 'node');
@@ -80,9 +82,13 @@ export async function buildSea(arch = 'x64') {
   copyFileSync(targetRuntime, executable);
   chmodSync(executable, 0o755);
   // postject warns about every ELF note section it does not know; its errors make this throw.
-  execFileSync(process.execPath, [join(REPO, 'node_modules', 'postject', 'dist', 'cli.js'), executable, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SENTINEL_FUSE], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  execFileSync(
+    process.execPath,
+    [join(REPO, 'node_modules', 'postject', 'dist', 'cli.js'), executable, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SENTINEL_FUSE],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   return executable;
 }
 

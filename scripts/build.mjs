@@ -28,7 +28,9 @@ const agentBundles = {
       return { path: `agent-${name}`, namespace: 'agent-bundle' };
     });
     builder.onLoad({ filter: /.*/, namespace: 'agent-bundle' }, (args) => ({ contents: `module.exports = require('./${args.path}.cjs');\n`, loader: 'js' }));
-    builder.onResolve({ filter: /^\.\/agent-(serve|store)\.cjs$/ }, (args) => (args.namespace === 'agent-bundle' ? { path: args.path, external: true } : undefined));
+    builder.onResolve({ filter: /^\.\/agent-(serve|store)\.cjs$/ }, (args) =>
+      args.namespace === 'agent-bundle' ? { path: args.path, external: true } : undefined,
+    );
   },
 };
 
@@ -70,7 +72,14 @@ const common = {
 };
 
 await Promise.all([
-  build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', format: 'cjs', outExtension: { '.js': '.cjs' }, plugins: [agentBundles, lazyChildProcessForCommander] }),
+  build({
+    ...common,
+    entryPoints: { cli: 'src/cli/main.ts' },
+    outdir: 'dist',
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+    plugins: [agentBundles, lazyChildProcessForCommander],
+  }),
   build({
     ...common,
     entryPoints: { 'agent-serve': 'src/program/serve.ts', 'agent-watcher': 'src/fs/watcher.ts', 'agent-judge-worker': 'src/agent/judge-worker.ts' },
@@ -78,7 +87,14 @@ await Promise.all([
     format: 'cjs',
     outExtension: { '.js': '.cjs' },
   }),
-  build({ ...common, entryPoints: { 'agent-store': 'src/agent/store.ts' }, outdir: 'dist', format: 'cjs', outExtension: { '.js': '.cjs' }, plugins: [watcherBundle] }),
+  build({
+    ...common,
+    entryPoints: { 'agent-store': 'src/agent/store.ts' },
+    outdir: 'dist',
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+    plugins: [watcherBundle],
+  }),
   build({ ...common, entryPoints: { core: 'src/core/index.ts' }, outdir: 'dist', format: 'esm' }),
 ]);
 

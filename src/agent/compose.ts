@@ -16,13 +16,7 @@
 // those very bytes: its part is its header plus the lines, never a copy of them.
 import { compareCodePoints } from '../core/compare.js';
 import { mergeSources, nodeExporterHelp, ownedNames, type Conflict, type Source } from '../core/merge.js';
-import {
-  renderOpenMetricsFamilyBytes,
-  renderOpenMetricsHeader,
-  renderTextBytes,
-  renderTextHeader,
-  type FamilyHeader,
-} from '../core/render.js';
+import { renderOpenMetricsFamilyBytes, renderOpenMetricsHeader, renderTextBytes, renderTextHeader, type FamilyHeader } from '../core/render.js';
 import { escapeFamily, familyNeedsEscaping, type EscapingScheme } from '../core/escaping.js';
 import { expandRenderedSeries, openMetricsLines } from '../core/rendered-series.js';
 import type { MetricFamily, RenderedSeries } from '../core/types.js';

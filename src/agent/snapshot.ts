@@ -176,7 +176,6 @@ function joinSmallChunks(pieces: readonly Buffer[]): Buffer[] {
   return chunks;
 }
 
-
 /** Raw DEFLATE of the chunks' concatenation, ending in a sync flush, without making that
  *  concatenation: small bodies at once, large ones streamed through zlib's thread pool. */
 function deflateChunks(chunks: readonly Buffer[]): Promise<DeflatedBody> {

@@ -10,14 +10,7 @@ import type { NameValidationScheme } from '../core/parse.js';
 import { basename, dirname, join, normalize } from 'node:path';
 import { compareCodePoints } from '../core/compare.js';
 import { nodeExporterHelp, type Conflict } from '../core/merge.js';
-import {
-  expandDirectoryPatterns,
-  isTextfileName,
-  listTextfiles,
-  sameDirectoryIdentity,
-  statDirectory,
-  type DirectoryIdentity,
-} from '../fs/directory-scan.js';
+import { expandDirectoryPatterns, isTextfileName, listTextfiles, sameDirectoryIdentity, statDirectory, type DirectoryIdentity } from '../fs/directory-scan.js';
 import { fileAccessFor, threadPoolAccess, type FileAccess } from '../fs/file-access.js';
 import { isTransientErrorCode, readTextfile, statTextfile, type FileIdentity, type TextfileRead } from '../fs/textfile-reader.js';
 import type { TextfileWatcher, WatchHint } from '../fs/watcher.js';
@@ -42,13 +35,7 @@ import { BuiltSnapshot, type DirectoryReport, type FileReport, type Snapshot } f
 export type { FileErrorReason, FileState } from './file-state.js';
 export type { DirectoryReport, ExpositionFormat, FileReport, Snapshot } from './snapshot.js';
 
-import {
-  DEFAULT_GRACE_PERIOD_MS,
-  DEFAULT_MAX_FILE_SIZE,
-  DEFAULT_MAX_SERIES_PER_FILE,
-  DEFAULT_RESCAN_INTERVAL_MS,
-  DEFAULT_SETTLE_MS,
-} from '../defaults.js';
+import { DEFAULT_GRACE_PERIOD_MS, DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_SERIES_PER_FILE, DEFAULT_RESCAN_INTERVAL_MS, DEFAULT_SETTLE_MS } from '../defaults.js';
 
 export { DEFAULT_GRACE_PERIOD_MS, DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_SERIES_PER_FILE, DEFAULT_RESCAN_INTERVAL_MS, DEFAULT_SETTLE_MS };
 
@@ -661,7 +648,9 @@ export class TextfileStore {
     }
     const files = fileViews.map((view) => reportOf(view, conflictsBySource.get(view.entry.path)));
     const directories: DirectoryReport[] = [...this.directories.values()].map((state) =>
-      state.error === undefined ? { path: state.path, pattern: state.pattern, ok: true } : { path: state.path, pattern: state.pattern, ok: false, message: state.error.message },
+      state.error === undefined
+        ? { path: state.path, pattern: state.pattern, ok: true }
+        : { path: state.path, pattern: state.pattern, ok: false, message: state.error.message },
     );
     const meta = buildMetaFamilies(
       files.map((file, index) => ({
@@ -791,7 +780,9 @@ function isRacy(listing: { identity: DirectoryIdentity; listedAtNs: bigint }): b
 }
 
 function sameJudgement(a: Judgement, b: Judgement): boolean {
-  return a.state === b.state && a.served === b.served && a.reason === b.reason && a.message === b.message && a.expiresAtMs === b.expiresAtMs && a.ttlMs === b.ttlMs;
+  return (
+    a.state === b.state && a.served === b.served && a.reason === b.reason && a.message === b.message && a.expiresAtMs === b.expiresAtMs && a.ttlMs === b.ttlMs
+  );
 }
 
 /**

@@ -18,13 +18,7 @@ export function isEscapingScheme(value: string): value is EscapingScheme {
 /** model's isValidLegacyRune: letters, `_`, `:`, and digits except first. `index` is the
  *  character's UTF-8 byte offset in Go; only "is it 0" matters, the same for code units. */
 function isLegacyRune(code: number, index: number): boolean {
-  return (
-    (code >= 0x61 && code <= 0x7a) ||
-    (code >= 0x41 && code <= 0x5a) ||
-    code === 0x5f ||
-    code === 0x3a ||
-    (code >= 0x30 && code <= 0x39 && index > 0)
-  );
+  return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || code === 0x5f || code === 0x3a || (code >= 0x30 && code <= 0x39 && index > 0);
 }
 
 /**

@@ -60,7 +60,7 @@ function decodeAt(bytes: Uint8Array, i: number, length: number): number {
 /** strconv.Quote of raw bytes: invalid UTF-8 bytes come out as \xNN. */
 export function goQuoteBytes(bytes: Uint8Array): string {
   let out = '"';
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const length = utf8SequenceLength(bytes, i);
     if (length === 0) {
       out += `\\x${bytes[i]!.toString(16).padStart(2, '0')}`;

@@ -33,8 +33,25 @@ const UNITS: ReadonlyMap<string, string> = new Map([
 ]);
 
 const UNIT_PREFIXES = [
-  'pico', 'nano', 'micro', 'milli', 'centi', 'deci', 'deca', 'hecto', 'kilo',
-  'kibi', 'mega', 'mibi', 'giga', 'gibi', 'tera', 'tebi', 'peta', 'pebi', '',
+  'pico',
+  'nano',
+  'micro',
+  'milli',
+  'centi',
+  'deci',
+  'deca',
+  'hecto',
+  'kilo',
+  'kibi',
+  'mega',
+  'mibi',
+  'giga',
+  'gibi',
+  'tera',
+  'tebi',
+  'peta',
+  'pebi',
+  '',
 ];
 
 const TYPE_WORDS_IN_NAMES = ['counter', 'gauge', 'summary', 'histogram', 'gauge_histogram'];

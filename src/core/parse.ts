@@ -14,16 +14,7 @@ import { escapeName, isLegacyName, REWRITING_SCHEMES } from './escaping.js';
 import { parseGoFloat } from './float.js';
 import { goQuote, goQuoteByte, goQuoteBytes } from './go-quote.js';
 import { SeriesDigestBuilder } from './series-digest.js';
-import type {
-  Finding,
-  HistogramMetric,
-  MetricFamily,
-  MetricType,
-  ParseCause,
-  ParseFailure,
-  ParseResult,
-  SummaryMetric,
-} from './types.js';
+import type { Finding, HistogramMetric, MetricFamily, MetricType, ParseCause, ParseFailure, ParseResult, SummaryMetric } from './types.js';
 
 // Exported with the byte tables and scanning functions below for rendered-series.ts, which
 // reads sample lines the parser has already accepted: one scanner, so the two cannot diverge.
@@ -351,12 +342,7 @@ class TextParser {
   }
 
   private failEndOfInput(): never {
-    this.fail(
-      'unexpected end of input stream',
-      this.end,
-      'missing_final_newline',
-      'the last line does not end with a newline: the file may be half-written',
-    );
+    this.fail('unexpected end of input stream', this.end, 'missing_final_newline', 'the last line does not end with a newline: the file may be half-written');
   }
 
   private lineHasCarriageReturn(): boolean {
@@ -452,12 +438,7 @@ class TextParser {
     }
     if (after !== SPACE && after !== TAB) {
       const quoted = quotedName === undefined && after === QUOTE && nameStart === nameEnd;
-      this.fail(
-        'invalid metric name in comment',
-        this.pos,
-        quoted ? 'quoted_name' : 'syntax',
-        quoted ? QUOTED_NAME_HINT : undefined,
-      );
+      this.fail('invalid metric name in comment', this.pos, quoted ? 'quoted_name' : 'syntax', quoted ? QUOTED_NAME_HINT : undefined);
     }
     const builder = this.resolveFamily(quotedName ?? this.text(nameStart, nameEnd));
     this.skipBlanks();
@@ -473,12 +454,7 @@ class TextParser {
   private help(builder: FamilyBuilder): void {
     const buf = this.buf;
     if (builder.helpSet) {
-      this.fail(
-        `second HELP line for metric name ${goQuote(builder.family.name)}`,
-        this.pos,
-        'repeated_metadata',
-        'a family may have only one HELP line',
-      );
+      this.fail(`second HELP line for metric name ${goQuote(builder.family.name)}`, this.pos, 'repeated_metadata', 'a family may have only one HELP line');
     }
     const start = this.pos;
     const newline = buf.indexOf(NL, start);
@@ -539,7 +515,7 @@ class TextParser {
         `second TYPE line for metric name ${goQuote(builder.family.name)}, or TYPE reported after samples`,
         this.pos,
         'repeated_metadata',
-        'a family may have only one TYPE line, and it must come before the family\'s first sample',
+        "a family may have only one TYPE line, and it must come before the family's first sample",
       );
     }
     const start = this.pos;
@@ -553,12 +529,7 @@ class TextParser {
       const lower = word.toLowerCase();
       const reference = `unknown metric type ${goQuoteBytes(raw)}`;
       if (OPENMETRICS_TYPES.has(lower)) {
-        this.fail(
-          reference,
-          start,
-          'openmetrics',
-          `"${lower}" is an OpenMetrics type; text format 0.0.4 knows counter, gauge, histogram, summary and untyped`,
-        );
+        this.fail(reference, start, 'openmetrics', `"${lower}" is an OpenMetrics type; text format 0.0.4 knows counter, gauge, histogram, summary and untyped`);
       }
       if (/[ \t]$/.test(word)) {
         this.fail(reference, start, 'trailing_whitespace', 'trailing whitespace after the type');
@@ -649,15 +620,7 @@ class TextParser {
   }
 
   /** The rest of a sample line after its name and labels: value, then timestamp. */
-  private sampleValue(
-    builder: FamilyBuilder,
-    role: Role,
-    labels: string[],
-    special: number,
-    sampleName: string,
-    keep: boolean,
-    scratch: string[],
-  ): void {
+  private sampleValue(builder: FamilyBuilder, role: Role, labels: string[], special: number, sampleName: string, keep: boolean, scratch: string[]): void {
     const buf = this.buf;
     const family = builder.family;
     const type = family.type;
@@ -731,7 +694,12 @@ class TextParser {
         }
       } else if (c === NL) {
         this.pos = p;
-        this.fail(`${kind} name ${goQuoteBytes(Uint8Array.from(token))} contains unescaped new-line`, start, 'syntax', 'a quoted name ends at its closing quote; write a newline as \\n, or the quote is missing');
+        this.fail(
+          `${kind} name ${goQuoteBytes(Uint8Array.from(token))} contains unescaped new-line`,
+          start,
+          'syntax',
+          'a quoted name ends at its closing quote; write a newline as \\n, or the quote is missing',
+        );
       } else if (c === BACKSLASH) {
         p++;
         if (p >= this.end) {
@@ -821,7 +789,12 @@ class TextParser {
         const token = this.readQuotableName(LABEL_CONTINUE, 'label');
         const currentName = this.currentBuilder?.family.name ?? '';
         if (token === '') {
-          this.fail(`invalid label name for metric ${goQuote(currentName)}`, nameStart, 'syntax', 'label names match [a-zA-Z_][a-zA-Z0-9_]* or are quoted: "label.name"');
+          this.fail(
+            `invalid label name for metric ${goQuote(currentName)}`,
+            nameStart,
+            'syntax',
+            'label names match [a-zA-Z_][a-zA-Z0-9_]* or are quoted: "label.name"',
+          );
         }
         // A quoted name can be the last bytes of the input.
         if (this.pos >= this.end) this.failEndOfInput();
@@ -833,8 +806,10 @@ class TextParser {
         }
         if (c !== EQUALS) {
           if (!insideBraces) this.fail(`expected '=' after label name, found ${goQuoteByte(c)}`, this.pos, 'syntax', invalidLabelNameHint(c));
-          if (namePresent) this.fail(`multiple metric names for metric ${goQuote(currentName)}`, nameStart, 'syntax', 'a series has one name; label names need ="value"');
-          if (c !== COMMA && c !== CLOSE_BRACE) this.fail(`unexpected end of metric name ${goQuoteByte(c)}`, this.pos, 'syntax', 'expected "," or "}" after the metric name');
+          if (namePresent)
+            this.fail(`multiple metric names for metric ${goQuote(currentName)}`, nameStart, 'syntax', 'a series has one name; label names need ="value"');
+          if (c !== COMMA && c !== CLOSE_BRACE)
+            this.fail(`unexpected end of metric name ${goQuoteByte(c)}`, this.pos, 'syntax', 'expected "," or "}" after the metric name');
           sampleName = token;
           builder = this.resolveFamily(token);
           role = this.role;
@@ -883,7 +858,8 @@ class TextParser {
           continue;
         }
         if (next === CLOSE_BRACE) {
-          if (this.currentBuilder === undefined) this.fail('invalid metric name', start, 'syntax', 'the series has no metric name: put it first inside the braces, quoted');
+          if (this.currentBuilder === undefined)
+            this.fail('invalid metric name', start, 'syntax', 'the series has no metric name: put it first inside the braces, quoted');
           this.pos++;
           this.skipBlanks();
           if (this.pos >= this.end) this.failEndOfInput();
@@ -932,16 +908,25 @@ class TextParser {
         const name = pairs[i]!;
         const escaped = isLegacyName(name) ? name : escapeName(name, scheme);
         if (escaped.startsWith('__') && !name.startsWith('__')) {
-          refuse('reserved_label', `label name ${goQuote(name)} is ${escaped} for a scraper that asks for escaping=${scheme}; names starting with "__" are reserved`);
+          refuse(
+            'reserved_label',
+            `label name ${goQuote(name)} is ${escaped} for a scraper that asks for escaping=${scheme}; names starting with "__" are reserved`,
+          );
           return;
         }
         if (!LEGACY_LABEL_NAME.test(escaped)) {
-          refuse('reserved_label', `label name ${goQuote(name)} is ${escaped} for a scraper that asks for escaping=${scheme}, not a label name Prometheus 2 reads ([a-zA-Z_][a-zA-Z0-9_]*)`);
+          refuse(
+            'reserved_label',
+            `label name ${goQuote(name)} is ${escaped} for a scraper that asks for escaping=${scheme}, not a label name Prometheus 2 reads ([a-zA-Z_][a-zA-Z0-9_]*)`,
+          );
           return;
         }
         const other = seen.get(escaped);
         if (other !== undefined) {
-          refuse('duplicate_label', `label names ${goQuote(other)} and ${goQuote(name)} are both ${escaped} for a scraper that asks for escaping=${scheme} (Prometheus 2 asks for underscores)`);
+          refuse(
+            'duplicate_label',
+            `label names ${goQuote(other)} and ${goQuote(name)} are both ${escaped} for a scraper that asks for escaping=${scheme} (Prometheus 2 asks for underscores)`,
+          );
           return;
         }
         seen.set(escaped, name);
@@ -973,12 +958,7 @@ class TextParser {
       if (nameEnd >= this.end) this.failEndOfInput();
       if (nameEnd === nameStart) {
         const quoted = buf[nameStart] === QUOTE;
-        this.fail(
-          `invalid label name for metric ${goQuote(familyName)}`,
-          nameStart,
-          quoted ? 'quoted_name' : 'syntax',
-          quoted ? QUOTED_NAME_HINT : undefined,
-        );
+        this.fail(`invalid label name for metric ${goQuote(familyName)}`, nameStart, quoted ? 'quoted_name' : 'syntax', quoted ? QUOTED_NAME_HINT : undefined);
       }
       const labelName = this.intern(nameStart, nameEnd);
       const labelNameHash = this.nameHash;
@@ -999,12 +979,7 @@ class TextParser {
       if (!isSpecial) {
         for (let i = 0; i < labels.length - 2; i += 2) {
           if (labels[i] === labelName) {
-            this.fail(
-              `duplicate label names for metric ${goQuote(familyName)}`,
-              nameStart,
-              'duplicate_label',
-              `label "${labelName}" appears twice`,
-            );
+            this.fail(`duplicate label names for metric ${goQuote(familyName)}`, nameStart, 'duplicate_label', `label "${labelName}" appears twice`);
           }
         }
       }
@@ -1106,12 +1081,7 @@ class TextParser {
         else if (e === BACKSLASH) out += '\\';
         else if (e === LOWER_N) out += '\n';
         else {
-          this.fail(
-            `invalid escape sequence '\\${String.fromCharCode(e)}'`,
-            p,
-            'invalid_escape',
-            'label values allow only the escapes \\\\, \\" and \\n',
-          );
+          this.fail(`invalid escape sequence '\\${String.fromCharCode(e)}'`, p, 'invalid_escape', 'label values allow only the escapes \\\\, \\" and \\n');
         }
         p += 2;
         chunkStart = p;
@@ -1188,10 +1158,7 @@ class TextParser {
         dropped: [],
         repeated: [],
       };
-      metric =
-        family.type === 'histogram'
-          ? { ...base, kind: 'histogram', buckets: [] }
-          : { ...base, kind: 'summary', quantiles: [] };
+      metric = family.type === 'histogram' ? { ...base, kind: 'histogram', buckets: [] } : { ...base, kind: 'summary', quantiles: [] };
       builder.aggregates.set(signature, metric);
       family.metrics.push(metric);
     }

@@ -206,11 +206,35 @@ function decodeValue(reader: Reader): number {
 }
 
 function emptySummary(line: number): SummaryMetric {
-  return { kind: 'summary', labels: [], timestampMs: undefined, line, sum: 0, sumLine: line, count: 0, countLine: line, quantiles: [], dropped: [], repeated: [] };
+  return {
+    kind: 'summary',
+    labels: [],
+    timestampMs: undefined,
+    line,
+    sum: 0,
+    sumLine: line,
+    count: 0,
+    countLine: line,
+    quantiles: [],
+    dropped: [],
+    repeated: [],
+  };
 }
 
 function emptyHistogram(line: number): HistogramMetric {
-  return { kind: 'histogram', labels: [], timestampMs: undefined, line, sum: 0, sumLine: line, count: 0, countLine: line, buckets: [], dropped: [], repeated: [] };
+  return {
+    kind: 'histogram',
+    labels: [],
+    timestampMs: undefined,
+    line,
+    sum: 0,
+    sumLine: line,
+    count: 0,
+    countLine: line,
+    buckets: [],
+    dropped: [],
+    repeated: [],
+  };
 }
 
 function decodeSummary(reader: Reader, line: number): SummaryMetric {

@@ -50,7 +50,6 @@ const MAX_OFFSETS = 1 << 26;
 
 type LatinBuffer = SliceableBuffer;
 
-
 /**
  * The family's series as rendered sample lines, from the input the digest was made of.
  * undefined when the family cannot be kept this way (see the header comment).
@@ -131,7 +130,15 @@ type RowSource = (r: number, row: Int32Array) => number;
  * order, and where the value starts into valueStarts[index]. false when the line does not list
  * exactly the `expected` labels in their order.
  */
-function scanSeries(buf: Buffer, lineStart: number, expected: readonly LabelSlot[], offsets: Int32Array, at: number, valueStarts: Int32Array, index: number): boolean {
+function scanSeries(
+  buf: Buffer,
+  lineStart: number,
+  expected: readonly LabelSlot[],
+  offsets: Int32Array,
+  at: number,
+  valueStarts: Int32Array,
+  index: number,
+): boolean {
   const end = buf.length;
   let p = skipBlanks(buf, lineStart, end);
   p = skipBlanks(buf, scanName(buf, p, end, METRIC_CONTINUE, METRIC_START), end);

@@ -191,5 +191,4 @@ export interface ParseFailure {
 }
 
 export type ParseResult =
-  | { readonly ok: true; readonly families: MetricFamily[]; readonly findings: Finding[] }
-  | { readonly ok: false; readonly error: ParseFailure };
+  { readonly ok: true; readonly families: MetricFamily[]; readonly findings: Finding[] } | { readonly ok: false; readonly error: ParseFailure };

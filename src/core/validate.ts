@@ -127,7 +127,13 @@ function validateHistogram(family: MetricFamily, metric: HistogramMetric, out: F
     }
     if (bucket.upperBound === Infinity) hasInf = true;
     if (!isValidCount(bucket.count)) {
-      out.add('error', 'histogram_shape', `bucket count ${bucket.count} of ${name} is ${describeCount(bucket.count)}; bucket counts are non-negative integers`, bucket.line, name);
+      out.add(
+        'error',
+        'histogram_shape',
+        `bucket count ${bucket.count} of ${name} is ${describeCount(bucket.count)}; bucket counts are non-negative integers`,
+        bucket.line,
+        name,
+      );
     }
     const previous = sorted[i - 1];
     if (previous === undefined) continue;
@@ -172,14 +178,26 @@ function validateHistogram(family: MetricFamily, metric: HistogramMetric, out: F
   }
   const last = sorted[sorted.length - 1];
   if (!hasInf && last !== undefined && metric.count !== undefined && metric.count < last.count) {
-    out.add('error', 'histogram_shape', `${name}_count (${metric.count}) is less than the largest bucket (${last.count})`, metric.countLine ?? metric.line, name);
+    out.add(
+      'error',
+      'histogram_shape',
+      `${name}_count (${metric.count}) is less than the largest bucket (${last.count})`,
+      metric.countLine ?? metric.line,
+      name,
+    );
   }
 }
 
 function validateSummary(family: MetricFamily, metric: SummaryMetric, out: Findings): void {
   const name = family.name;
   for (const dropped of metric.dropped) {
-    out.add('error', 'summary_shape', `sample ${dropped.sampleName} of summary ${name} has no "quantile" label; it would be dropped silently`, dropped.line, name);
+    out.add(
+      'error',
+      'summary_shape',
+      `sample ${dropped.sampleName} of summary ${name} has no "quantile" label; it would be dropped silently`,
+      dropped.line,
+      name,
+    );
   }
   for (const repeated of metric.repeated) {
     out.add('error', 'duplicate_series', `${repeated.sampleName} appears twice for the same label set`, repeated.line, name);
@@ -280,7 +298,11 @@ function reportReservedLabels(family: MetricFamily, metric: Metric, out: Finding
 function validateScalars(family: MetricFamily, out: Findings, timestamps: TimestampTally): void {
   const metrics = family.metrics;
   const parsedHashes = metrics.every(hasParsedHash);
-  const seen = new SeriesSet(metrics.length, (i) => metrics[i]!.labels, (i) => metrics[i]!.line);
+  const seen = new SeriesSet(
+    metrics.length,
+    (i) => metrics[i]!.labels,
+    (i) => metrics[i]!.line,
+  );
   for (let i = 0; i < metrics.length; i++) {
     const metric = metrics[i]!;
     reportReservedLabels(family, metric, out);
@@ -288,7 +310,13 @@ function validateScalars(family: MetricFamily, out: Findings, timestamps: Timest
     if (metric.kind !== 'scalar') continue;
     const earlier = seen.addOrFind(i, parsedHashes && metric.identityHash !== undefined ? metric.identityHash : identityHash(metric.labels));
     if (earlier !== undefined) {
-      out.add('error', 'duplicate_series', () => `duplicate series ${family.name}${describeLabels(metric.labels)} (also line ${earlier})`, metric.line, family.name);
+      out.add(
+        'error',
+        'duplicate_series',
+        () => `duplicate series ${family.name}${describeLabels(metric.labels)} (also line ${earlier})`,
+        metric.line,
+        family.name,
+      );
     }
     if (family.type === 'counter' && metric.value < 0) {
       out.add('warning', 'negative_counter', `counter ${family.name} has a negative value ${metric.value}`, metric.line, family.name);
@@ -308,7 +336,13 @@ function validateDigest(family: MetricFamily, digest: SeriesDigest, out: Finding
   for (let i = 0; i < digest.count; i++) {
     const earlier = seen.addOrFind(i, digest.hashes[i]!);
     if (earlier !== undefined) {
-      out.add('error', 'duplicate_series', () => `duplicate series ${name}${describeLabels(digest.labelsOf(i))} (also line ${earlier})`, digest.lines[i]!, name);
+      out.add(
+        'error',
+        'duplicate_series',
+        () => `duplicate series ${name}${describeLabels(digest.labelsOf(i))} (also line ${earlier})`,
+        digest.lines[i]!,
+        name,
+      );
     }
   }
   for (const negative of digest.negatives) {
@@ -376,7 +410,8 @@ function reportAggregatesPrometheusMerges(family: MetricFamily, out: Findings): 
     out.add(
       'error',
       'duplicate_series',
-      () => `${family.name}${describeLabels(metric.labels)} is the same series as ${family.name}${describeLabels(earlier.labels)} (line ${earlier.line}): a label with an empty value is no label`,
+      () =>
+        `${family.name}${describeLabels(metric.labels)} is the same series as ${family.name}${describeLabels(earlier.labels)} (line ${earlier.line}): a label with an empty value is no label`,
       metric.line,
       family.name,
     );

@@ -36,12 +36,7 @@ const AGENT_PREFIX = 'promdrop_';
 const COLLECTOR_METRICS: readonly string[] = ['node_scrape_collector_duration_seconds', 'node_scrape_collector_success'];
 
 export function isAgentMetricName(name: string): boolean {
-  return (
-    name === TEXTFILE_MTIME_METRIC ||
-    name === TEXTFILE_SCRAPE_ERROR_METRIC ||
-    COLLECTOR_METRICS.includes(name) ||
-    name.startsWith(AGENT_PREFIX)
-  );
+  return name === TEXTFILE_MTIME_METRIC || name === TEXTFILE_SCRAPE_ERROR_METRIC || COLLECTOR_METRICS.includes(name) || name.startsWith(AGENT_PREFIX);
 }
 
 /**

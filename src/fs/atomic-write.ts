@@ -18,15 +18,7 @@ import { basename, dirname, join } from 'node:path';
 /** Readable by the exporter's user whatever the writer's umask; writable by the writer only. */
 export const DEFAULT_FILE_MODE = 0o644;
 
-export type WriteStep =
-  | 'create-temp'
-  | 'write'
-  | 'fsync'
-  | 'chmod'
-  | 'before-commit'
-  | 'rename'
-  | 'fsync-directory'
-  | 'unlink';
+export type WriteStep = 'create-temp' | 'write' | 'fsync' | 'chmod' | 'before-commit' | 'rename' | 'fsync-directory' | 'unlink';
 
 const STEP_TEXT: Record<WriteStep, string> = {
   'create-temp': 'cannot create a temporary file next to it',
@@ -78,11 +70,7 @@ function tempPathFor(targetPath: string): string {
 }
 
 /** Replaces `targetPath` with `data` so that no reader, crash or power loss sees a partial file. */
-export async function writeAtomically(
-  targetPath: string,
-  data: string | Uint8Array,
-  options: AtomicWriteOptions = {},
-): Promise<void> {
+export async function writeAtomically(targetPath: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
   const mode = options.mode ?? DEFAULT_FILE_MODE;
   const tempPath = tempPathFor(targetPath);
   let handle: FileHandle;

@@ -17,8 +17,7 @@ export interface DirectoryIdentity {
 }
 
 export type DirectoryStat =
-  | { readonly ok: true; readonly identity: DirectoryIdentity }
-  | { readonly ok: false; readonly code: string | undefined; readonly message: string };
+  { readonly ok: true; readonly identity: DirectoryIdentity } | { readonly ok: false; readonly code: string | undefined; readonly message: string };
 
 export type DirectoryListing =
   | {

@@ -60,11 +60,7 @@ export function lockPathFor(targetPath: string): string {
 }
 
 /** Runs `critical` while holding the lock on `targetPath` (which need not exist). */
-export async function withLock<T>(
-  targetPath: string,
-  critical: (lock: HeldLock) => Promise<T>,
-  options: LockOptions = {},
-): Promise<T> {
+export async function withLock<T>(targetPath: string, critical: (lock: HeldLock) => Promise<T>, options: LockOptions = {}): Promise<T> {
   const path = resolve(targetPath);
   const lockPath = lockPathFor(path);
   let lostBecause: unknown;
@@ -94,12 +90,7 @@ export async function withLock<T>(
   }
 }
 
-async function acquire(
-  path: string,
-  lockPath: string,
-  timeoutMs: number,
-  onCompromised: (error: Error) => void,
-): Promise<() => Promise<void>> {
+async function acquire(path: string, lockPath: string, timeoutMs: number, onCompromised: (error: Error) => void): Promise<() => Promise<void>> {
   const deadline = Date.now() + timeoutMs;
   let delay = FIRST_RETRY_DELAY_MS;
   for (;;) {

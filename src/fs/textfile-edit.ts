@@ -115,11 +115,7 @@ export function seriesAddressProblem(address: SeriesAddress): string | undefined
  * Runs `edit` on the current content of `path` (empty when the file does not exist) and writes
  * the result atomically, all under the file's lock. Returns what `edit` returned.
  */
-export async function editTextfile(
-  path: string,
-  edit: (current: TextfileContent) => TextfileContent,
-  options: EditOptions = {},
-): Promise<TextfileContent> {
+export async function editTextfile(path: string, edit: (current: TextfileContent) => TextfileContent, options: EditOptions = {}): Promise<TextfileContent> {
   return withLock(
     path,
     async (lock) => {
@@ -164,12 +160,7 @@ export async function addToSeries(path: string, series: AddToSeries, options: Ed
  * Replaces `path` with `bytes` as given, under the file's lock so that it cannot interleave
  * with a read-modify-write of the same file. The caller has judged `bytes` already.
  */
-export async function replaceTextfile(
-  path: string,
-  bytes: Uint8Array | string,
-  options: EditOptions = {},
-  families?: readonly MetricFamily[],
-): Promise<void> {
+export async function replaceTextfile(path: string, bytes: Uint8Array | string, options: EditOptions = {}, families?: readonly MetricFamily[]): Promise<void> {
   await withLock(
     path,
     async (lock) => {
@@ -225,7 +216,12 @@ export async function readTextfile(path: string): Promise<TextfileContent> {
   }
   const verdict = judgeTextfileContent(bytes, WRITER_CONTENT_OPTIONS);
   if (!verdict.accepted) {
-    throw new TextfileError(path, 'invalid-existing', `${path} is not a valid textfile (the agent would not serve it); fix or delete it first`, verdict.findings);
+    throw new TextfileError(
+      path,
+      'invalid-existing',
+      `${path} is not a valid textfile (the agent would not serve it); fix or delete it first`,
+      verdict.findings,
+    );
   }
   return { families: verdict.families, ttlMs: verdict.ttlMs };
 }
@@ -261,7 +257,11 @@ function upsertScalar(
   const index = families.findIndex((family) => family.name === series.metric);
   const existing = index < 0 ? undefined : families[index]!;
   if (existing !== undefined && existing.type !== 'gauge' && existing.type !== 'counter' && existing.type !== 'untyped') {
-    throw new TextfileError(path, 'conflict', `${series.metric} is ${withArticle(existing.type)} in ${path}; only counter, gauge and untyped series can be set or added to`);
+    throw new TextfileError(
+      path,
+      'conflict',
+      `${series.metric} is ${withArticle(existing.type)} in ${path}; only counter, gauge and untyped series can be set or added to`,
+    );
   }
   if (existing !== undefined && series.type !== undefined && series.type !== existing.type) {
     throw new TextfileError(

@@ -22,7 +22,10 @@ export async function jobDirectories(source: SnapshotSource): Promise<string[]> 
 export const jobsApi: FastifyPluginCallback<JobsApiOptions> = (app, { source, jobs: reader, now }, done) => {
   app.get(JOBS_API_PATH, async (_request, reply) => {
     const jobs = await reader.reports(await jobDirectories(source), now());
-    await reply.type('application/json; charset=utf-8').header('Cache-Control', 'no-store').send(JSON.stringify({ status: 'success', data: { jobs } }));
+    await reply
+      .type('application/json; charset=utf-8')
+      .header('Cache-Control', 'no-store')
+      .send(JSON.stringify({ status: 'success', data: { jobs } }));
   });
   app.get<{ Params: { name: string } }>(`${JOBS_API_PATH}/:name`, async (request, reply) => {
     const job = await reader.find(await jobDirectories(source), request.params.name, now());
@@ -33,7 +36,10 @@ export const jobsApi: FastifyPluginCallback<JobsApiOptions> = (app, { source, jo
         .send(JSON.stringify({ status: 'error', errorType: 'not_found', error: `no job ${JSON.stringify(request.params.name)}` }));
       return;
     }
-    await reply.type('application/json; charset=utf-8').header('Cache-Control', 'no-store').send(JSON.stringify({ status: 'success', data: { job } }));
+    await reply
+      .type('application/json; charset=utf-8')
+      .header('Cache-Control', 'no-store')
+      .send(JSON.stringify({ status: 'success', data: { job } }));
   });
   done();
 };

@@ -39,12 +39,7 @@ const STATE_DESCRIPTIONS: Readonly<Record<FileState, string>> = {
 };
 
 export function escapeHtml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
 }
 
 /** A span of time for people: whole seconds in Prometheus duration syntax (`1h2m3s`). */
@@ -170,12 +165,20 @@ function jobRows(job: JobDetail, nowMs: number): string {
     .reverse()
     .map((run) => `<span class="run run-${escapeHtml(run.result)}" title="${escapeHtml(runTitle(run))}"></span>`)
     .join('');
-  const last = job.lastResult === undefined ? (job.lastExitCode === undefined ? '' : `exit ${job.lastExitCode}`) : job.lastResult === 'success' ? 'success' : `${job.lastResult} (exit ${job.lastExitCode ?? '?'})`;
+  const last =
+    job.lastResult === undefined
+      ? job.lastExitCode === undefined
+        ? ''
+        : `exit ${job.lastExitCode}`
+      : job.lastResult === 'success'
+        ? 'success'
+        : `${job.lastResult} (exit ${job.lastExitCode ?? '?'})`;
   const deadline =
     job.nextRunDeadline === undefined
       ? ''
       : `<span title="${escapeHtml(isoSeconds(job.nextRunDeadline))}">${job.overdue ? `overdue by ${escapeHtml(humanDuration(nowMs - job.nextRunDeadline * 1000))}` : escapeHtml(relative(job.nextRunDeadline, nowMs))}</span>`;
-  const schedule = job.schedule === undefined ? '' : `<code>${escapeHtml(job.schedule)}</code>${job.timezone === undefined ? '' : ` ${escapeHtml(job.timezone)}`}`;
+  const schedule =
+    job.schedule === undefined ? '' : `<code>${escapeHtml(job.schedule)}</code>${job.timezone === undefined ? '' : ` ${escapeHtml(job.timezone)}`}`;
   const row =
     `<tr class="job" id="${escapeHtml(id)}" data-state="${escapeHtml(job.state)}">` +
     `<td><span class="state state-${escapeHtml(job.state)}" title="${escapeHtml(JOB_STATE_DESCRIPTIONS[job.state] ?? job.state)}">${escapeHtml(job.state)}</span></td>` +
@@ -209,7 +212,9 @@ function jobRows(job: JobDetail, nowMs: number): string {
 const JOB_STATE_ORDER: Readonly<Record<string, number>> = { overdue: 0, failed: 1, running: 2, never_run: 3, ok: 4 };
 
 function jobsSection(jobs: readonly JobDetail[], nowMs: number, filter: StateFilter): string {
-  const shown = jobs.filter((job) => shownBy(filter, job.state)).sort((a, b) => (JOB_STATE_ORDER[a.state] ?? 9) - (JOB_STATE_ORDER[b.state] ?? 9) || a.name.localeCompare(b.name));
+  const shown = jobs
+    .filter((job) => shownBy(filter, job.state))
+    .sort((a, b) => (JOB_STATE_ORDER[a.state] ?? 9) - (JOB_STATE_ORDER[b.state] ?? 9) || a.name.localeCompare(b.name));
   const counts = new Map<string, number>();
   for (const job of jobs) counts.set(job.state, (counts.get(job.state) ?? 0) + 1);
   const summary = [...counts].map(([state, count]) => `${count} ${escapeHtml(state)}`).join(', ');
@@ -229,10 +234,13 @@ function jobsSection(jobs: readonly JobDetail[], nowMs: number, filter: StateFil
 function pushedSection(groups: readonly PushedGroupView[], nowMs: number): string {
   if (groups.length === 0) return '<section id="pushed"><h2>Pushed groups</h2><p>No pushed groups.</p></section>';
   // The job label first, as the Pushgateway shows a group.
-  const ordered = (labels: PushedGroupView['labels']): PushedGroupView['labels'] => [...labels].sort(([a], [b]) => (a === 'job' ? -1 : b === 'job' ? 1 : a.localeCompare(b)));
+  const ordered = (labels: PushedGroupView['labels']): PushedGroupView['labels'] =>
+    [...labels].sort(([a], [b]) => (a === 'job' ? -1 : b === 'job' ? 1 : a.localeCompare(b)));
   const rows = groups
     .map((group) => {
-      const labels = ordered(group.labels).map(([name, value]) => `<code>${escapeHtml(name)}="${escapeHtml(value)}"</code>`).join(' ');
+      const labels = ordered(group.labels)
+        .map(([name, value]) => `<code>${escapeHtml(name)}="${escapeHtml(value)}"</code>`)
+        .join(' ');
       const failed = group.failureTimeMs > group.pushTimeMs;
       return (
         `<tr class="group"><td>${labels}</td><td class="num" title="${escapeHtml(new Date(group.pushTimeMs).toISOString())}">${escapeHtml(humanDuration(nowMs - group.pushTimeMs))} ago</td>` +
@@ -251,7 +259,19 @@ function pushedSection(groups: readonly PushedGroupView[], nowMs: number): strin
 /** `?state=`: everything, every job and file not ok, or one state (a file's or a job's). */
 export type StateFilter = 'all' | 'problems' | FileState | JobDetail['state'];
 
-const FILTER_STATES: ReadonlySet<string> = new Set(['all', 'problems', 'ok', 'invalid', 'expired', 'conflict', 'stale_grace', 'overdue', 'failed', 'running', 'never_run']);
+const FILTER_STATES: ReadonlySet<string> = new Set([
+  'all',
+  'problems',
+  'ok',
+  'invalid',
+  'expired',
+  'conflict',
+  'stale_grace',
+  'overdue',
+  'failed',
+  'running',
+  'never_run',
+]);
 
 /** The filter a `?state=` value names; anything else shows everything. */
 export function stateFilterOf(value: unknown): StateFilter {
@@ -293,9 +313,7 @@ function filesSection(snapshot: Snapshot, context: LandingPageContext, filter: S
   }
   if (files.length === 0) parts.push('<p>No <code>*.prom</code> files in the directories.</p>');
   for (const [directory, inDirectory] of byDirectory) {
-    const shown = inDirectory
-      .filter((file) => shownBy(filter, file.state))
-      .sort((a, b) => (FILE_STATE_ORDER[a.state] ?? 9) - (FILE_STATE_ORDER[b.state] ?? 9));
+    const shown = inDirectory.filter((file) => shownBy(filter, file.state)).sort((a, b) => (FILE_STATE_ORDER[a.state] ?? 9) - (FILE_STATE_ORDER[b.state] ?? 9));
     parts.push(`<h3><code>${escapeHtml(directory)}</code></h3>`);
     parts.push(
       shown.length === 0
@@ -342,14 +360,26 @@ export function renderLandingPage(
   const directories =
     snapshot === undefined || snapshot.directories.length === 0
       ? context.directories.map((directory) => `<li><code>${escapeHtml(directory)}</code></li>`).join('\n')
-      : snapshot.directories.filter((directory) => directory.path !== context.pushDirectory).map(directoryItem).join('\n');
+      : snapshot.directories
+          .filter((directory) => directory.path !== context.pushDirectory)
+          .map(directoryItem)
+          .join('\n');
   let body: string;
   if (snapshot === undefined) {
     body = '<p>Starting: the first scan of the textfile directories is not finished yet.</p>';
   } else {
-    body = jobsSection(jobs, context.nowMs, filter) + (groups === undefined ? '' : pushedSection(groups, context.nowMs)) + filesSection(snapshot, context, filter);
+    body =
+      jobsSection(jobs, context.nowMs, filter) + (groups === undefined ? '' : pushedSection(groups, context.nowMs)) + filesSection(snapshot, context, filter);
   }
-  const states = snapshot === undefined ? [] : [...jobs.map((job) => job.state), ...snapshot.files.filter((file) => context.pushDirectory === undefined || !file.path.startsWith(`${context.pushDirectory}/`)).map((file) => file.state)];
+  const states =
+    snapshot === undefined
+      ? []
+      : [
+          ...jobs.map((job) => job.state),
+          ...snapshot.files
+            .filter((file) => context.pushDirectory === undefined || !file.path.startsWith(`${context.pushDirectory}/`))
+            .map((file) => file.state),
+        ];
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -395,7 +425,13 @@ export const landingPage: FastifyPluginCallback<LandingPageOptions> = (app, opti
     const ready = options.source.isReady();
     const snapshot = ready ? await options.source.snapshot() : undefined;
     const nowMs = options.now();
-    const jobs = snapshot === undefined ? [] : await options.jobs.details(snapshot.directories.map((directory) => directory.path), nowMs);
+    const jobs =
+      snapshot === undefined
+        ? []
+        : await options.jobs.details(
+            snapshot.directories.map((directory) => directory.path),
+            nowMs,
+          );
     const query = request.query as Record<string, unknown>;
     const html = renderLandingPage(
       {

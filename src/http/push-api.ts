@@ -37,7 +37,11 @@ export interface PushApiOptions {
 export const pushApi: FastifyPluginCallback<PushApiOptions> = (app, options, done) => {
   app.get(PUSH_METRICS_API_PATH, async (_request, reply) => {
     const data = options.groups.list().map(groupJson);
-    await reply.type('application/json').header('Access-Control-Allow-Origin', '*').header('Cache-Control', 'no-store').send(JSON.stringify({ status: 'success', data }));
+    await reply
+      .type('application/json')
+      .header('Access-Control-Allow-Origin', '*')
+      .header('Cache-Control', 'no-store')
+      .send(JSON.stringify({ status: 'success', data }));
   });
   app.get(PUSH_STATUS_API_PATH, async (_request, reply) => {
     const data = {
@@ -45,7 +49,10 @@ export const pushApi: FastifyPluginCallback<PushApiOptions> = (app, options, don
       start_time: new Date(options.startedAtMs).toISOString(),
       build_information: { version: options.version, goVersion: '', nodeVersion: process.version },
     };
-    await reply.type('application/json').header('Access-Control-Allow-Origin', '*').send(JSON.stringify({ status: 'success', data }));
+    await reply
+      .type('application/json')
+      .header('Access-Control-Allow-Origin', '*')
+      .send(JSON.stringify({ status: 'success', data }));
   });
   done();
 };

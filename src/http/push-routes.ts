@@ -24,16 +24,7 @@ export const TTL_HEADER = 'x-promdrop-ttl';
  *  refuses for the first five (a body over the limit: too_large); the push target (a group file
  *  over the limit: too_large too) for the others. */
 export type PushRejectReason =
-  | 'forbidden'
-  | 'grouping_key'
-  | 'too_large'
-  | 'timeout'
-  | 'parse'
-  | 'timestamp'
-  | 'invalid'
-  | 'inconsistent'
-  | 'too_many_groups'
-  | 'write_failed';
+  'forbidden' | 'grouping_key' | 'too_large' | 'timeout' | 'parse' | 'timestamp' | 'invalid' | 'inconsistent' | 'too_many_groups' | 'write_failed';
 
 export const PUSH_REJECT_REASONS: readonly PushRejectReason[] = [
   'forbidden',
@@ -124,7 +115,10 @@ export const pushRoutes: FastifyPluginCallback<PushRoutesOptions> = (app, option
       return;
     }
     const statusCode = typeof error === 'object' && error !== null && 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
-    await reply.code(statusCode).type(PLAIN).send(`${error instanceof Error ? error.message : String(error)}\n`);
+    await reply
+      .code(statusCode)
+      .type(PLAIN)
+      .send(`${error instanceof Error ? error.message : String(error)}\n`);
   });
 
   for (const prefix of [PUSH_ROUTE_PREFIX, `${PUSH_ROUTE_PREFIX}@base64`]) {
@@ -160,7 +154,9 @@ export const pushRoutes: FastifyPluginCallback<PushRoutesOptions> = (app, option
     const ttl = ttlOf(request);
     if (!ttl.ok) return fail(400, 'parse', ttl.message);
     let body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const encoding = String(request.headers['content-encoding'] ?? '').trim().toLowerCase();
+    const encoding = String(request.headers['content-encoding'] ?? '')
+      .trim()
+      .toLowerCase();
     if (encoding === 'gzip') {
       const inflated = await gunzipLimited(body, maxBodyBytes);
       if (!inflated.ok) return fail(inflated.status, inflated.status === 413 ? 'too_large' : 'parse', inflated.message);
@@ -200,11 +196,15 @@ export function groupingKeyOf(rawUrl: string, utf8Names = false): { ok: true; ke
 function ttlOf(request: FastifyRequest): { ok: true; ttlMs: number | undefined } | { ok: false; message: string } {
   const header = request.headers[TTL_HEADER];
   const query = (request.query as Record<string, unknown> | undefined)?.['ttl'];
-  const texts = [typeof header === 'string' ? header : undefined, typeof query === 'string' ? query : undefined].filter((text): text is string => text !== undefined);
+  const texts = [typeof header === 'string' ? header : undefined, typeof query === 'string' ? query : undefined].filter(
+    (text): text is string => text !== undefined,
+  );
   if (texts.length === 0) return { ok: true, ttlMs: undefined };
-  if (texts.length === 2 && texts[0] !== texts[1]) return { ok: false, message: `the X-Promdrop-TTL header (${texts[0]}) and the ttl parameter (${texts[1]}) differ` };
+  if (texts.length === 2 && texts[0] !== texts[1])
+    return { ok: false, message: `the X-Promdrop-TTL header (${texts[0]}) and the ttl parameter (${texts[1]}) differ` };
   const ms = parseDuration(texts[0]!.trim());
-  if (ms === undefined || ms === 0) return { ok: false, message: `invalid TTL ${JSON.stringify(texts[0])}: expected a Prometheus duration greater than 0, such as 90s, 15m or 26h` };
+  if (ms === undefined || ms === 0)
+    return { ok: false, message: `invalid TTL ${JSON.stringify(texts[0])}: expected a Prometheus duration greater than 0, such as 90s, 15m or 26h` };
   return { ok: true, ttlMs: ms };
 }
 
@@ -214,7 +214,8 @@ function parseBody(body: Buffer, contentType: string | undefined, utf8Names: boo
     if (!decoded.ok) return { ok: false, message: `protobuf body: ${decoded.message}` };
     // Protobuf carries any name; the Pushgateway without UTF-8 names refuses what is not legacy.
     const utf8 = utf8Names ? undefined : decoded.families.find((family) => familyNeedsEscaping(family));
-    if (utf8 !== undefined) return { ok: false, message: `protobuf body: ${JSON.stringify(utf8.name)} has a UTF-8 name; start with --push.enable-utf8-names to accept it` };
+    if (utf8 !== undefined)
+      return { ok: false, message: `protobuf body: ${JSON.stringify(utf8.name)} has a UTF-8 name; start with --push.enable-utf8-names to accept it` };
     return decoded;
   }
   if (body.length === 0) return { ok: true, families: [] };
@@ -231,7 +232,13 @@ function isDelimitedProtobuf(contentType: string | undefined): boolean {
   const values = new Map(
     parameters.map((parameter) => {
       const equals = parameter.indexOf('=');
-      return [parameter.slice(0, equals).trim().toLowerCase(), parameter.slice(equals + 1).trim().replace(/^"|"$/g, '')] as const;
+      return [
+        parameter.slice(0, equals).trim().toLowerCase(),
+        parameter
+          .slice(equals + 1)
+          .trim()
+          .replace(/^"|"$/g, ''),
+      ] as const;
     }),
   );
   return values.get('proto') === 'io.prometheus.client.MetricFamily' && values.get('encoding') === 'delimited';

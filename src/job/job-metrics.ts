@@ -120,11 +120,7 @@ export function jobStateFromFamilies(families: readonly MetricFamily[], name: st
   };
 }
 
-function scheduleFromFamilies(
-  families: readonly MetricFamily[],
-  name: string,
-  value: (metric: string) => number | undefined,
-): ScheduleRecord | undefined {
+function scheduleFromFamilies(families: readonly MetricFamily[], name: string, value: (metric: string) => number | undefined): ScheduleRecord | undefined {
   const deadline = value(JOB_METRICS.nextRunDeadline);
   const interval = value(JOB_METRICS.expectedInterval);
   const info = families.find((family) => family.name === JOB_METRICS.scheduleInfo);
@@ -194,17 +190,25 @@ export function jobFamilies(name: string, state: JobState): MetricFamily[] {
   add(JOB_METRICS.lastDuration, HELP.lastDuration, 'gauge', [[[], state.lastDurationSeconds]]);
   add(JOB_METRICS.lastExitCode, HELP.lastExitCode, 'gauge', [[[], state.lastExitCode]]);
   if (state.lastResult !== undefined) {
-    add(JOB_METRICS.lastResult, HELP.lastResult, 'gauge', byResult((result) => (result === state.lastResult ? 1 : 0)));
+    add(
+      JOB_METRICS.lastResult,
+      HELP.lastResult,
+      'gauge',
+      byResult((result) => (result === state.lastResult ? 1 : 0)),
+    );
   }
   add(JOB_METRICS.lastSuccess, HELP.lastSuccess, 'gauge', [[[], state.lastSuccessSeconds]]);
-  add(JOB_METRICS.runs, HELP.runs, 'counter', byResult((result) => state.runs[result]));
+  add(
+    JOB_METRICS.runs,
+    HELP.runs,
+    'counter',
+    byResult((result) => state.runs[result]),
+  );
   const schedule = state.schedule;
   if (schedule !== undefined) {
     add(JOB_METRICS.nextRunDeadline, HELP.nextRunDeadline, 'gauge', [[[], schedule.nextRunDeadlineSeconds]]);
     add(JOB_METRICS.expectedInterval, HELP.expectedInterval, 'gauge', [[[], schedule.expectedIntervalSeconds]]);
-    add(JOB_METRICS.scheduleInfo, HELP.scheduleInfo, 'gauge', [
-      [['kind', schedule.kind, 'schedule', schedule.schedule, 'timezone', schedule.timezone], 1],
-    ]);
+    add(JOB_METRICS.scheduleInfo, HELP.scheduleInfo, 'gauge', [[['kind', schedule.kind, 'schedule', schedule.schedule, 'timezone', schedule.timezone], 1]]);
   }
   return families;
 }

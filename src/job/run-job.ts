@@ -67,11 +67,7 @@ export async function runJob(options: RunJobOptions): Promise<JobRun> {
   const durationSeconds = toMilliseconds((performance.now() - startedAt) / 1000);
   const result = resultOf(outcome);
   if (outcome.startError !== undefined) {
-    options.warn(
-      outcome.status === EXIT_NOT_FOUND
-        ? `${options.command}: command not found`
-        : `${options.command}: cannot run: ${outcome.startError.message}`,
-    );
+    options.warn(outcome.status === EXIT_NOT_FOUND ? `${options.command}: command not found` : `${options.command}: cannot run: ${outcome.startError.message}`);
   } else if (outcome.timedOut) {
     options.warn(
       `${options.command}: stopped after the --timeout of ${formatDuration(options.timeoutMs ?? 0)}` +
@@ -80,9 +76,7 @@ export async function runJob(options: RunJobOptions): Promise<JobRun> {
   }
 
   const endSeconds = toMilliseconds(startSeconds + durationSeconds);
-  await record(options, path, 'end', (state) =>
-    withRunEnded(state, { startSeconds, endSeconds, durationSeconds, exitCode: outcome.status, result }),
-  );
+  await record(options, path, 'end', (state) => withRunEnded(state, { startSeconds, endSeconds, durationSeconds, exitCode: outcome.status, result }));
   if (options.historyLength > 0) {
     const run: RunRecord = {
       start: startSeconds,

@@ -99,7 +99,8 @@ export function runCommand(command: string, args: readonly string[], options: Co
       if (timedOut) status = EXIT_TIMED_OUT;
       else if (signal !== null) status = 128 + signalNumber(signal);
       else status = code ?? 1;
-      const end = (): void => finish({ status, signal: signal ?? undefined, timedOut, startError: undefined, ...(tail === undefined ? {} : { outputTail: tail.bytes() }) });
+      const end = (): void =>
+        finish({ status, signal: signal ?? undefined, timedOut, startError: undefined, ...(tail === undefined ? {} : { outputTail: tail.bytes() }) });
       if (tail === undefined) {
         end();
         return;

@@ -18,8 +18,7 @@ export interface LoggerOptions {
 
 export function createLogger(options: LoggerOptions): Logger {
   const write = options.write ?? writeToStderr;
-  const destination: DestinationStream =
-    options.format === 'json' ? { write } : { write: (line: string) => write(`${logfmtFromJson(line)}\n`) };
+  const destination: DestinationStream = options.format === 'json' ? { write } : { write: (line: string) => write(`${logfmtFromJson(line)}\n`) };
   return pino(
     {
       level: options.level,

@@ -82,12 +82,18 @@ export class ConsistencyIndex {
         for (const [type, count] of byType) {
           const others = count - (ownTypes.get(family.name) === type ? 1 : 0);
           if (type !== family.type && others > 0) {
-            return { kind: 'type', message: `metric family ${family.name} is ${/^[AEIOU]/.test(type.toUpperCase()) ? 'an' : 'a'} ${type.toUpperCase()} in another group or textfile, pushed as ${family.type.toUpperCase()}` };
+            return {
+              kind: 'type',
+              message: `metric family ${family.name} is ${/^[AEIOU]/.test(type.toUpperCase()) ? 'an' : 'a'} ${type.toUpperCase()} in another group or textfile, pushed as ${family.type.toUpperCase()}`,
+            };
           }
         }
       }
       if ((this.expanded.get(family.name) ?? 0) - (ownExpanded.has(family.name) ? 1 : 0) > 0) {
-        return { kind: 'name_collision', message: `metric family ${family.name} collides with the series of a histogram or summary in another group or textfile` };
+        return {
+          kind: 'name_collision',
+          message: `metric family ${family.name} collides with the series of a histogram or summary in another group or textfile`,
+        };
       }
       for (const name of expandedNames(family)) {
         const byTypeExpanded = this.types.get(name);
@@ -95,7 +101,11 @@ export class ConsistencyIndex {
         let others = 0;
         for (const count of byTypeExpanded.values()) others += count;
         if (ownTypes.has(name)) others--;
-        if (others > 0) return { kind: 'name_collision', message: `the ${name} series of ${family.type} ${family.name} collide with metric family ${name} in another group or textfile` };
+        if (others > 0)
+          return {
+            kind: 'name_collision',
+            message: `the ${name} series of ${family.type} ${family.name} collide with metric family ${name} in another group or textfile`,
+          };
       }
       this.expandRendered(family.name);
       for (const metric of family.metrics) {

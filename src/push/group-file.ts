@@ -42,7 +42,10 @@ interface Metadata {
  */
 export function groupFileName(key: GroupingKey): string {
   const job = valueOf(key, 'job') ?? '';
-  const readable = job.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_').slice(0, 48);
+  const readable = job
+    .replace(/[^A-Za-z0-9_.-]/g, '_')
+    .replace(/^\.+/, '_')
+    .slice(0, 48);
   const digest = createHash('sha256').update(JSON.stringify(key.labels)).digest('hex').slice(0, 32);
   return `${readable}.${digest}.prom`;
 }
@@ -108,7 +111,13 @@ export function renderGroupFile(content: GroupContent): Buffer {
 }
 
 export type GroupMetadataResult =
-  | { readonly ok: true; readonly key: GroupingKey; readonly familyPushedAtMs: Map<string, number>; readonly pushTimeMs: number; readonly failureTimeMs: number }
+  | {
+      readonly ok: true;
+      readonly key: GroupingKey;
+      readonly familyPushedAtMs: Map<string, number>;
+      readonly pushTimeMs: number;
+      readonly failureTimeMs: number;
+    }
   | { readonly ok: false; readonly message: string };
 
 /** Reads the metadata comment (the first line) of a group file. */

@@ -131,7 +131,13 @@ export class PushedGroups {
     return result;
   }
 
-  private async applyPush(method: 'PUT' | 'POST', id: string, key: GroupingKey, body: readonly MetricFamily[], ttlMs: number | undefined): Promise<PushOutcome> {
+  private async applyPush(
+    method: 'PUT' | 'POST',
+    id: string,
+    key: GroupingKey,
+    body: readonly MetricFamily[],
+    ttlMs: number | undefined,
+  ): Promise<PushOutcome> {
     const now = this.now();
     this.syncTextfiles();
     this.expire(now);
@@ -165,7 +171,11 @@ export class PushedGroups {
     };
     const bytes = renderGroupFile(draft);
     if (bytes.length > this.options.maxFileBytes) {
-      return reject(413, 'too_large', `the group would be a ${bytes.length}-byte file, over the limit of ${this.options.maxFileBytes} (--textfile.max-file-size)`);
+      return reject(
+        413,
+        'too_large',
+        `the group would be a ${bytes.length}-byte file, over the limit of ${this.options.maxFileBytes} (--textfile.max-file-size)`,
+      );
     }
     // Exactly the store's judgement of the file to be: what passes here is served.
     const verdict = judgeGroupFile('pushed group', bytes, this.options.contentOptions);
@@ -212,7 +222,10 @@ export class PushedGroups {
       await writeAtomically(existing.path, renderGroupFile(updated), { mtimeMs: existing.pushTimeMs });
     } catch (error) {
       this.groups.set(id, existing);
-      this.options.logger.warn({ file: existing.path, err: error instanceof Error ? error.message : String(error) }, 'cannot record a failed push in its group');
+      this.options.logger.warn(
+        { file: existing.path, err: error instanceof Error ? error.message : String(error) },
+        'cannot record a failed push in its group',
+      );
     }
   }
 
@@ -312,7 +325,10 @@ export class PushedGroups {
       const verdict = judgeGroupFile(path, bytes, this.options.contentOptions);
       if (!metadata.ok || !verdict.ok) {
         // Left in place: the store reports it on the landing page as any bad textfile.
-        this.options.logger.warn({ file: path }, `not a pushed group, ignored by the push API: ${metadata.ok ? (verdict.ok ? '' : verdict.message) : metadata.message}`);
+        this.options.logger.warn(
+          { file: path },
+          `not a pushed group, ignored by the push API: ${metadata.ok ? (verdict.ok ? '' : verdict.message) : metadata.message}`,
+        );
         continue;
       }
       const id = canonicalKey(metadata.key);

@@ -128,7 +128,8 @@ export async function main(options: LaunchOptions): Promise<number> {
     process.stderr.write(`unknown scenario: ${unknown.join(', ')}\n\n${USAGE}`);
     return 2;
   }
-  const selected = positionals.length === 0 ? SCENARIOS.filter((scenario) => scenario.runByDefault) : SCENARIOS.filter((scenario) => positionals.includes(scenario.name));
+  const selected =
+    positionals.length === 0 ? SCENARIOS.filter((scenario) => scenario.runByDefault) : SCENARIOS.filter((scenario) => positionals.includes(scenario.name));
   if (typeof (globalThis as { gc?: unknown }).gc !== 'function') {
     process.stderr.write('note: run with node --expose-gc (as `npm run bench` does) for a GC between timed iterations\n');
   }
@@ -180,7 +181,12 @@ export async function main(options: LaunchOptions): Promise<number> {
   sections.splice(3, 0, describeOtherLoad(loadAtStart, activity.finish()));
   if (targets.length > 0) {
     sections.push('## Targets');
-    sections.push(markdownTable(['scenario', 'target', 'measured', 'result'], targets.map((target) => [target.scenario, target.target, target.measured, target.verdict])));
+    sections.push(
+      markdownTable(
+        ['scenario', 'target', 'measured', 'result'],
+        targets.map((target) => [target.scenario, target.target, target.measured, target.verdict]),
+      ),
+    );
   }
   const report = `${sections.join('\n\n')}\n`;
   process.stdout.write(report);

@@ -17,9 +17,7 @@ export const PEERS = {
 
 /** Absolute path of an executable, or undefined. */
 export function findProgram(name: string): string | undefined {
-  const candidates = name.includes('/')
-    ? [name]
-    : (process.env['PATH'] ?? '').split(delimiter).map((dir) => join(dir, name));
+  const candidates = name.includes('/') ? [name] : (process.env['PATH'] ?? '').split(delimiter).map((dir) => join(dir, name));
   for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);

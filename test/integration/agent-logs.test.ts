@@ -53,7 +53,10 @@ describe('the agent log', () => {
   });
 
   it('names a refused file once, in file=, with its position as line= and column=', () => {
-    const line = agent!.output().split('\n').find((entry) => entry.includes('bad.prom'));
+    const line = agent!
+      .output()
+      .split('\n')
+      .find((entry) => entry.includes('bad.prom'));
     expect(line).toBeDefined();
     expect(line!.split('bad.prom')).toHaveLength(2);
     expect(line).toMatch(/ file=\S+\/bad\.prom .*line=1 column=\d+/);
@@ -65,7 +68,10 @@ describe('the agent log', () => {
     await eventually(async () => /pushed group expired/.test(agent!.output()), 60_000, 'the expiry to be logged');
     // Which of the two notices it first (the push API's expiry timer or the store's) is a race;
     // whichever does, no line about the pushed file advises touching it.
-    const aboutGroup = agent!.output().split('\n').filter((entry) => /file=\S*\/push\/short\./.test(entry));
+    const aboutGroup = agent!
+      .output()
+      .split('\n')
+      .filter((entry) => /file=\S*\/push\/short\./.test(entry));
     expect(aboutGroup.length).toBeGreaterThan(0);
     for (const entry of aboutGroup) expect(entry).not.toContain('touch');
     expect(aboutGroup.some((entry) => /removed|deleted/.test(entry))).toBe(true);
@@ -95,7 +101,8 @@ describe.runIf(process.getuid?.() === 0)('the agent log, for an agent that is no
     await eventually(async () => agent!.output().includes('no such directory'), 30_000, 'the missing directory to be logged');
     await mkdir(directory, { mode: 0o700 });
     await eventually(
-      async () => /level=warn msg="cannot read textfile directory: permission denied \(EACCES\); user nobody cannot list it" directory=\S*later/.test(agent!.output()),
+      async () =>
+        /level=warn msg="cannot read textfile directory: permission denied \(EACCES\); user nobody cannot list it" directory=\S*later/.test(agent!.output()),
       60_000,
       'the unreadable directory to be logged',
     );

@@ -125,9 +125,7 @@ describe('promdrop set / inc / delete', () => {
     expect((await promdrop(['set', 'backup', 'size_bytes', '10', '-l', 'volume=home', '--help', 'Backup size.'], { dir })).code).toBe(0);
     expect((await promdrop(['set', 'backup', 'size_bytes', '20', '-l', 'volume=srv'], { dir })).code).toBe(0);
     expect((await promdrop(['set', 'backup', 'size_bytes', '11', '-l', 'volume=home'], { dir })).code).toBe(0);
-    expect(read('backup.prom')).toBe(
-      '# HELP size_bytes Backup size.\n# TYPE size_bytes gauge\nsize_bytes{volume="home"} 11\nsize_bytes{volume="srv"} 20\n',
-    );
+    expect(read('backup.prom')).toBe('# HELP size_bytes Backup size.\n# TYPE size_bytes gauge\nsize_bytes{volume="home"} 11\nsize_bytes{volume="srv"} 20\n');
   });
 
   it('set takes negative numbers and Go spellings as values', async () => {

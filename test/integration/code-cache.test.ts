@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, removeDir } from './serve-agent.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
-const VERSION = (JSON.parse(execFileSync(process.execPath, ['-p', 'JSON.stringify(require("./package.json"))'], { cwd: REPO }).toString()) as { version: string }).version;
+const VERSION = (
+  JSON.parse(execFileSync(process.execPath, ['-p', 'JSON.stringify(require("./package.json"))'], { cwd: REPO }).toString()) as { version: string }
+).version;
 
 describe('the CLI code cache', () => {
   let copy: string;
@@ -17,7 +19,8 @@ describe('the CLI code cache', () => {
     mkdirSync(join(copy, 'bin'));
     mkdirSync(join(copy, 'dist'));
     for (const file of ['bin/promdrop', 'bin/load-cli.cjs', 'bin/package.json']) copyFileSync(join(REPO, file), join(copy, file));
-    for (const file of readdirSync(join(REPO, 'dist'))) if (file.endsWith('.cjs') || file.endsWith('.v8-cache')) copyFileSync(join(REPO, 'dist', file), join(copy, 'dist', file));
+    for (const file of readdirSync(join(REPO, 'dist')))
+      if (file.endsWith('.cjs') || file.endsWith('.v8-cache')) copyFileSync(join(REPO, 'dist', file), join(copy, 'dist', file));
   });
 
   afterAll(async () => {
@@ -29,9 +32,16 @@ describe('the CLI code cache', () => {
   it('is made by the build and accepted by the node that built it, `list` and `cat` included', () => {
     expect(run('write', '-d', copy, 'first')).toBe('');
     expect(run('cat', '-d', copy)).toContain('cached_ok 1\n');
-    const rejected = execFileSync(process.execPath, ['-e', "process.argv = ['node', 'promdrop', '--version']; const s = require(process.env.LOADER).runCli(); process.on('exit', () => console.log(s.cachedDataRejected))"], {
-      env: { ...process.env, LOADER: join(copy, 'bin', 'load-cli.cjs') },
-    }).toString();
+    const rejected = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        "process.argv = ['node', 'promdrop', '--version']; const s = require(process.env.LOADER).runCli(); process.on('exit', () => console.log(s.cachedDataRejected))",
+      ],
+      {
+        env: { ...process.env, LOADER: join(copy, 'bin', 'load-cli.cjs') },
+      },
+    ).toString();
     expect(rejected).toBe(`${VERSION}\nfalse\n`);
   });
 

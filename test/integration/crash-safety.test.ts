@@ -81,7 +81,8 @@ function observe(targets: ReadonlySet<string>, seen: Observations): void {
       continue; // only before the first write of the slot
     }
     seen.reads++;
-    if (!isComplete(text) && seen.torn.length < 5) seen.torn.push(`${name}: ${text.length} bytes: ${JSON.stringify(text.slice(0, 40))}…${JSON.stringify(text.slice(-30))}`);
+    if (!isComplete(text) && seen.torn.length < 5)
+      seen.torn.push(`${name}: ${text.length} bytes: ${JSON.stringify(text.slice(0, 40))}…${JSON.stringify(text.slice(-30))}`);
   }
 }
 
@@ -108,60 +109,64 @@ function killOneWriter(target: string, firstSequence: number): Promise<{ killed:
 }
 
 describe('crash safety of writeAtomically', () => {
-  it(`keeps the target whole through ${KILLS} writers killed with SIGKILL mid-loop`, async () => {
-    const targets = Array.from({ length: SLOTS }, (_, slot) => `slot${slot}.prom`);
-    const targetSet = new Set(targets);
-    const seen: Observations = { reads: 0, torn: [], strayNames: new Set() };
-    let killsLeft = KILLS;
-    let kills = 0;
-    let killsLeavingTempFiles = 0;
-    const failures: string[] = [];
-    let writersDone = false;
+  it(
+    `keeps the target whole through ${KILLS} writers killed with SIGKILL mid-loop`,
+    async () => {
+      const targets = Array.from({ length: SLOTS }, (_, slot) => `slot${slot}.prom`);
+      const targetSet = new Set(targets);
+      const seen: Observations = { reads: 0, torn: [], strayNames: new Set() };
+      let killsLeft = KILLS;
+      let kills = 0;
+      let killsLeavingTempFiles = 0;
+      const failures: string[] = [];
+      let writersDone = false;
 
-    const reader = (async () => {
-      while (!writersDone) {
-        observe(targetSet, seen);
-        await yieldToEventLoop();
-      }
-    })();
-
-    const slot = async (index: number): Promise<void> => {
-      const target = join(dir, targets[index]!);
-      let sequence = index * 10_000_000;
-      while (killsLeft > 0) {
-        killsLeft--;
-        const before = new Set(readdirSync(dir));
-        const result = await killOneWriter(target, sequence);
-        sequence += 100_000;
-        if (!result.killed) {
-          failures.push(`writer exited on its own: ${result.stderr}`);
-          continue;
+      const reader = (async () => {
+        while (!writersDone) {
+          observe(targetSet, seen);
+          await yieldToEventLoop();
         }
-        kills++;
-        if (readdirSync(dir).some((name) => name.startsWith(`.${targets[index]}.`) && !before.has(name))) killsLeavingTempFiles++;
-        // Whatever the moment of the kill, the target is a complete file.
-        observe(targetSet, seen);
-        // What the next (locked) writer of the file does; keeps the disk use of the test bounded.
-        await removeAbandonedTempFiles(target);
-      }
-    };
+      })();
 
-    await Promise.all(Array.from({ length: SLOTS }, (_, index) => slot(index)));
-    writersDone = true;
-    await reader;
+      const slot = async (index: number): Promise<void> => {
+        const target = join(dir, targets[index]!);
+        let sequence = index * 10_000_000;
+        while (killsLeft > 0) {
+          killsLeft--;
+          const before = new Set(readdirSync(dir));
+          const result = await killOneWriter(target, sequence);
+          sequence += 100_000;
+          if (!result.killed) {
+            failures.push(`writer exited on its own: ${result.stderr}`);
+            continue;
+          }
+          kills++;
+          if (readdirSync(dir).some((name) => name.startsWith(`.${targets[index]}.`) && !before.has(name))) killsLeavingTempFiles++;
+          // Whatever the moment of the kill, the target is a complete file.
+          observe(targetSet, seen);
+          // What the next (locked) writer of the file does; keeps the disk use of the test bounded.
+          await removeAbandonedTempFiles(target);
+        }
+      };
 
-    expect(failures).toEqual([]);
-    expect(kills).toBe(KILLS);
-    expect(seen.torn).toEqual([]);
-    expect([...seen.strayNames]).toEqual([]);
-    expect(seen.reads).toBeGreaterThan(KILLS);
-    // The test only proves something if kills really land inside writes: each one that leaves
-    // a temp file behind interrupted a write between open() and rename().
-    expect(killsLeavingTempFiles).toBeGreaterThan(KILLS / 10);
+      await Promise.all(Array.from({ length: SLOTS }, (_, index) => slot(index)));
+      writersDone = true;
+      await reader;
 
-    // Leftovers of the killed writers were dot files the agent ignores, and were removed as the
-    // next writer removes them.
-    expect(readdirSync(dir).sort()).toEqual([...targets].sort());
-    for (const target of targets) expect(isComplete(readFileSync(join(dir, target), 'utf8'))).toBe(true);
-  }, TEST_TIMEOUT_MS);
+      expect(failures).toEqual([]);
+      expect(kills).toBe(KILLS);
+      expect(seen.torn).toEqual([]);
+      expect([...seen.strayNames]).toEqual([]);
+      expect(seen.reads).toBeGreaterThan(KILLS);
+      // The test only proves something if kills really land inside writes: each one that leaves
+      // a temp file behind interrupted a write between open() and rename().
+      expect(killsLeavingTempFiles).toBeGreaterThan(KILLS / 10);
+
+      // Leftovers of the killed writers were dot files the agent ignores, and were removed as the
+      // next writer removes them.
+      expect(readdirSync(dir).sort()).toEqual([...targets].sort());
+      for (const target of targets) expect(isComplete(readFileSync(join(dir, target), 'utf8'))).toBe(true);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

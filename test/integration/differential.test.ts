@@ -80,7 +80,7 @@ describe.skipIf(promtool === undefined)('promdrop vs promtool check metrics', ()
     });
   });
 
-  describe('the parser gives promtool\'s verdict, line and message', () => {
+  describe("the parser gives promtool's verdict, line and message", () => {
     it.each(cases)('$name', (c) => {
       const seen = promtoolSays(c);
       const result = parseExposition(bytesOf(c.input), LEGACY);
@@ -121,7 +121,6 @@ describe.skipIf(promtool === undefined)('promdrop vs promtool check metrics', ()
 });
 
 // ─── Parsed series vs node_exporter ────────────────────────────────────────────────────────
-
 
 function scrapeErrorOf(text: string): string | undefined {
   return /^node_textfile_scrape_error (\S+)$/m.exec(text)?.[1];

@@ -96,7 +96,12 @@ describe('a served file replaced by something that is not a regular file', () =>
 
   it('logs each of these once, as a state change, and keeps running', async () => {
     for (const name of ['dir.prom', 'fifo.prom', 'socket.prom', 'dangling.prom', 'loop.prom']) {
-      expect(agent.output().split('\n').filter((line) => line.includes('level=warn') && line.includes(`file=${join(dir, name)}`))).toHaveLength(1);
+      expect(
+        agent
+          .output()
+          .split('\n')
+          .filter((line) => line.includes('level=warn') && line.includes(`file=${join(dir, name)}`)),
+      ).toHaveLength(1);
     }
     for (let i = 0; i < 5; i++) expect((await agent.get('/metrics')).status).toBe(200);
     expect(agent.child.exitCode).toBeNull();
@@ -198,7 +203,11 @@ describe('permission denied, for an agent that is not root', () => {
     expect(agent.output()).toMatch(/cannot read textfile directory.*(EACCES|permission denied)/i);
 
     chmodSync(dir, 0o755);
-    await eventually(async () => sampleValue(await agent!.metrics(), 'other_metric{source="healthy"}') === '1', 15_000, 'the directory to be read once listable');
+    await eventually(
+      async () => sampleValue(await agent!.metrics(), 'other_metric{source="healthy"}') === '1',
+      15_000,
+      'the directory to be read once listable',
+    );
   });
 });
 

@@ -92,7 +92,9 @@ describe('too many open files in the agent', () => {
 
       // Many scrapers at once: each connection is a descriptor. Some may be refused while the
       // limit is reached; the agent must survive it and serve every file afterwards.
-      const results = await Promise.allSettled(Array.from({ length: 100 }, () => fetch(`${agent!.url}/metrics`).then(async (r) => ({ status: r.status, body: await r.text() }))));
+      const results = await Promise.allSettled(
+        Array.from({ length: 100 }, () => fetch(`${agent!.url}/metrics`).then(async (r) => ({ status: r.status, body: await r.text() }))),
+      );
       const answered = results.filter((r): r is PromiseFulfilledResult<{ status: number; body: string }> => r.status === 'fulfilled');
       for (const r of answered) {
         // 503 beyond --web.max-requests (40) scrapes at once, as documented.

@@ -77,7 +77,13 @@ function expectClean(answer: RawAnswer, allowed: readonly number[] = [200]): voi
     expect(answer.closedByServer).toBe(true);
     return;
   }
-  expect(answer.status >= 400 && answer.status < 500 ? answer.status : allowed.includes(answer.status) ? answer.status : `unexpected ${answer.status}: ${answer.head}`).toBe(answer.status);
+  expect(
+    answer.status >= 400 && answer.status < 500
+      ? answer.status
+      : allowed.includes(answer.status)
+        ? answer.status
+        : `unexpected ${answer.status}: ${answer.head}`,
+  ).toBe(answer.status);
 }
 
 async function stillServes(): Promise<void> {
@@ -87,7 +93,8 @@ async function stillServes(): Promise<void> {
   expect(agent.child.exitCode).toBeNull();
 }
 
-const request = (line: string, headers: readonly string[] = []): string => `${line}\r\nHost: 127.0.0.1\r\n${headers.map((h) => `${h}\r\n`).join('')}Connection: close\r\n\r\n`;
+const request = (line: string, headers: readonly string[] = []): string =>
+  `${line}\r\nHost: 127.0.0.1\r\n${headers.map((h) => `${h}\r\n`).join('')}Connection: close\r\n\r\n`;
 
 describe('malformed requests to every route', () => {
   it.each(ROUTES)('%s: bad methods get 404/405, never 5xx', async (route) => {
@@ -124,7 +131,12 @@ describe('malformed requests to every route', () => {
     const answer = await raw(request(`GET ${route} HTTP/1.1`, [`X-Padding: ${'a'.repeat(64 * 1024)}`]));
     expectClean(answer);
     if (answer.status !== undefined) expect(answer.status).toBe(431);
-    const many = await raw(request(`GET ${route} HTTP/1.1`, Array.from({ length: 3_000 }, (_, i) => `X-H${i}: v`)));
+    const many = await raw(
+      request(
+        `GET ${route} HTTP/1.1`,
+        Array.from({ length: 3_000 }, (_, i) => `X-H${i}: v`),
+      ),
+    );
     expectClean(many);
     expect(many.status === undefined || many.status === 431).toBe(true);
     await stillServes();
@@ -205,7 +217,13 @@ describe('hostile pushes (push API on)', () => {
       await raw(put('/metrics/job/x/%zz/1', [], 'm 1\n')),
       await raw(put('/metrics/job/x', [], Buffer.from([0xff, 0x00, 0x80, 0x0a]))),
       await raw(put('/metrics/job/x', [], 'm 1')),
-      await raw(put('/metrics/job/x', ['Content-Type: application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited'], Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]))),
+      await raw(
+        put(
+          '/metrics/job/x',
+          ['Content-Type: application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited'],
+          Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]),
+        ),
+      ),
       await raw(put('/metrics/job/x', ['Content-Encoding: gzip'], 'not gzip at all\n')),
     ];
     for (const answer of answers) {

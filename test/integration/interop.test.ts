@@ -122,14 +122,19 @@ describe('files written by promdrop', () => {
       const result = await promdrop(args, { dir: into, ...(input === undefined ? {} : { input }) });
       expect(result.code, result.stderr).toBe(expectedCode);
     };
-    await run(['write', 'written', '--ttl', '26h'], '# HELP written_value A value.\n# TYPE written_value gauge\nwritten_value{kind="a \\"quoted\\" \\\\ value"} 1.5\n');
+    await run(
+      ['write', 'written', '--ttl', '26h'],
+      '# HELP written_value A value.\n# TYPE written_value gauge\nwritten_value{kind="a \\"quoted\\" \\\\ value"} 1.5\n',
+    );
     await run(['set', 'set', 'backup_size_bytes', '1.2e9', '-l', 'volume=home', '--help', 'Size of the last backup, in bytes.']);
     await run(['set', 'set', 'backup_size_bytes', '-0.5', '-l', 'volume=srv']);
     await run(['inc', 'inc', 'mails_sent_total', '41', '--help', 'Mails sent.']);
     await run(['inc', 'inc', 'mails_sent_total']);
     await run(['run', '--name', 'nightly', '--', 'true']);
     await run(['run', '--name', 'nightly', '--', 'false'], undefined, 1);
-    return readdirSync(into).filter((name) => name.endsWith('.prom')).sort();
+    return readdirSync(into)
+      .filter((name) => name.endsWith('.prom'))
+      .sort();
   }
 
   it.skipIf(!promtool)('pass promtool check metrics without a single complaint', async () => {

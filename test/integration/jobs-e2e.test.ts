@@ -66,7 +66,11 @@ describe('jobs: run history, overdue verdict, API, page and alerts', () => {
     expect(text.stdout).toMatch(/^overdue +success .* stopped$/m);
     const json = JSON.parse((await promdrop(['jobs', '-d', textfiles, '--json'])).stdout) as { jobs: JobJson[] };
     const nightly = json.jobs.find((job) => job.name === 'nightly')!;
-    expect(nightly.recent.map((r) => [r.result, r.exitCode])).toEqual([['timeout', 124], ['failure', 3], ['success', 0]]);
+    expect(nightly.recent.map((r) => [r.result, r.exitCode])).toEqual([
+      ['timeout', 124],
+      ['failure', 3],
+      ['success', 0],
+    ]);
     expect(json.jobs.find((job) => job.name === 'stopped')).toMatchObject({ state: 'overdue', overdue: true });
     const detail = await promdrop(['jobs', '-d', textfiles, 'nightly']);
     expect(detail.stdout).toContain('| disk <full>');
@@ -114,7 +118,9 @@ describe('jobs: run history, overdue verdict, API, page and alerts', () => {
       'run run-failure',
       'run run-timeout',
     ]);
-    const colours = await nightly.locator('.strip .run').evaluateAll((runs) => runs.map((run) => (globalThis as unknown as BrowserGlobals).getComputedStyle(run).backgroundColor));
+    const colours = await nightly
+      .locator('.strip .run')
+      .evaluateAll((runs) => runs.map((run) => (globalThis as unknown as BrowserGlobals).getComputedStyle(run).backgroundColor));
     expect(new Set(colours).size).toBe(3);
     expect(await page.locator('tr.job', { hasText: 'stopped' }).locator('.state').innerText()).toBe('overdue');
     expect(await page.locator('tr.job', { hasText: 'stopped' }).innerText()).toMatch(/overdue by \d+s/);
@@ -140,66 +146,72 @@ describe('jobs: run history, overdue verdict, API, page and alerts', () => {
     await plain.screenshot({ path: join(ARTIFACTS, 'problems-no-js.png'), fullPage: true });
   });
 
-  it.skipIf(chromiumBinary === undefined)('refreshes itself in place: a new run appears without a reload', async () => {
-    const page = await browser!.newPage();
-    await page.goto(`http://127.0.0.1:${agent!.port}/`);
-    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 1));
-    await page.getByText('History of nightly').click();
-    expect((await promdrop(['run', '-d', textfiles, '--name', 'stopped', '--every', '1h', '--', 'true'])).code).toBe(0);
-    await expect
-      .poll(() => page.locator('tr.job', { hasText: 'stopped' }).locator('.state').innerText(), { timeout: 30_000, interval: 500 })
-      .toBe('ok');
-    // The same document: no reload happened, and the history opened before is still open.
-    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(1);
-    expect(await page.locator('details[data-job="nightly"] pre.output', { hasText: 'disk <full>' }).isVisible()).toBe(true);
-    await page.screenshot({ path: join(ARTIFACTS, 'after-refresh.png'), fullPage: true });
-    // Overdue again for Prometheus below.
-    expect((await promdrop(['run', '-d', textfiles, '--name', 'stopped', '--every', '1s', '--grace', '0', '--', 'true'])).code).toBe(0);
-  }, 60_000);
+  it.skipIf(chromiumBinary === undefined)(
+    'refreshes itself in place: a new run appears without a reload',
+    async () => {
+      const page = await browser!.newPage();
+      await page.goto(`http://127.0.0.1:${agent!.port}/`);
+      await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 1));
+      await page.getByText('History of nightly').click();
+      expect((await promdrop(['run', '-d', textfiles, '--name', 'stopped', '--every', '1h', '--', 'true'])).code).toBe(0);
+      await expect.poll(() => page.locator('tr.job', { hasText: 'stopped' }).locator('.state').innerText(), { timeout: 30_000, interval: 500 }).toBe('ok');
+      // The same document: no reload happened, and the history opened before is still open.
+      expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(1);
+      expect(await page.locator('details[data-job="nightly"] pre.output', { hasText: 'disk <full>' }).isVisible()).toBe(true);
+      await page.screenshot({ path: join(ARTIFACTS, 'after-refresh.png'), fullPage: true });
+      // Overdue again for Prometheus below.
+      expect((await promdrop(['run', '-d', textfiles, '--name', 'stopped', '--every', '1s', '--grace', '0', '--', 'true'])).code).toBe(0);
+    },
+    60_000,
+  );
 
-  it.skipIf(prometheusBinary === undefined)('a real Prometheus evaluating the bundled rules fires BatchJobMissedRun and BatchJobTimedOut', async () => {
-    const config = join(root, 'prometheus.yml');
-    await writeFile(
-      config,
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        '  scrape_timeout: 1s',
-        '  evaluation_interval: 1s',
-        'rule_files:',
-        `  - ${join(REPO_ROOT, 'examples', 'alerts', 'promdrop.rules.yml')}`,
-        'scrape_configs:',
-        '  - job_name: promdrop',
-        '    static_configs:',
-        `      - targets: ['127.0.0.1:${agent!.port}']`,
-        '',
-      ].join('\n'),
-    );
-    prometheus = await startProcess(
-      prometheusBinary!,
-      (port) => [`--config.file=${config}`, `--storage.tsdb.path=${join(root, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
-      async (url) => (await fetch(`${url}/-/ready`)).ok,
-      30_000,
-    );
-    const firing = async (): Promise<string[]> => {
-      const response = await fetch(`${prometheus!.url}/api/v1/alerts`);
-      const json = (await response.json()) as { data: { alerts: Array<{ state: string; labels: Record<string, string> }> } };
-      return json.data.alerts
-        .filter((alert) => alert.state === 'firing')
-        .map((alert) => `${alert.labels['alertname']}/${alert.labels['name']}`)
-        .sort();
-    };
-    let last: string[] = [];
-    await eventually(
-      async () => {
-        last = await firing();
-        return last.includes('BatchJobMissedRun/stopped') && last.includes('BatchJobTimedOut/nightly');
-      },
-      60_000,
-      `BatchJobMissedRun/stopped and BatchJobTimedOut/nightly to fire (last: ${JSON.stringify(last)})`,
-    );
-    // The timeout is told apart: not a BatchJobFailed; the daily job is not late.
-    expect(last).not.toContain('BatchJobFailed/nightly');
-    expect(last).not.toContain('BatchJobMissedRun/nightly');
-  }, 90_000);
+  it.skipIf(prometheusBinary === undefined)(
+    'a real Prometheus evaluating the bundled rules fires BatchJobMissedRun and BatchJobTimedOut',
+    async () => {
+      const config = join(root, 'prometheus.yml');
+      await writeFile(
+        config,
+        [
+          'global:',
+          '  scrape_interval: 1s',
+          '  scrape_timeout: 1s',
+          '  evaluation_interval: 1s',
+          'rule_files:',
+          `  - ${join(REPO_ROOT, 'examples', 'alerts', 'promdrop.rules.yml')}`,
+          'scrape_configs:',
+          '  - job_name: promdrop',
+          '    static_configs:',
+          `      - targets: ['127.0.0.1:${agent!.port}']`,
+          '',
+        ].join('\n'),
+      );
+      prometheus = await startProcess(
+        prometheusBinary!,
+        (port) => [`--config.file=${config}`, `--storage.tsdb.path=${join(root, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+        async (url) => (await fetch(`${url}/-/ready`)).ok,
+        30_000,
+      );
+      const firing = async (): Promise<string[]> => {
+        const response = await fetch(`${prometheus!.url}/api/v1/alerts`);
+        const json = (await response.json()) as { data: { alerts: Array<{ state: string; labels: Record<string, string> }> } };
+        return json.data.alerts
+          .filter((alert) => alert.state === 'firing')
+          .map((alert) => `${alert.labels['alertname']}/${alert.labels['name']}`)
+          .sort();
+      };
+      let last: string[] = [];
+      await eventually(
+        async () => {
+          last = await firing();
+          return last.includes('BatchJobMissedRun/stopped') && last.includes('BatchJobTimedOut/nightly');
+        },
+        60_000,
+        `BatchJobMissedRun/stopped and BatchJobTimedOut/nightly to fire (last: ${JSON.stringify(last)})`,
+      );
+      // The timeout is told apart: not a BatchJobFailed; the daily job is not late.
+      expect(last).not.toContain('BatchJobFailed/nightly');
+      expect(last).not.toContain('BatchJobMissedRun/nightly');
+    },
+    90_000,
+  );
 });

@@ -21,8 +21,14 @@ let dir: string;
 beforeAll(() => {
   requireBuiltCli();
   dir = tempDirectory('list');
-  writeFileSync(join(dir, 'backup.prom'), '# promdrop: ttl=26h\n# HELP backup_last_success_timestamp_seconds Last successful backup.\n# TYPE backup_last_success_timestamp_seconds gauge\nbackup_last_success_timestamp_seconds 1.7e+09\n');
-  writeFileSync(join(dir, 'apt.prom'), '# HELP apt_upgrades_pending Upgrades pending.\n# TYPE apt_upgrades_pending gauge\napt_upgrades_pending{arch="amd64"} 3\napt_upgrades_pending{arch="all"} 1\n');
+  writeFileSync(
+    join(dir, 'backup.prom'),
+    '# promdrop: ttl=26h\n# HELP backup_last_success_timestamp_seconds Last successful backup.\n# TYPE backup_last_success_timestamp_seconds gauge\nbackup_last_success_timestamp_seconds 1.7e+09\n',
+  );
+  writeFileSync(
+    join(dir, 'apt.prom'),
+    '# HELP apt_upgrades_pending Upgrades pending.\n# TYPE apt_upgrades_pending gauge\napt_upgrades_pending{arch="amd64"} 3\napt_upgrades_pending{arch="all"} 1\n',
+  );
   writeFileSync(join(dir, 'broken.prom'), '# TYPE broken gauge\nbroken{job="a" 1\n');
   const old = Date.now() / 1000 - 3 * 3600;
   utimesSync(join(dir, 'apt.prom'), old, old);

@@ -32,7 +32,9 @@ afterAll(() => {
 /** Runs WORKERS shell loops at once, each running `promdrop ARGS` ROUNDS times in a row. */
 async function runWorkers(argsFor: (worker: number) => string): Promise<void> {
   const workers = Array.from({ length: WORKERS }, (_, worker) => {
-    const script = `for i in $(seq ${ROUNDS}); do ${promdropArgv(requireBuiltCli()).map((word) => `"${word}"`).join(' ')} ${argsFor(worker)} --lock-timeout ${LOCK_TIMEOUT} || exit 1; done`;
+    const script = `for i in $(seq ${ROUNDS}); do ${promdropArgv(requireBuiltCli())
+      .map((word) => `"${word}"`)
+      .join(' ')} ${argsFor(worker)} --lock-timeout ${LOCK_TIMEOUT} || exit 1; done`;
     return new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
       const child = spawn('sh', ['-c', script], {
         env: { ...process.env, PROMDROP_DIR: dir },
@@ -55,23 +57,31 @@ async function runWorkers(argsFor: (worker: number) => string): Promise<void> {
 }
 
 describe('no lost updates', () => {
-  it(`${WORKERS} processes × ${ROUNDS} \`promdrop inc\` on one counter end at exactly ${WORKERS * ROUNDS}`, async () => {
-    await runWorkers(() => 'inc jobs jobs_done_total');
-    expect(readFileSync(join(dir, 'jobs.prom'), 'utf8')).toBe(`# TYPE jobs_done_total counter\njobs_done_total ${WORKERS * ROUNDS}\n`);
-    expect(readdirSync(dir)).toEqual(['jobs.prom']);
-  }, TEST_TIMEOUT_MS);
+  it(
+    `${WORKERS} processes × ${ROUNDS} \`promdrop inc\` on one counter end at exactly ${WORKERS * ROUNDS}`,
+    async () => {
+      await runWorkers(() => 'inc jobs jobs_done_total');
+      expect(readFileSync(join(dir, 'jobs.prom'), 'utf8')).toBe(`# TYPE jobs_done_total counter\njobs_done_total ${WORKERS * ROUNDS}\n`);
+      expect(readdirSync(dir)).toEqual(['jobs.prom']);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it(`${WORKERS} processes × ${ROUNDS} \`promdrop set\` on different series of one file keep every series`, async () => {
-    await runWorkers((worker) => `set items item_value "$i" -l worker=${worker} -l round="$i"`);
-    const bytes = readFileSync(join(dir, 'items.prom'));
-    const checked = checkExposition(bytes);
-    expect(checked.accepted).toBe(true);
-    const series = checked.families.find((family) => family.name === 'item_value')?.metrics ?? [];
-    const seen = new Set(series.map((metric) => `${metric.labels.join(',')}=${metric.kind === 'scalar' ? metric.value : ''}`));
-    const expected = new Set<string>();
-    for (let worker = 0; worker < WORKERS; worker++) {
-      for (let round = 1; round <= ROUNDS; round++) expected.add(`round,${round},worker,${worker}=${round}`);
-    }
-    expect(seen).toEqual(expected);
-  }, TEST_TIMEOUT_MS);
+  it(
+    `${WORKERS} processes × ${ROUNDS} \`promdrop set\` on different series of one file keep every series`,
+    async () => {
+      await runWorkers((worker) => `set items item_value "$i" -l worker=${worker} -l round="$i"`);
+      const bytes = readFileSync(join(dir, 'items.prom'));
+      const checked = checkExposition(bytes);
+      expect(checked.accepted).toBe(true);
+      const series = checked.families.find((family) => family.name === 'item_value')?.metrics ?? [];
+      const seen = new Set(series.map((metric) => `${metric.labels.join(',')}=${metric.kind === 'scalar' ? metric.value : ''}`));
+      const expected = new Set<string>();
+      for (let worker = 0; worker < WORKERS; worker++) {
+        for (let round = 1; round <= ROUNDS; round++) expected.add(`round,${round},worker,${worker}=${round}`);
+      }
+      expect(seen).toEqual(expected);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

@@ -51,12 +51,21 @@ function nodeHidingScript(emptyFile: string): string {
     }
   }
   binaries.add(realpathSync(process.execPath));
-  const directories = ['/usr/lib/node_modules', '/usr/local/lib/node_modules', '/usr/share/nodejs', '/usr/include/node', REPO, join(process.env['HOME'] ?? '/root', '.npm')]
+  const directories = [
+    '/usr/lib/node_modules',
+    '/usr/local/lib/node_modules',
+    '/usr/share/nodejs',
+    '/usr/include/node',
+    REPO,
+    join(process.env['HOME'] ?? '/root', '.npm'),
+  ]
     .filter((path) => existsSync(path))
     .map((path) => realpathSync(path));
   return [
     'set -e',
-    ...[...binaries].filter((binary) => !directories.some((directory) => binary.startsWith(`${directory}/`))).map((binary) => `mount --bind ${quote(emptyFile)} ${quote(binary)}`),
+    ...[...binaries]
+      .filter((binary) => !directories.some((directory) => binary.startsWith(`${directory}/`)))
+      .map((binary) => `mount --bind ${quote(emptyFile)} ${quote(binary)}`),
     ...directories.map((directory) => `mount -t tmpfs -o ro,size=4k promdrop-no-node ${quote(directory)}`),
     // A working directory under a covered one would still reach what it holds.
     'cd /',
@@ -141,7 +150,10 @@ describe.skipIf(!ready)('without Node.js: the release tarball and the .deb', () 
 
       it('--version, write, set, run -- true and check', async () => {
         expect((await runHidden([promdrop, '--version'])).stdout.trim()).toBe(VERSION);
-        const written = await runHidden([promdrop, 'write', 'backup', '-d', textfiles], '# HELP backup_size_bytes Size.\n# TYPE backup_size_bytes gauge\nbackup_size_bytes 1200\n');
+        const written = await runHidden(
+          [promdrop, 'write', 'backup', '-d', textfiles],
+          '# HELP backup_size_bytes Size.\n# TYPE backup_size_bytes gauge\nbackup_size_bytes 1200\n',
+        );
         expect(written).toMatchObject({ code: 0, stderr: '' });
         expect(await runHidden([promdrop, 'set', 'backup', 'backup_files', '42', '-l', 'volume=home', '-d', textfiles])).toMatchObject({ code: 0, stderr: '' });
         expect(await runHidden([promdrop, 'run', '--name', 'nightly', '-d', textfiles, '--', 'true'])).toMatchObject({ code: 0 });
@@ -157,7 +169,13 @@ describe.skipIf(!ready)('without Node.js: the release tarball and the .deb', () 
 
       it('serves over HTTP, to a real Prometheus, and takes a push', async () => {
         const port = await freePort();
-        const [command, args] = hidden([promdrop, 'serve', `--collector.textfile.directory=${textfiles}`, `--web.listen-address=127.0.0.1:${port}`, '--web.enable-push']);
+        const [command, args] = hidden([
+          promdrop,
+          'serve',
+          `--collector.textfile.directory=${textfiles}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          '--web.enable-push',
+        ]);
         // Pushed groups are kept under the textfile directory; root runs the agent here.
         const agent = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
         running.push(agent);
@@ -166,7 +184,12 @@ describe.skipIf(!ready)('without Node.js: the release tarball and the .deb', () 
         agent.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
         const url = `http://127.0.0.1:${port}`;
         const deadline = Date.now() + 30_000;
-        while (!(await fetch(`${url}/-/ready`).then((response) => response.ok, () => false))) {
+        while (
+          !(await fetch(`${url}/-/ready`).then(
+            (response) => response.ok,
+            () => false,
+          ))
+        ) {
           if (agent.exitCode !== null || Date.now() > deadline) throw new Error(`the agent did not get ready:\n${output}`);
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
@@ -174,15 +197,25 @@ describe.skipIf(!ready)('without Node.js: the release tarball and the .deb', () 
         expect(scraped).toContain('backup_files{volume="home"} 42\n');
         expect(scraped).toContain(`promdrop_textfile_up{file="${join(textfiles, 'backup.prom')}"} 1\n`);
 
-        const pushed = await fetch(`${url}/metrics/job/nonode/instance/db1`, { method: 'PUT', body: '# TYPE pushed_without_node gauge\npushed_without_node 7\n' });
+        const pushed = await fetch(`${url}/metrics/job/nonode/instance/db1`, {
+          method: 'PUT',
+          body: '# TYPE pushed_without_node gauge\npushed_without_node 7\n',
+        });
         expect(pushed.status).toBe(200);
         expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^pushed_without_node\{instance="db1",job="nonode"\} 7$/m);
 
         const config = join(root, `${artefact}-prometheus.yml`);
-        await writeFile(config, `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: promdrop\n    honor_labels: true\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`);
+        await writeFile(
+          config,
+          `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: promdrop\n    honor_labels: true\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`,
+        );
         const prometheus = await startProcess(
           prometheusBinary!,
-          (prometheusPort) => [`--config.file=${config}`, `--storage.tsdb.path=${join(root, `${artefact}-tsdb`)}`, `--web.listen-address=127.0.0.1:${prometheusPort}`],
+          (prometheusPort) => [
+            `--config.file=${config}`,
+            `--storage.tsdb.path=${join(root, `${artefact}-tsdb`)}`,
+            `--web.listen-address=127.0.0.1:${prometheusPort}`,
+          ],
           async (prometheusUrl) => (await fetch(`${prometheusUrl}/-/ready`)).ok,
           60_000,
         );

@@ -9,7 +9,11 @@ import { makeTempDir, REPO_ROOT } from './writer-support.js';
 
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-function run(command: string, args: readonly string[], options: { cwd?: string; input?: string } = {}): { status: number | null; stdout: string; stderr: string } {
+function run(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; input?: string } = {},
+): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(command, args, { cwd: options.cwd ?? REPO_ROOT, input: options.input, encoding: 'utf8', timeout: 300_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -52,7 +56,14 @@ describe('npm pack, then npm install -g of the tarball', () => {
 
   it('carries what the docs point at: the unit files, examples and docs/service.md', () => {
     const installed = join(prefix, 'lib', 'node_modules', 'promdrop');
-    for (const file of ['systemd/promdrop.service', 'systemd/promdrop.socket', 'systemd/promdrop.tmpfiles', 'examples/systemd/promdrop-dirsize.service', 'docs/service.md', 'README.md']) {
+    for (const file of [
+      'systemd/promdrop.service',
+      'systemd/promdrop.socket',
+      'systemd/promdrop.tmpfiles',
+      'examples/systemd/promdrop-dirsize.service',
+      'docs/service.md',
+      'README.md',
+    ]) {
       expect(existsSync(join(installed, file)), file).toBe(true);
     }
   });

@@ -41,7 +41,9 @@ describe.skipIf(prometheusBinary === undefined)('a real Prometheus scraping the 
       timeoutMs,
       `${expression} to be [${values.join(', ')}] (last: ${JSON.stringify(last)})`,
     ).catch((error: unknown) => {
-      throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- prometheus ---\n${prometheus.output().slice(-3000)}\n--- agent ---\n${agent.output().slice(-3000)}`);
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)}\n--- prometheus ---\n${prometheus.output().slice(-3000)}\n--- agent ---\n${agent.output().slice(-3000)}`,
+      );
     });
   }
 
@@ -91,7 +93,9 @@ describe.skipIf(prometheusBinary === undefined)('a real Prometheus scraping the 
 
   it('scrapes the agent successfully (up is 1)', async () => {
     await expectEventually('up{job="promdrop"}', ['1']);
-    const health = (await (await fetch(`${prometheus.url}/api/v1/targets`)).json()) as { data: { activeTargets: Array<{ health: string; lastError: string }> } };
+    const health = (await (await fetch(`${prometheus.url}/api/v1/targets`)).json()) as {
+      data: { activeTargets: Array<{ health: string; lastError: string }> };
+    };
     expect(health.data.activeTargets.map((target) => [target.health, target.lastError])).toEqual([['up', '']]);
   });
 
@@ -120,7 +124,7 @@ describe.skipIf(prometheusBinary === undefined)('a real Prometheus scraping the 
     await expectEventually('job_runs_total', ['43', '8']);
   });
 
-  it.skipIf(promtoolBinary === undefined)("passes `promtool check metrics` without a parse error", async () => {
+  it.skipIf(promtoolBinary === undefined)('passes `promtool check metrics` without a parse error', async () => {
     const body = await agent.metrics({ accept: 'text/plain' });
     const result = await runProgram(promtoolBinary!, ['check', 'metrics'], body);
     // Exit 1 is a parse error; 3 would be lint advice only (e.g. about Node.js metric names).

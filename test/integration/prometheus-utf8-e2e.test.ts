@@ -68,7 +68,16 @@ describe.skipIf(prometheusBinary === undefined)('Prometheus 2.42 scraping UTF-8 
     const config = join(root, 'prometheus.yml');
     await writeFile(
       config,
-      ['global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', 'scrape_configs:', '  - job_name: promdrop', '    static_configs:', `      - targets: ['127.0.0.1:${agent.port}']`, ''].join('\n'),
+      [
+        'global:',
+        '  scrape_interval: 1s',
+        '  scrape_timeout: 1s',
+        'scrape_configs:',
+        '  - job_name: promdrop',
+        '    static_configs:',
+        `      - targets: ['127.0.0.1:${agent.port}']`,
+        '',
+      ].join('\n'),
     );
     prometheus = await startProcess(
       prometheusBinary!,

@@ -32,7 +32,13 @@ async function runPython(agent: Agent, script: string): Promise<string> {
   return result.stdout;
 }
 
-async function send(agent: Agent, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+async function send(
+  agent: Agent,
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   const response = await fetch(`${agent.url}${path}`, { method, headers, signal: AbortSignal.timeout(15_000), ...(body === undefined ? {} : { body }) });
   return { status: response.status, body: await response.text() };
 }
@@ -90,11 +96,27 @@ describe.skipIf(python === undefined)('real push clients against the agent', () 
   });
 
   it('takes a per-push TTL from a header that Python (handler), prom-client (headers) and curl can send', async () => {
-    await runPython(agent, ["r = CollectorRegistry()", "Gauge('ttl_python', 'x', registry=r).set(1)", "push_to_gateway(GATEWAY, job='ttl_python', registry=r, handler=ttl_handler)"].join('\n'));
+    await runPython(
+      agent,
+      [
+        'r = CollectorRegistry()',
+        "Gauge('ttl_python', 'x', registry=r).set(1)",
+        "push_to_gateway(GATEWAY, job='ttl_python', registry=r, handler=ttl_handler)",
+      ].join('\n'),
+    );
     const registry = new Registry();
     new Gauge({ name: 'ttl_node', help: 'x', registers: [registry] }).set(2);
     await new Pushgateway(agent.url, { headers: { 'X-Promdrop-TTL': '15m' } }, registry).push({ jobName: 'ttl_node' });
-    const fromCurl = await runProgram(curl!, ['-s', '-w', '%{http_code}', '-X', 'PUT', '--data-binary', 'ttl_curl 3\n', `${agent.url}/metrics/job/ttl_curl?ttl=15m`]);
+    const fromCurl = await runProgram(curl!, [
+      '-s',
+      '-w',
+      '%{http_code}',
+      '-X',
+      'PUT',
+      '--data-binary',
+      'ttl_curl 3\n',
+      `${agent.url}/metrics/job/ttl_curl?ttl=15m`,
+    ]);
     expect(fromCurl.stdout).toBe('200');
     const files = (await send(agent, 'GET', '/api/v1/files')).body;
     const reports = (JSON.parse(files) as { data: { files: { path: string; ttlMs?: number }[] } }).data.files.filter((file) => file.path.includes('/ttl_'));
@@ -165,7 +187,11 @@ describe.skipIf(python === undefined)('real push clients against the agent', () 
     await eventually(
       async () => {
         const response = await send(agent, 'GET', '/metrics');
-        return response.status === 200 && response.body.includes('later_family_total') === false && /promdrop_textfile_up\{file="[^"]*zz-later\.prom"\} 0|node_textfile_scrape_error 1/.test(response.body);
+        return (
+          response.status === 200 &&
+          response.body.includes('later_family_total') === false &&
+          /promdrop_textfile_up\{file="[^"]*zz-later\.prom"\} 0|node_textfile_scrape_error 1/.test(response.body)
+        );
       },
       10_000,
       'the later textfile to be flagged',
@@ -193,7 +219,9 @@ describe.skipIf(python === undefined)('real push clients against the agent', () 
     expect(groupFiles.every((file) => file.served)).toBe(true);
     // The group whose HELP differs above gets a warning only (docs/agent.md): ok and served.
     expect(groupFiles.filter((file) => file.state !== 'ok')).toEqual([]);
-    const warned = groupFiles.filter((file) => (file as { warnings?: number }).warnings! > 0).map((file) => file.path.slice(pushDirectory.length + 1, pushDirectory.length + 5));
+    const warned = groupFiles
+      .filter((file) => (file as { warnings?: number }).warnings! > 0)
+      .map((file) => file.path.slice(pushDirectory.length + 1, pushDirectory.length + 5));
     expect(warned).toContain('hcb.');
     expect(await send(agent, 'PUT', '/api/v1/admin/wipe')).toEqual({ status: 202, body: '' });
     expect(await readdir(pushDirectory)).toEqual([]);
@@ -206,7 +234,12 @@ describe.skipIf(python === undefined)('pushes from outside the allowed networks'
   let agent: Agent;
   beforeAll(async () => {
     root = await makeTempDir('promdrop-push-');
-    agent = await startAgent([`--textfile.directory=${root}`, '--web.enable-push', `--push.directory=${join(root, 'push')}`, '--push.allowed-networks=10.0.0.0/8']);
+    agent = await startAgent([
+      `--textfile.directory=${root}`,
+      '--web.enable-push',
+      `--push.directory=${join(root, 'push')}`,
+      '--push.allowed-networks=10.0.0.0/8',
+    ]);
   });
   afterAll(async () => {
     await agent?.stop();
@@ -214,7 +247,10 @@ describe.skipIf(python === undefined)('pushes from outside the allowed networks'
   });
 
   it('are refused with 403, and without --web.enable-admin-api there is no wipe', async () => {
-    expect(await send(agent, 'PUT', '/metrics/job/x', 'x 1\n')).toEqual({ status: 403, body: 'pushing from 127.0.0.1 is not allowed (--push.allowed-networks)\n' });
+    expect(await send(agent, 'PUT', '/metrics/job/x', 'x 1\n')).toEqual({
+      status: 403,
+      body: 'pushing from 127.0.0.1 is not allowed (--push.allowed-networks)\n',
+    });
     expect((await send(agent, 'PUT', '/api/v1/admin/wipe')).status).toBe(404);
     expect(await readdir(join(root, 'push'))).toEqual([]);
   });
@@ -231,7 +267,17 @@ describe.skipIf(python === undefined || prometheusBinary === undefined)('pushed 
     const config = join(root, 'prometheus.yml');
     await writeFile(
       config,
-      ['global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', 'scrape_configs:', '  - job_name: promdrop', '    honor_labels: true', '    static_configs:', `      - targets: ['127.0.0.1:${agent.port}']`, ''].join('\n'),
+      [
+        'global:',
+        '  scrape_interval: 1s',
+        '  scrape_timeout: 1s',
+        'scrape_configs:',
+        '  - job_name: promdrop',
+        '    honor_labels: true',
+        '    static_configs:',
+        `      - targets: ['127.0.0.1:${agent.port}']`,
+        '',
+      ].join('\n'),
     );
     prometheus = await startProcess(
       prometheusBinary!,
@@ -246,7 +292,14 @@ describe.skipIf(python === undefined || prometheusBinary === undefined)('pushed 
   });
 
   it('shows the pushed job and instance labels, not the scrape target', async () => {
-    await runPython(agent, ["r = CollectorRegistry()", "Gauge('batch_records', 'Records.', registry=r).set(1234)", "push_to_gateway(GATEWAY, job='nightly', registry=r, grouping_key={'instance': 'etl1'})"].join('\n'));
+    await runPython(
+      agent,
+      [
+        'r = CollectorRegistry()',
+        "Gauge('batch_records', 'Records.', registry=r).set(1234)",
+        "push_to_gateway(GATEWAY, job='nightly', registry=r, grouping_key={'instance': 'etl1'})",
+      ].join('\n'),
+    );
     let last = '';
     await eventually(
       async () => {

@@ -74,7 +74,14 @@ const STEPS: readonly Step[] = [
 
 /** Groups the Pushgateway creates from rejected pushes (B1) or accepts where promdrop does not
  *  (B4): deleted from both before the outputs are compared. */
-const CLEANUP = ['/metrics/job/tcb', '/metrics/job/tsj', '/metrics/job/j4/bar@base64/=', '/metrics/job/utf/b@base64/-_8', '/metrics/job/dup', '/metrics/job/j7'];
+const CLEANUP = [
+  '/metrics/job/tcb',
+  '/metrics/job/tsj',
+  '/metrics/job/j4/bar@base64/=',
+  '/metrics/job/utf/b@base64/-_8',
+  '/metrics/job/dup',
+  '/metrics/job/j7',
+];
 
 /** Their own metrics, which the two do not share. */
 const OWN = /^(go_|process_|pushgateway_|promhttp_|promdrop_|nodejs_|node_textfile_|node_scrape_collector_)/;
@@ -116,7 +123,12 @@ describe.skipIf(pushgatewayBinary === undefined)('the same pushes against the Pu
       (port) => [`--web.listen-address=127.0.0.1:${port}`, `--persistence.file=${join(root, 'pushgateway.data')}`, '--web.enable-admin-api'],
       async (url) => (await fetch(`${url}/-/ready`)).ok,
     );
-    agent = await startAgent([`--textfile.directory=${join(root, 'textfiles')}`, '--web.enable-push', '--web.enable-admin-api', `--push.directory=${join(root, 'push')}`]);
+    agent = await startAgent([
+      `--textfile.directory=${join(root, 'textfiles')}`,
+      '--web.enable-push',
+      '--web.enable-admin-api',
+      `--push.directory=${join(root, 'push')}`,
+    ]);
   });
   afterAll(async () => {
     await pushgateway?.stop();
@@ -176,7 +188,11 @@ describe.skipIf(pushgatewayBinary === undefined)('the same pushes against the Pu
     expect(helpLines(last.promdrop)).toEqual(helpLines(last.pushgateway));
     expect(last.promdrop).not.toContain('Metric read from');
     expect(pushedSeries(last.promdrop)).toEqual(
-      expect.arrayContaining(['pbm{a="b",instance="",job="pbj"} 7', 'c1{env="prod",instance="fromBody",job="cj",other="x"} 1', 'b64{instance="",job="j3",path="/var/tmp"} 1']),
+      expect.arrayContaining([
+        'pbm{a="b",instance="",job="pbj"} 7',
+        'c1{env="prod",instance="fromBody",job="cj",other="x"} 1',
+        'b64{instance="",job="j3",path="/var/tmp"} 1',
+      ]),
     );
   });
 });

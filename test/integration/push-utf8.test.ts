@@ -44,7 +44,7 @@ describe('pushes with UTF-8 names', () => {
     expect(utf8.body).toMatch(/^push_time_seconds\{"backup\.host"="db1",instance="",job="backup"\} /m);
   });
 
-  it('refuses them without the flag, as the Pushgateway does, with the parser\'s message', async () => {
+  it("refuses them without the flag, as the Pushgateway does, with the parser's message", async () => {
     const target = await start([]);
     const response = await push(target, '/metrics/job/backup', BODY);
     expect(response.status).toBe(400);

@@ -50,7 +50,11 @@ describe.skipIf(qemu === undefined || prerequisites.length > 0)('the linux-arm64
     expect(await readFile(join(textfiles, 'arm.prom'), 'utf8')).toBe('# TYPE arm_ok gauge\narm_ok 1\n');
 
     const port = await freePort();
-    const agent = spawn(qemu!, ['-L', ARM64_ROOT, executable, 'serve', `--collector.textfile.directory=${textfiles}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const agent = spawn(
+      qemu!,
+      ['-L', ARM64_ROOT, executable, 'serve', `--collector.textfile.directory=${textfiles}`, `--web.listen-address=127.0.0.1:${port}`],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let output = '';
     agent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     agent.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -60,7 +64,10 @@ describe.skipIf(qemu === undefined || prerequisites.length > 0)('the linux-arm64
       let body = '';
       while (!body.includes('\narm_ok 1\n')) {
         if (agent.exitCode !== null || Date.now() > deadline) throw new Error(`the arm64 agent did not serve the file:\n${output}`);
-        body = await fetch(`http://127.0.0.1:${port}/metrics`).then((response) => response.text(), () => '');
+        body = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+          (response) => response.text(),
+          () => '',
+        );
         if (!body.includes('\narm_ok 1\n')) await new Promise((resolve) => setTimeout(resolve, 500));
       }
       expect(body).toContain(`promdrop_textfile_up{file="${join(textfiles, 'arm.prom')}"} 1\n`);

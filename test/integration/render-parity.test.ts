@@ -17,7 +17,6 @@ const fileNames = readdirSync(FIXTURES)
   .filter((name) => name.endsWith('.prom'))
   .sort();
 
-
 /** What promdrop serves for these files, each identified by its full path. */
 function promdropServes(paths: readonly string[]): string {
   const sources: Source[] = paths.map((path) => {

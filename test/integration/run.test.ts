@@ -35,10 +35,10 @@ function outcome(name: string): Map<string, number> {
 describe('promdrop run', () => {
   it('passes stdin, stdout and stderr through, exits 0, and records a success', async () => {
     const before = Date.now() / 1000;
-    const result = await promdrop(
-      ['run', '--name', 'ok', '--', NODE, '-e', "process.stdin.pipe(process.stdout); process.stderr.write('to stderr')"],
-      { dir, input: 'to stdout' },
-    );
+    const result = await promdrop(['run', '--name', 'ok', '--', NODE, '-e', "process.stdin.pipe(process.stdout); process.stderr.write('to stderr')"], {
+      dir,
+      input: 'to stdout',
+    });
     expect(result).toMatchObject({ code: 0, stdout: 'to stdout', stderr: 'to stderr' });
     const values = outcome('ok');
     expect(values.get('batch_job_running')).toBe(0);
@@ -103,12 +103,17 @@ describe('promdrop run', () => {
   });
 
   it('forwards SIGTERM to the command and records how it ended', async () => {
-    const script = "process.on('SIGTERM', () => { process.stdout.write('got TERM'); process.exit(42); }); process.stdout.write('ready\\n'); setInterval(() => {}, 1000);";
-    const child = spawn(promdropArgv(requireBuiltCli())[0], [...promdropArgv(requireBuiltCli()).slice(1), 'run', '--name', 'termed', '--', NODE, '-e', script], {
-      env: { ...process.env, PROMDROP_DIR: dir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 30_000,
-    });
+    const script =
+      "process.on('SIGTERM', () => { process.stdout.write('got TERM'); process.exit(42); }); process.stdout.write('ready\\n'); setInterval(() => {}, 1000);";
+    const child = spawn(
+      promdropArgv(requireBuiltCli())[0],
+      [...promdropArgv(requireBuiltCli()).slice(1), 'run', '--name', 'termed', '--', NODE, '-e', script],
+      {
+        env: { ...process.env, PROMDROP_DIR: dir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 30_000,
+      },
+    );
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();

@@ -60,11 +60,24 @@ const EXPRESSIONS = [
 ];
 const TIME_ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'Australia/Sydney'];
 /** Unix seconds: an ordinary day, and a few hours before the 2026 DST changes of Europe and the US. */
-const BASES = [Date.UTC(2026, 5, 10, 7, 13, 21) / 1000, Date.UTC(2026, 2, 28, 20, 0, 0) / 1000, Date.UTC(2026, 9, 24, 20, 0, 0) / 1000, Date.UTC(2026, 2, 7, 20, 0, 0) / 1000];
+const BASES = [
+  Date.UTC(2026, 5, 10, 7, 13, 21) / 1000,
+  Date.UTC(2026, 2, 28, 20, 0, 0) / 1000,
+  Date.UTC(2026, 9, 24, 20, 0, 0) / 1000,
+  Date.UTC(2026, 2, 7, 20, 0, 0) / 1000,
+];
 
 /** The zone's UTC offset at `seconds`, in minutes. */
 function offsetMinutes(timezone: string, seconds: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone: timezone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' }).formatToParts(new Date(seconds * 1000));
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: timezone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+  }).formatToParts(new Date(seconds * 1000));
   const part = (type: string): number => Number(parts.find((p) => p.type === type)!.value);
   return (Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute')) - Math.floor(seconds / 60) * 60_000) / 60_000;
 }
@@ -92,7 +105,9 @@ describe.skipIf(!python)('cron deadlines equal python3-croniter', () => {
         }
       }
     }
-    const oracle = JSON.parse(await runWithInput(python!, [join(REPO_ROOT, 'test/integration/fixtures/croniter-next.py')], JSON.stringify(steps))) as number[][];
+    const oracle = JSON.parse(
+      await runWithInput(python!, [join(REPO_ROOT, 'test/integration/fixtures/croniter-next.py')], JSON.stringify(steps)),
+    ) as number[][];
     const mismatches: string[] = [];
     let compared = 0;
     const acrossDst: Array<{ step: CronCase; ours: number }> = [];
@@ -104,7 +119,8 @@ describe.skipIf(!python)('cron deadlines equal python3-croniter', () => {
         continue;
       }
       compared++;
-      if (ours! / 1000 !== theirs) mismatches.push(`${step.expression} ${step.timezone} after ${iso(step.base)}: ours ${iso(ours! / 1000)} croniter ${iso(theirs)}`);
+      if (ours! / 1000 !== theirs)
+        mismatches.push(`${step.expression} ${step.timezone} after ${iso(step.base)}: ours ${iso(ours! / 1000)} croniter ${iso(theirs)}`);
     }
     // The steps across a change, against croniter's parser + zoneinfo + Vixie cron's DST rules.
     const vixie = JSON.parse(
@@ -115,7 +131,8 @@ describe.skipIf(!python)('cron deadlines equal python3-croniter', () => {
       ),
     ) as number[];
     for (const [index, { step, ours }] of acrossDst.entries()) {
-      if (ours !== vixie[index]) mismatches.push(`across DST: ${step.expression} ${step.timezone} after ${iso(step.base)}: ours ${iso(ours)} Vixie rules ${iso(vixie[index]!)}`);
+      if (ours !== vixie[index])
+        mismatches.push(`across DST: ${step.expression} ${step.timezone} after ${iso(step.base)}: ours ${iso(ours)} Vixie rules ${iso(vixie[index]!)}`);
     }
     console.log(`cron oracles: ${compared} steps equal to croniter, ${acrossDst.length} across a DST change equal to Vixie cron's rules`);
     expect(mismatches).toEqual([]);
@@ -131,7 +148,11 @@ describe('cron deadlines across DST changes follow Vixie cron', () => {
 
   it('a fixed-time job whose time does not exist that day runs at the first valid time after the gap', async () => {
     // Europe/Berlin, 2026-03-29: 02:00 CET jumps to 03:00 CEST; 02:30 does not exist.
-    expect(await next('30 2 * * *', 'Europe/Berlin', '2026-03-28T20:00:00Z', 3)).toEqual(['2026-03-29T01:00:00Z', '2026-03-30T00:30:00Z', '2026-03-31T00:30:00Z']);
+    expect(await next('30 2 * * *', 'Europe/Berlin', '2026-03-28T20:00:00Z', 3)).toEqual([
+      '2026-03-29T01:00:00Z',
+      '2026-03-30T00:30:00Z',
+      '2026-03-31T00:30:00Z',
+    ]);
   });
 
   it('a fixed-time job whose time occurs twice runs once, at the first occurrence', async () => {
@@ -140,7 +161,11 @@ describe('cron deadlines across DST changes follow Vixie cron', () => {
   });
 
   it('an interval job skips the missing hour and runs in both occurrences of the repeated one', async () => {
-    expect(await next('0 * * * *', 'Europe/Berlin', '2026-03-28T23:30:00Z', 3)).toEqual(['2026-03-29T00:00:00Z', '2026-03-29T01:00:00Z', '2026-03-29T02:00:00Z']);
+    expect(await next('0 * * * *', 'Europe/Berlin', '2026-03-28T23:30:00Z', 3)).toEqual([
+      '2026-03-29T00:00:00Z',
+      '2026-03-29T01:00:00Z',
+      '2026-03-29T02:00:00Z',
+    ]);
     expect(await next('*/30 * * * *', 'Europe/Berlin', '2026-10-24T23:45:00Z', 5)).toEqual([
       '2026-10-25T00:00:00Z',
       '2026-10-25T00:30:00Z',
@@ -152,19 +177,33 @@ describe('cron deadlines across DST changes follow Vixie cron', () => {
 });
 
 describe.skipIf(!systemdAnalyze)('OnCalendar= deadlines equal systemd-analyze calendar --iterations', () => {
-  const EXPRESSIONS_ONCALENDAR = ['daily', 'hourly', 'weekly', 'Mon..Fri 09:00', '*-*-* 02:30:00', 'Sat,Sun 12:00', '*-*-1 04:00', '*:0/15', 'Mon 08:00 Europe/Berlin'];
+  const EXPRESSIONS_ONCALENDAR = [
+    'daily',
+    'hourly',
+    'weekly',
+    'Mon..Fri 09:00',
+    '*-*-* 02:30:00',
+    'Sat,Sun 12:00',
+    '*-*-1 04:00',
+    '*:0/15',
+    'Mon 08:00 Europe/Berlin',
+  ];
   const BASE_SECONDS = Date.UTC(2026, 2, 28, 20, 0, 0) / 1000;
 
   /** The oracle: systemd-analyze's elapses in UTC (TZ=UTC), read with the simplest regex. */
   async function oracle(expression: string, count: number): Promise<number[]> {
     const output = await new Promise<string>((resolve, reject) => {
-      const child = spawn(systemdAnalyze!, ['calendar', `--iterations=${count}`, `--base-time=@${BASE_SECONDS}`, expression], { env: { ...process.env, TZ: 'UTC', LC_ALL: 'C' } });
+      const child = spawn(systemdAnalyze!, ['calendar', `--iterations=${count}`, `--base-time=@${BASE_SECONDS}`, expression], {
+        env: { ...process.env, TZ: 'UTC', LC_ALL: 'C' },
+      });
       let stdout = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       child.on('error', reject);
       child.on('close', () => resolve(stdout));
     });
-    return [...output.matchAll(/(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) UTC/g)].map((m) => Date.parse(`${m[1]!.replace(' ', 'T')}Z`) / 1000);
+    return [...output.matchAll(/(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) UTC/g)].map(
+      (m) => Date.parse(`${m[1]!.replace(' ', 'T')}Z`) / 1000,
+    );
   }
 
   for (const zone of ['UTC', 'Europe/Berlin', 'America/New_York']) {
@@ -191,6 +230,8 @@ describe.skipIf(!systemdAnalyze)('OnCalendar= deadlines equal systemd-analyze ca
   }
 
   it('an invalid expression is a clear error naming it', async () => {
-    await expect(nextScheduledTimes({ kind: 'calendar', expression: 'Mon..Fry 09:00' }, BASE_SECONDS * 1000, 2)).rejects.toThrow(/invalid OnCalendar= expression "Mon\.\.Fry 09:00"/);
+    await expect(nextScheduledTimes({ kind: 'calendar', expression: 'Mon..Fry 09:00' }, BASE_SECONDS * 1000, 2)).rejects.toThrow(
+      /invalid OnCalendar= expression "Mon\.\.Fry 09:00"/,
+    );
   });
 });

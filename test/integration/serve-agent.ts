@@ -73,7 +73,8 @@ export async function startAgent(
   };
   let addresses: string[] | undefined;
   while (addresses === undefined) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`promdrop serve exited early (${child.exitCode ?? child.signalCode}):\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`promdrop serve exited early (${child.exitCode ?? child.signalCode}):\n${output}`);
     const match = / listen_address=(\S+)/.exec(output) ?? /"listen_address":"([^"]+)"/.exec(output);
     if (match !== null) addresses = match[1]!.split(',');
     else if (Date.now() > deadline) await fail('did not log its listen address within 20 s');
@@ -116,7 +117,8 @@ export async function startAgent(
     },
   };
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`promdrop serve exited early (${child.exitCode ?? child.signalCode}):\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`promdrop serve exited early (${child.exitCode ?? child.signalCode}):\n${output}`);
     const ready = options.ready === undefined ? fetch(`${url}/-/ready`).then((response) => response.ok) : options.ready(port);
     if (await ready.catch(() => false)) return agent;
     if (Date.now() > deadline) await fail('was not ready within 20 s');

@@ -6,12 +6,24 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findProgram, runProgram } from '../helpers/peers.js';
-import { IN_FLIGHT_FILE, eventually, makeTempDir, removeDir, runCli, sampleValue, scrapeAcrossSigterm, startAgent, writeAtomically, type Agent } from './serve-agent.js';
+import {
+  IN_FLIGHT_FILE,
+  eventually,
+  makeTempDir,
+  removeDir,
+  runCli,
+  sampleValue,
+  scrapeAcrossSigterm,
+  startAgent,
+  writeAtomically,
+  type Agent,
+} from './serve-agent.js';
 
 const PROMETHEUS_ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
-const GOOD = '# HELP backup_last_success_seconds Last successful backup.\n# TYPE backup_last_success_seconds gauge\nbackup_last_success_seconds{host="db1"} 1.7e+09\n';
+const GOOD =
+  '# HELP backup_last_success_seconds Last successful backup.\n# TYPE backup_last_success_seconds gauge\nbackup_last_success_seconds{host="db1"} 1.7e+09\n';
 const BROKEN = 'broken_metric{job="a" 1\n';
 
 describe('promdrop serve: one directory with good, bad and odd files', () => {
@@ -107,7 +119,10 @@ describe('promdrop serve: one directory with good, bad and odd files', () => {
   it('serves the same list as JSON', async () => {
     const response = await agent.get('/api/v1/files');
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
-    const json = JSON.parse(response.body) as { status: string; data: { files: Array<{ path: string; state: string; reason?: string; series: number; served: boolean }> } };
+    const json = JSON.parse(response.body) as {
+      status: string;
+      data: { files: Array<{ path: string; state: string; reason?: string; series: number; served: boolean }> };
+    };
     expect(json.status).toBe('success');
     const byPath = new Map(json.data.files.map((file) => [file.path, file]));
     expect(byPath.get(join(dir, 'backup.prom'))).toMatchObject({ state: 'ok', served: true, series: 1 });

@@ -103,7 +103,11 @@ describe('promdrop serve --web.systemd-socket', () => {
 
   it('serves scrapes on the socket passed as fd 3, binding nothing itself, and stops cleanly on SIGTERM', async () => {
     const { server, port } = await listeningSocket();
-    const agent = spawnWithFd3('sh', ['-c', AS_SYSTEMD, ...promdropArgv(CLI), 'serve', '--web.systemd-socket', `--textfile.directory=${dir}`], listeningFd(server));
+    const agent = spawnWithFd3(
+      'sh',
+      ['-c', AS_SYSTEMD, ...promdropArgv(CLI), 'serve', '--web.systemd-socket', `--textfile.directory=${dir}`],
+      listeningFd(server),
+    );
     running.push(agent);
     // The agent has its own copy now; the test's must not accept the scrapes.
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -121,8 +125,13 @@ describe('promdrop serve --web.systemd-socket', () => {
     expect(exit.code).toBe(0);
   });
 
-  it('fails at start with exit 1 and exporter-toolkit\'s message when no socket was passed', async () => {
-    const agent = spawnWithFd3(promdropArgv(CLI)[0], [...promdropArgv(CLI).slice(1), 'serve', '--web.systemd-socket', `--textfile.directory=${dir}`], 'ignore', withoutActivation());
+  it("fails at start with exit 1 and exporter-toolkit's message when no socket was passed", async () => {
+    const agent = spawnWithFd3(
+      promdropArgv(CLI)[0],
+      [...promdropArgv(CLI).slice(1), 'serve', '--web.systemd-socket', `--textfile.directory=${dir}`],
+      'ignore',
+      withoutActivation(),
+    );
     running.push(agent);
     const exit = await withTimeout(agent.exited, 20_000);
     expect(exit.code).toBe(1);
@@ -135,7 +144,12 @@ describe('promdrop serve --web.systemd-socket', () => {
     // The variables inherited from a parent name the parent's pid, as when a socket-activated
     // service starts a child that runs promdrop.
     const env = { ...withoutActivation(), LISTEN_PID: String(process.pid), LISTEN_FDS: '1' };
-    const agent = spawnWithFd3(promdropArgv(CLI)[0], [...promdropArgv(CLI).slice(1), 'serve', '--web.systemd-socket', `--textfile.directory=${dir}`], listeningFd(server), env);
+    const agent = spawnWithFd3(
+      promdropArgv(CLI)[0],
+      [...promdropArgv(CLI).slice(1), 'serve', '--web.systemd-socket', `--textfile.directory=${dir}`],
+      listeningFd(server),
+      env,
+    );
     running.push(agent);
     server.close();
     const exit = await withTimeout(agent.exited, 20_000);

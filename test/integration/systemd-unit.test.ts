@@ -88,7 +88,14 @@ describe.skipIf(systemdAnalyze === undefined)('systemd units (systemd-analyze)',
     const exposure = Number(match![1]);
     expect(exposure).toBeLessThanOrEqual(EXPOSURE_TARGET);
     // The directives that matter most for an agent reachable from the network, each ✓.
-    for (const check of ['User=/DynamicUser=', 'NoNewPrivileges=', 'ProtectSystem=', 'PrivateUsers=', 'SystemCallFilter=~@privileged', 'CapabilityBoundingSet=~CAP_SYS_ADMIN']) {
+    for (const check of [
+      'User=/DynamicUser=',
+      'NoNewPrivileges=',
+      'ProtectSystem=',
+      'PrivateUsers=',
+      'SystemCallFilter=~@privileged',
+      'CapabilityBoundingSet=~CAP_SYS_ADMIN',
+    ]) {
       expect(result.stdout).toMatch(new RegExp(`^✓ ${check.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`, 'm'));
     }
   });
@@ -144,9 +151,13 @@ describe.skipIf(systemdAnalyze === undefined || strace === undefined)("the agent
     const trace = join(dir, 'trace.txt');
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const traced = spawn(strace!, ['-f', '-qq', '-o', trace, ...promdropArgv(CLI), 'serve', `--textfile.directory=${textfiles}`, `--web.listen-address=127.0.0.1:${port}`], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const traced = spawn(
+      strace!,
+      ['-f', '-qq', '-o', trace, ...promdropArgv(CLI), 'serve', `--textfile.directory=${textfiles}`, `--web.listen-address=127.0.0.1:${port}`],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     traced.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     traced.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -277,4 +288,3 @@ describe('example job (examples/systemd/dirsize.sh through promdrop run)', () =>
     expect(await readFile(join(textfiles, 'dirsize.prom'), 'utf8')).toContain('directory_size_bytes{directory=');
   });
 });
-

@@ -15,12 +15,7 @@ import { promdropArgv } from '../helpers/promdrop-command.js';
 
 const nodeExporterBinary = requireProgram(PEERS.nodeExporter, 'prometheus-node-exporter');
 
-type Entry =
-  | string
-  | Buffer
-  | { readonly symlinkTo: string }
-  | { readonly directory: true }
-  | { readonly content: string; readonly mtimeSeconds: number };
+type Entry = string | Buffer | { readonly symlinkTo: string } | { readonly directory: true } | { readonly content: string; readonly mtimeSeconds: number };
 
 interface Row {
   readonly row: string;
@@ -302,7 +297,7 @@ describe('rows where the store differs from node_exporter on purpose', () => {
     const { snapshot, directory } = await load({
       row: '11b',
       title: '',
-      files: { 'dir.prom': { directory: true }, 'target': { directory: true }, 'linkdir.prom': { symlinkTo: 'target' }, 'ok.prom': OK_FILE },
+      files: { 'dir.prom': { directory: true }, target: { directory: true }, 'linkdir.prom': { symlinkTo: 'target' }, 'ok.prom': OK_FILE },
     });
     expect(report(snapshot, directory, 'dir.prom')).toMatchObject({ state: 'invalid', served: false, reason: 'not_regular' });
     expect(report(snapshot, directory, 'linkdir.prom')).toMatchObject({ state: 'invalid', reason: 'not_regular' });

@@ -20,10 +20,12 @@ describe('promdrop check with UTF-8 names', () => {
   it('accepts them and warns that scrapers not asking for UTF-8 see escaped names', async () => {
     const result = await promdrop(['check', '--no-lint'], { input: FILE });
     expect(result.code).toBe(3);
-    expect(result.stdout).toContain('stdin:1: warning: UTF-8 names: scrapers that do not ask for them (Prometheus 2, escaping=underscores) see "http.requests" as http_requests, "http.method" as http_method');
+    expect(result.stdout).toContain(
+      'stdin:1: warning: UTF-8 names: scrapers that do not ask for them (Prometheus 2, escaping=underscores) see "http.requests" as http_requests, "http.method" as http_method',
+    );
   });
 
-  it('refuses them under --metric-name-validation-scheme legacy with expfmt v0.39\'s message', async () => {
+  it("refuses them under --metric-name-validation-scheme legacy with expfmt v0.39's message", async () => {
     const result = await promdrop(['check', '--metric-name-validation-scheme', 'legacy'], { input: FILE });
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^stdin:1:8: error: invalid metric name in comment/m);

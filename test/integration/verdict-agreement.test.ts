@@ -170,9 +170,15 @@ describe('check DIR, write, list, the landing page, /api/v1/files and the meta m
         expect(metaValue(metrics, 'node_textfile_scrape_error')).toBe(anyError ? '1' : '0');
 
         // The body is a valid exposition: no family or series written twice.
-        const families = metrics.split('\n').filter((line) => line.startsWith('# TYPE ')).map((line) => line.split(' ')[2]);
+        const families = metrics
+          .split('\n')
+          .filter((line) => line.startsWith('# TYPE '))
+          .map((line) => line.split(' ')[2]);
         expect(new Set(families).size).toBe(families.length);
-        const samples = metrics.split('\n').filter((line) => line !== '' && !line.startsWith('#')).map((line) => line.slice(0, line.lastIndexOf(' ')));
+        const samples = metrics
+          .split('\n')
+          .filter((line) => line !== '' && !line.startsWith('#'))
+          .map((line) => line.slice(0, line.lastIndexOf(' ')));
         expect(new Set(samples).size).toBe(samples.length);
         if (promtool !== undefined) {
           const checked = await runProgram(promtool, ['check', 'metrics'], metrics);

@@ -34,7 +34,23 @@ function issue(name: string, cn: string, san: string, signer: 'ca' | 'self' = 'c
   }
   openssl('req', ...ec, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
   writeFileSync(join(root, `${name}.ext`), `subjectAltName=${san}\n`);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '2',
+    '-extfile',
+    `${name}.ext`,
+  );
 }
 
 function hashOf(password: string): string {
@@ -57,7 +73,17 @@ interface CurlResult {
 }
 
 async function curl(port: number, path: string, ...args: string[]): Promise<CurlResult> {
-  const result = await runProgram(curlBinary!, ['-s', '--max-time', '10', '--cacert', join(root, 'ca.crt'), '-w', '\n%{http_code} %{http_version}', ...args, `https://127.0.0.1:${port}${path}`]);
+  const result = await runProgram(curlBinary!, [
+    '-s',
+    '--max-time',
+    '10',
+    '--cacert',
+    join(root, 'ca.crt'),
+    '-w',
+    '\n%{http_code} %{http_version}',
+    ...args,
+    `https://127.0.0.1:${port}${path}`,
+  ]);
   const cut = result.stdout.lastIndexOf('\n');
   const [status, httpVersion] = result.stdout.slice(cut + 1).split(' ');
   return { exit: result.code, status: status!, httpVersion: httpVersion!, body: result.stdout.slice(0, cut) };
@@ -105,7 +131,23 @@ describe.skipIf(!available)('--web.config.file with real clients', () => {
     textfiles = join(root, 'textfiles');
     await mkdir(textfiles);
     await writeFile(join(textfiles, 'backup.prom'), '# TYPE backup_ok gauge\nbackup_ok 1\n');
-    openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=promdrop test CA');
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=promdrop test CA',
+    );
     issue('server', 'first', 'IP:127.0.0.1,DNS:localhost');
     issue('client', 'scraper', 'DNS:scraper.example');
     issue('other-client', 'intruder', 'DNS:intruder.example');
@@ -184,7 +226,10 @@ describe.skipIf(!available)('--web.config.file with real clients', () => {
       replaceFile('web.yml', `${config(hashOf('third password'))}  bob: plaintext\n`);
       for (let i = 0; i < 3; i++) expect((await curl(agent.port, '/metrics', '-u', 'alice:second password')).status).toBe('200');
       expect((await curl(agent.port, '/metrics', '-u', 'alice:third password')).status).toBe('401');
-      const complaints = agent.output().split('\n').filter((line) => line.includes('does not load'));
+      const complaints = agent
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('does not load'));
       expect(complaints).toHaveLength(1);
       expect(complaints[0]).toContain(`${join(root, 'web.yml')}:9: basic_auth_users.bob: not a bcrypt hash`);
       replaceFile('web.yml', config(hashOf('second password')));
@@ -260,7 +305,9 @@ describe.skipIf(!available)('--web.config.file with real clients', () => {
     await mkdir(big);
     await writeFile(join(big, 'big.prom'), IN_FLIGHT_FILE.content());
     writeFileSync(join(root, 'web-drain.yml'), 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n');
-    const agent = await startAgent([`--textfile.directory=${big}`, '--web.disable-exporter-metrics', '--web.config.file', join(root, 'web-drain.yml')], { ready: httpsReady() });
+    const agent = await startAgent([`--textfile.directory=${big}`, '--web.disable-exporter-metrics', '--web.config.file', join(root, 'web-drain.yml')], {
+      ready: httpsReady(),
+    });
     const socket = connect({ host: '127.0.0.1', port: agent.port, ca: readFileSync(join(root, 'ca.crt')), servername: 'localhost' });
     await new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()));
     const { response, complete, exit } = await scrapeAcrossSigterm(agent, socket);
@@ -285,7 +332,9 @@ describe.skipIf(!available)('--web.config.file with real clients', () => {
       await agent?.stop();
     });
 
-    const basic = (user: string, password: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+    const basic = (user: string, password: string): Record<string, string> => ({
+      authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+    });
     const push = (headers: Record<string, string>) =>
       fetch(`http://${agent.addresses[0]}/metrics/job/nightly`, { method: 'PUT', headers, body: '# TYPE nightly_ok gauge\nnightly_ok 1\n' });
 
@@ -323,7 +372,10 @@ describe.skipIf(!available)('--web.config.file with real clients', () => {
     }
 
     beforeAll(async () => {
-      writeFileSync(join(root, 'web-prometheus.yml'), `tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  prometheus: ${hashOf('scrape-secret')}\n`);
+      writeFileSync(
+        join(root, 'web-prometheus.yml'),
+        `tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  prometheus: ${hashOf('scrape-secret')}\n`,
+      );
       agent = await startAgent([`--textfile.directory=${textfiles}`, '--web.config.file', join(root, 'web-prometheus.yml')], {
         ready: httpsReady({ auth: 'prometheus:scrape-secret' }),
       });
@@ -340,7 +392,10 @@ describe.skipIf(!available)('--web.config.file with real clients', () => {
           `      - targets: ['127.0.0.1:${agent.port}']`,
         ].join('\n');
       const config = join(root, 'prometheus.yml');
-      await writeFile(config, ['global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', 'scrape_configs:', job('right', 'scrape-secret'), job('wrong', 'guess'), ''].join('\n'));
+      await writeFile(
+        config,
+        ['global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', 'scrape_configs:', job('right', 'scrape-secret'), job('wrong', 'guess'), ''].join('\n'),
+      );
       prometheus = await startProcess(
         prometheusBinary!,
         (port) => [`--config.file=${config}`, `--storage.tsdb.path=${join(root, 'prometheus-data')}`, `--web.listen-address=127.0.0.1:${port}`],
@@ -355,15 +410,19 @@ describe.skipIf(!available)('--web.config.file with real clients', () => {
     });
 
     it('is up with the right password and down with a wrong one', async () => {
-      await eventually(async () => (await up('right')) === '1' && (await up('wrong')) === '0', 30_000, 'up to be 1 for job "right" and 0 for job "wrong"').catch(
-        (error: unknown) => {
-          throw new Error(`${String(error)}\n--- prometheus ---\n${prometheus.output().slice(-3000)}\n--- agent ---\n${agent.output().slice(-3000)}`);
-        },
-      );
+      await eventually(
+        async () => (await up('right')) === '1' && (await up('wrong')) === '0',
+        30_000,
+        'up to be 1 for job "right" and 0 for job "wrong"',
+      ).catch((error: unknown) => {
+        throw new Error(`${String(error)}\n--- prometheus ---\n${prometheus.output().slice(-3000)}\n--- agent ---\n${agent.output().slice(-3000)}`);
+      });
       const response = await fetch(`${prometheus.url}/api/v1/query?query=backup_ok`);
       const json = (await response.json()) as { data: { result: Array<{ metric: Record<string, string> }> } };
       expect(json.data.result.map((sample) => sample.metric['job'])).toEqual(['right']);
-      const targets = (await (await fetch(`${prometheus.url}/api/v1/targets`)).json()) as { data: { activeTargets: Array<{ labels: Record<string, string>; lastError: string }> } };
+      const targets = (await (await fetch(`${prometheus.url}/api/v1/targets`)).json()) as {
+        data: { activeTargets: Array<{ labels: Record<string, string>; lastError: string }> };
+      };
       const lastErrors = Object.fromEntries(targets.data.activeTargets.map((target) => [target.labels['job'], target.lastError]));
       expect(lastErrors).toEqual({ right: '', wrong: 'server returned HTTP status 401 Unauthorized' });
     });

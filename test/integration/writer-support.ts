@@ -19,7 +19,8 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
  */
 export function requireBuiltCli(): string {
   const cli = inject('promdropCli');
-  if (cli === undefined || !existsSync(cli)) throw new Error('no copy of dist/cli.cjs: run the integration tests through vitest.config.ts (its globalSetup makes it)');
+  if (cli === undefined || !existsSync(cli))
+    throw new Error('no copy of dist/cli.cjs: run the integration tests through vitest.config.ts (its globalSetup makes it)');
   return cli;
 }
 

@@ -60,7 +60,9 @@ function parseOptions(argv: readonly string[], repoRoot: string): Options {
     else if (flag === '--keep') options.keep = true;
     else if (flag === '--log-level') options.logLevel = value();
     else if (flag === '--help' || flag === '-h') {
-      process.stdout.write('npm run soak -- [--minutes N (10)] [--scale F (1: ~230 files)] [--json PATH (build/soak-summary.json)] [--keep (the directory and the agent log)] [--log-level debug|info (of the agent)]\n');
+      process.stdout.write(
+        'npm run soak -- [--minutes N (10)] [--scale F (1: ~230 files)] [--json PATH (build/soak-summary.json)] [--keep (the directory and the agent log)] [--log-level debug|info (of the agent)]\n',
+      );
       process.exit(0);
     } else throw new Error(`unknown option ${arg}`);
   }
@@ -76,7 +78,15 @@ interface Agent {
 }
 
 async function startAgent(cli: string, dir: string, pushDir: string, logPath: string, logLevel: string, environment: Record<string, string>): Promise<Agent> {
-  const args = [cli, 'serve', `--textfile.directory=${dir}`, '--web.enable-push', `--push.directory=${pushDir}`, '--web.listen-address=127.0.0.1:0', `--log.level=${logLevel}`];
+  const args = [
+    cli,
+    'serve',
+    `--textfile.directory=${dir}`,
+    '--web.enable-push',
+    `--push.directory=${pushDir}`,
+    '--web.listen-address=127.0.0.1:0',
+    `--log.level=${logLevel}`,
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...environment } });
   let log = '';
   const append = (chunk: Buffer): void => {
@@ -90,7 +100,12 @@ async function startAgent(cli: string, dir: string, pushDir: string, logPath: st
     const match = / listen_address=(\S+)/.exec(log);
     if (match !== null) {
       const url = `http://${match[1]!.split(',')[0]}`;
-      while (!(await fetch(`${url}/-/ready`).then((r) => r.ok, () => false))) {
+      while (
+        !(await fetch(`${url}/-/ready`).then(
+          (r) => r.ok,
+          () => false,
+        ))
+      ) {
         if (Date.now() > deadline) throw new Error(`the agent was not ready within 30 s:\n${log}`);
         await sleep(50);
       }
@@ -206,10 +221,18 @@ export async function main({ argv, repoRoot }: { argv: string[]; repoRoot: strin
   const expectations: Expectation[] = [];
   for (const load of loads) expectations.push(...(await load.setup(context)));
   const fileCount = readdirSync(dir).filter((name) => name.endsWith('.prom')).length;
-  process.stdout.write(`soak: ${options.minutes} min, ${loads.length} loads, ${expectations.length} tracked series groups, ${fileCount} files at start, in ${dir}\n`);
+  process.stdout.write(
+    `soak: ${options.minutes} min, ${loads.length} loads, ${expectations.length} tracked series groups, ${fileCount} files at start, in ${dir}\n`,
+  );
 
   const environment = unitEnvironment(readFileSync(join(repoRoot, 'systemd', 'promdrop.service'), 'utf8'));
-  process.stdout.write(`soak: the agent runs with the unit's environment: ${Object.entries(environment).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)'}\n`);
+  process.stdout.write(
+    `soak: the agent runs with the unit's environment: ${
+      Object.entries(environment)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ') || '(none)'
+    }\n`,
+  );
   const agent = await startAgent(cli, dir, join(root, 'push'), logPath, options.logLevel, environment);
   agentUrl = agent.url;
   const pid = agent.child.pid!;
@@ -278,7 +301,9 @@ export async function main({ argv, repoRoot }: { argv: string[]; repoRoot: strin
       counts.incomplete++;
       // The first few bodies, for the post-mortem (kept with the directory on failure).
       if (counts.incomplete <= 3) writeFileSync(join(root, `incomplete-scrape-${index}-${counts.incomplete}.txt`), body);
-      problem(`scrape (${scraper.name}) at ${((ended.endedAt - startedAt) / 1000).toFixed(1)} s: ${found.slice(0, 3).join('; ')}${found.length > 3 ? ` (+${found.length - 3} more)` : ''}`);
+      problem(
+        `scrape (${scraper.name}) at ${((ended.endedAt - startedAt) / 1000).toFixed(1)} s: ${found.slice(0, 3).join('; ')}${found.length > 3 ? ` (+${found.length - 3} more)` : ''}`,
+      );
     }
     return served;
   };
@@ -369,7 +394,12 @@ export async function main({ argv, repoRoot }: { argv: string[]; repoRoot: strin
     machine: { node: process.version, cpus: cpus().length, loadavg1mAtEnd: loadavg()[0] },
     agentEnvironment: environment,
     files: fileCount,
-    loads: loads.map((load) => ({ name: load.name, description: load.description, ratePerSecond: load.ratePerSecond, ...(operations.get(load.name) ?? { ok: 0, failed: 0 }) })),
+    loads: loads.map((load) => ({
+      name: load.name,
+      description: load.description,
+      ratePerSecond: load.ratePerSecond,
+      ...(operations.get(load.name) ?? { ok: 0, failed: 0 }),
+    })),
     scrapes: SCRAPERS.map((scraper, i) => ({ scraper: scraper.name, ...scrapeCounts[i]! })),
     increments: { succeeded: increments, finalServedAndOnDisk: incCounted },
     resources: {
@@ -381,7 +411,12 @@ export async function main({ argv, repoRoot }: { argv: string[]; repoRoot: strin
       brkHeapBytes: growth(samples, (s) => s.anonymous.brkHeapBytes, warmupS, durationS),
       threadArenaBytes: growth(samples, (s) => s.anonymous.threadArenaBytes, warmupS, durationS),
       otherAnonymousBytes: growth(samples, (s) => s.anonymous.otherAnonymousBytes, warmupS, durationS),
-      externalBytes: growth(samples.filter((s) => s.externalBytes !== undefined), (s) => s.externalBytes!, warmupS, durationS),
+      externalBytes: growth(
+        samples.filter((s) => s.externalBytes !== undefined),
+        (s) => s.externalBytes!,
+        warmupS,
+        durationS,
+      ),
       eventLoopLagP99SecondsMax: lagP99.length > 0 ? Math.max(...lagP99) : undefined,
       eventLoopLagP99SecondsMedian: lagP99.length > 0 ? median(lagP99) : undefined,
       eventLoopLagMaxSeconds: lagMax.length > 0 ? Math.max(...lagMax) : undefined,
@@ -422,18 +457,27 @@ function mb(bytes: number | undefined): string {
   return bytes === undefined || Number.isNaN(bytes) ? '?' : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-function printSummary(summary: {
-  pass: boolean;
-  minutes: number;
-  warmupSeconds: number;
-  files: number;
-  loads: ReadonlyArray<{ name: string; ok: number; failed: number }>;
-  scrapes: ReadonlyArray<{ scraper: string; total: number; failed: number; incomplete: number }>;
-  increments: { succeeded: number; finalServedAndOnDisk: number };
-  resources: { rssBytes: Growth; openFds: Growth; heapUsedBytes: Growth; eventLoopLagP99SecondsMax: number | undefined; eventLoopLagMaxSeconds: number | undefined };
-  checks: Record<string, boolean>;
-  problems: { count: number; first: string[] };
-}, jsonPath: string): void {
+function printSummary(
+  summary: {
+    pass: boolean;
+    minutes: number;
+    warmupSeconds: number;
+    files: number;
+    loads: ReadonlyArray<{ name: string; ok: number; failed: number }>;
+    scrapes: ReadonlyArray<{ scraper: string; total: number; failed: number; incomplete: number }>;
+    increments: { succeeded: number; finalServedAndOnDisk: number };
+    resources: {
+      rssBytes: Growth;
+      openFds: Growth;
+      heapUsedBytes: Growth;
+      eventLoopLagP99SecondsMax: number | undefined;
+      eventLoopLagMaxSeconds: number | undefined;
+    };
+    checks: Record<string, boolean>;
+    problems: { count: number; first: string[] };
+  },
+  jsonPath: string,
+): void {
   const rows: Array<[string, string]> = [
     ['duration', `${summary.minutes} min (warm-up ${summary.warmupSeconds} s)`],
     ['files', String(summary.files)],

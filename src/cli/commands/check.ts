@@ -95,7 +95,10 @@ function runCheck(inputs: readonly string[], options: CheckCommandOptions): numb
   const sources: Source[] = [];
   if (inputs.length === 0 && process.stdin.isTTY) {
     // Waiting silently for a terminal to type metrics looks like a hang.
-    throw new CliError('check reads stdin when no file is given: give files or directories, or pipe the metrics in, e.g. `my-collector | promdrop check`', EXIT_USAGE);
+    throw new CliError(
+      'check reads stdin when no file is given: give files or directories, or pipe the metrics in, e.g. `my-collector | promdrop check`',
+      EXIT_USAGE,
+    );
   }
   const paths = inputs.length === 0 ? ['-'] : inputs.flatMap(expandArgument);
   // One input needs a verdict, not a model: its series are checked without being kept, which
@@ -177,7 +180,7 @@ export function registerCheck(program: Command): void {
     .option('--allow-timestamps', 'accept client-side timestamps (only if the agent runs with --textfile.allow-timestamps)', false)
     .option(
       '--metric-name-validation-scheme <SCHEME>',
-      'utf8 (quoted UTF-8 names allowed, with a warning) or legacy, as the agent\'s --textfile.metric-name-validation-scheme',
+      "utf8 (quoted UTF-8 names allowed, with a warning) or legacy, as the agent's --textfile.metric-name-validation-scheme",
       'utf8',
     )
     .addHelpText(

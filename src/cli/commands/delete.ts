@@ -7,14 +7,7 @@ import { JOB_FILE_SUFFIX } from '../../job/job-file.js';
 import { deleteTextfile } from '../../fs/textfile-edit.js';
 import { CliError } from '../errors.js';
 import { EXIT_INVALID } from '../exit-codes.js';
-import {
-  addWriterOptions,
-  reportWriteFailure,
-  resolveDirectory,
-  textfilePath,
-  writeStderrLine,
-  type WriterOptions,
-} from '../writer-options.js';
+import { addWriterOptions, reportWriteFailure, resolveDirectory, textfilePath, writeStderrLine, type WriterOptions } from '../writer-options.js';
 
 interface DeleteOptions extends WriterOptions {
   readonly force?: boolean;

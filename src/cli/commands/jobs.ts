@@ -38,7 +38,7 @@ export function registerJobs(program: Command): void {
     .description('list the jobs recorded by `promdrop run`: last result, last success, next deadline, overdue or not')
     .argument('[NAME]', 'show this job: its last runs and their output')
     .option('-d, --dir <DIR>', `textfile directory, repeatable (default: $PROMDROP_DIR, else ${DEFAULT_TEXTFILE_DIRECTORY})`, collect)
-    .option('--json', 'print the same data as the agent\'s /api/v1/jobs', false)
+    .option('--json', "print the same data as the agent's /api/v1/jobs", false)
     .addHelpText('after', EXAMPLES)
     .action(async (name: string | undefined, options: JobsOptions) => {
       const { findJob, readJobReports } = await import('../../job/job-reports.js');
@@ -116,7 +116,12 @@ export function formatJob(job: JobDetail, nowMs: number): string {
   field('file', job.file);
   field('state', job.state);
   if (job.error !== undefined) field('error', job.error);
-  field('last run', job.lastStart === undefined ? 'never' : `${lastCell(job)}, started ${isoSeconds(job.lastStart)} (${relative(job.lastStart, nowMs)}), took ${durationCell(job.lastDurationSeconds)}`);
+  field(
+    'last run',
+    job.lastStart === undefined
+      ? 'never'
+      : `${lastCell(job)}, started ${isoSeconds(job.lastStart)} (${relative(job.lastStart, nowMs)}), took ${durationCell(job.lastDurationSeconds)}`,
+  );
   field('last success', job.lastSuccess === undefined ? 'never' : `${isoSeconds(job.lastSuccess)} (${relative(job.lastSuccess, nowMs)})`);
   if (job.schedule !== undefined) {
     field('schedule', `${job.schedule}${job.timezone === undefined ? '' : ` (${job.timezone})`}, every ${durationCell(job.expectedIntervalSeconds)}`);
@@ -124,7 +129,12 @@ export function formatJob(job: JobDetail, nowMs: number): string {
   if (job.nextRunDeadline !== undefined) {
     field('next deadline', `${isoSeconds(job.nextRunDeadline)} (${relative(job.nextRunDeadline, nowMs)})${job.overdue ? ': OVERDUE' : ''}`);
   }
-  field('runs', Object.entries(job.runs).map(([result, count]) => `${result} ${count}`).join(', '));
+  field(
+    'runs',
+    Object.entries(job.runs)
+      .map(([result, count]) => `${result} ${count}`)
+      .join(', '),
+  );
   if (job.history.length === 0) {
     out.push('', 'no run history (NAME.job.json) yet');
     return `${out.join('\n')}\n`;

@@ -102,9 +102,7 @@ export function formatTable(snapshot: Snapshot, now: number): string {
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: string[]): string =>
-    cells
-      .map((cell, column) => (column === cells.length - 1 ? cell : column === 2 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)))
-      .join('  ');
+    cells.map((cell, column) => (column === cells.length - 1 ? cell : column === 2 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join('  ');
   const out: string[] = [];
   for (const directory of snapshot.directories) {
     if (!directory.ok) out.push(`directory ${directory.path}: ${directory.message ?? 'cannot be read'}`);

@@ -80,7 +80,7 @@ export function registerRun(program: Command): void {
     )
     .option('--schedule <CRON>', "the job's cron schedule (5 fields, or @daily, @hourly, ...): writes its next run's deadline")
     .option('--timezone <TZ>', 'with --schedule: the time zone of the cron expression (default: the local time zone)')
-    .option('--every <DURATION>', 'the job runs every DURATION (a loop, OnUnitActiveSec=): writes its next run\'s deadline', parsePositiveDuration)
+    .option('--every <DURATION>', "the job runs every DURATION (a loop, OnUnitActiveSec=): writes its next run's deadline", parsePositiveDuration)
     .option('--on-calendar <EXPR>', "the systemd timer's OnCalendar= expression, evaluated by systemd-analyze: writes its next run's deadline")
     .option('--grace <DURATION>', 'how late the next run may start (default: a tenth of the interval, within 1m..1h)', parseDurationOrZero)
     .option('--history <N>', 'runs kept in NAME.job.json, 0 for none', parseCount, DEFAULT_HISTORY_LENGTH)

@@ -120,19 +120,28 @@ export function registerServe(program: Command): void {
     )
     .addOption(new Option('--collector.textfile.directory <DIR>', "alias of --textfile.directory (node_exporter's name)").argParser(collectString))
     .addOption(
-      new Option('--web.listen-address <[HOST]:PORT>', `address to listen on; ":PORT" is every interface; repeatable (default: ${DEFAULT_LISTEN_ADDRESS})`).argParser(
-        collectListenAddress,
-      ),
+      new Option(
+        '--web.listen-address <[HOST]:PORT>',
+        `address to listen on; ":PORT" is every interface; repeatable (default: ${DEFAULT_LISTEN_ADDRESS})`,
+      ).argParser(collectListenAddress),
     )
     .option('--web.systemd-socket', 'listen on the sockets systemd passes (socket activation, LISTEN_FDS) instead of --web.listen-address')
-    .addOption(new Option('--web.telemetry-path <PATH>', 'path under which to expose metrics').argParser(parseTelemetryPath).default(SERVE_DEFAULTS.telemetryPath))
-    .option('--web.disable-exporter-metrics', "leave out the agent's own metrics (process_*, nodejs_*, promdrop_scrape*, promdrop_files); promdrop_build_info stays")
+    .addOption(
+      new Option('--web.telemetry-path <PATH>', 'path under which to expose metrics').argParser(parseTelemetryPath).default(SERVE_DEFAULTS.telemetryPath),
+    )
+    .option(
+      '--web.disable-exporter-metrics',
+      "leave out the agent's own metrics (process_*, nodejs_*, promdrop_scrape*, promdrop_files); promdrop_build_info stays",
+    )
     .addOption(
       new Option('--web.max-requests <N>', 'scrapes served at the same time; more get 503 (0: no limit)')
         .argParser(parseCount(0))
         .default(SERVE_DEFAULTS.maxRequests),
     )
-    .option('--web.config.file <FILE>', "TLS, basic auth and response headers, in exporter-toolkit's web config format (see docs/web-config.md); re-read when it or its certificates change")
+    .option(
+      '--web.config.file <FILE>',
+      "TLS, basic auth and response headers, in exporter-toolkit's web config format (see docs/web-config.md); re-read when it or its certificates change",
+    )
     .option('--web.health-without-auth', "answer /-/healthy and /-/ready without the web config's basic auth (for load-balancer and orchestrator probes)")
     .addOption(
       new Option('--textfile.max-file-size <BYTES>', 'larger files are not read and reported as too_large (units B, KiB, MiB, GiB; KB=KiB)')
@@ -145,9 +154,10 @@ export function registerServe(program: Command): void {
         .default(SERVE_DEFAULTS.maxSeriesPerFile, '1000000'),
     )
     .addOption(
-      new Option('--textfile.max-age <DURATION>', 'TTL of files without a "# promdrop: ttl=" line: older files are reported expired, not served (default: none)').argParser(
-        parseDurationFlag(false),
-      ),
+      new Option(
+        '--textfile.max-age <DURATION>',
+        'TTL of files without a "# promdrop: ttl=" line: older files are reported expired, not served (default: none)',
+      ).argParser(parseDurationFlag(false)),
     )
     .addOption(
       new Option('--textfile.grace-period <DURATION>', 'how long a file that turned invalid keeps serving its last good content (0s: not at all)')
@@ -177,10 +187,22 @@ export function registerServe(program: Command): void {
     )
     .option('--web.enable-push', 'accept Pushgateway-style pushes (PUT/POST/DELETE /metrics/job/...), stored as files in --push.directory (docs/push.md)')
     .option('--web.enable-admin-api', 'with --web.enable-push: PUT /api/v1/admin/wipe deletes every pushed group')
-    .addOption(new Option('--push.directory <DIR>', 'where pushed groups are stored, one file each; created if missing (default: $PROMDROP_DIR/push, else /var/lib/promdrop/push)'))
-    .addOption(new Option('--push.ttl <DURATION>', 'TTL of a pushed group whose push sets none (X-Promdrop-TTL header or ?ttl=); expired groups are removed (default: none)').argParser(parseDurationFlag(false)))
     .addOption(
-      new Option('--push.allowed-networks <CIDR>', 'networks pushes may come from, comma-separated or repeated (default: 127.0.0.0/8,::1/128)').argParser(collectNetworks),
+      new Option(
+        '--push.directory <DIR>',
+        'where pushed groups are stored, one file each; created if missing (default: $PROMDROP_DIR/push, else /var/lib/promdrop/push)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--push.ttl <DURATION>',
+        'TTL of a pushed group whose push sets none (X-Promdrop-TTL header or ?ttl=); expired groups are removed (default: none)',
+      ).argParser(parseDurationFlag(false)),
+    )
+    .addOption(
+      new Option('--push.allowed-networks <CIDR>', 'networks pushes may come from, comma-separated or repeated (default: 127.0.0.0/8,::1/128)').argParser(
+        collectNetworks,
+      ),
     )
     .addOption(
       new Option('--push.max-body-size <BYTES>', 'largest push body, also after gunzip; larger ones get 413')
@@ -286,9 +308,13 @@ function pushConfigFromFlags(flags: ServeFlags, env: NodeJS.ProcessEnv): PushCon
 }
 
 function collectNetworks(value: string, previous: string[] | undefined): string[] {
-  const networks = value.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  const networks = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
   for (const network of networks) {
-    if (parseCidr(network) === undefined) throw new InvalidArgumentError(`expected networks such as 127.0.0.0/8,::1/128 or 10.1.2.3, got ${JSON.stringify(network)}`);
+    if (parseCidr(network) === undefined)
+      throw new InvalidArgumentError(`expected networks such as 127.0.0.0/8,::1/128 or 10.1.2.3, got ${JSON.stringify(network)}`);
   }
   return [...(previous ?? []), ...networks];
 }

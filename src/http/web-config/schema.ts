@@ -32,7 +32,8 @@ export class WebConfigError {
 }
 
 /** PEM text given inline in the config, or a file (absolute: relative paths are resolved against the config's directory). */
-export type PemSource = { readonly kind: 'inline'; readonly pem: string; readonly line: number } | { readonly kind: 'file'; readonly path: string; readonly line: number };
+export type PemSource =
+  { readonly kind: 'inline'; readonly pem: string; readonly line: number } | { readonly kind: 'file'; readonly path: string; readonly line: number };
 
 export interface TlsServerSettings {
   readonly cert: PemSource;
@@ -168,7 +169,8 @@ function readExcludedPaths(pair: Pair<unknown, unknown> | undefined, tls: TlsSer
     );
   }
   for (const path of paths) {
-    if (!path.startsWith('/')) throw new Invalid(lineOf(pair?.key as Node), `auth_excluded_paths: ${JSON.stringify(path)} is not a path (it must start with /)`);
+    if (!path.startsWith('/'))
+      throw new Invalid(lineOf(pair?.key as Node), `auth_excluded_paths: ${JSON.stringify(path)} is not a path (it must start with /)`);
   }
   return new Set(paths);
 }
@@ -196,7 +198,8 @@ function goDurationMs(pair: Pair<unknown, unknown>, lineOf: LineOf): number {
   const value = pair.value;
   if (isNull(value)) return 0;
   if (isScalar(value) && typeof value.value === 'number') {
-    if (!Number.isInteger(value.value) || value.value < 0) throw new Invalid(lineOf(value as Node), 'rate_limit.interval: expected a duration such as 1s or 100ms');
+    if (!Number.isInteger(value.value) || value.value < 0)
+      throw new Invalid(lineOf(value as Node), 'rate_limit.interval: expected a duration such as 1s or 100ms');
     return value.value / 1e6;
   }
   const text = isScalar(value) && typeof value.value === 'string' ? value.value : undefined;
@@ -254,7 +257,10 @@ function readTls(pair: Pair<unknown, unknown> | undefined, directory: string, li
   }
   const cipherSuites = cipherNames?.filter((name) => !TLS13_CIPHER_SUITES.includes(name));
   if (cipherNames !== undefined && cipherNames.length > 0 && cipherSuites?.length === 0 && minVersion !== 'TLS13') {
-    throw new Invalid(lineOf(cipherPair?.value as Node), 'cipher_suites lists only TLS 1.3 suites, which cannot be configured; list TLS 1.2 suites or set min_version: TLS13');
+    throw new Invalid(
+      lineOf(cipherPair?.value as Node),
+      'cipher_suites lists only TLS 1.3 suites, which cannot be configured; list TLS 1.2 suites or set min_version: TLS13',
+    );
   }
   const curvePair = entries.get('curve_preferences');
   const curvePreferences = optionalStringList(curvePair, 'curve_preferences', lineOf);
@@ -300,7 +306,8 @@ function tlsVersion(pair: Pair<unknown, unknown> | undefined, fallback: TlsVersi
 function readHeaders(pair: Pair<unknown, unknown> | undefined, lineOf: LineOf): Record<string, string> {
   const headers: Record<string, string> = {};
   if (pair === undefined || isNull(pair.value)) return headers;
-  if (!isMap(pair.value)) throw new Invalid(lineOf(pair.value as Node) ?? lineOf(pair.key as Node), 'http_server_config.headers: expected a mapping of header names to values');
+  if (!isMap(pair.value))
+    throw new Invalid(lineOf(pair.value as Node) ?? lineOf(pair.key as Node), 'http_server_config.headers: expected a mapping of header names to values');
   for (const entry of pair.value.items) {
     const name = keyOf(entry);
     const allowed = CONFIGURABLE_HEADERS[name];
@@ -322,9 +329,11 @@ function readUsers(pair: Pair<unknown, unknown> | undefined, section: string, li
   // An empty push list would read as "anyone may push" (as an empty basic_auth_users means no
   // auth) to some and "nobody may" to others: it is refused instead.
   const empty = isNull(pair.value) || (isMap(pair.value) && pair.value.items.length === 0);
-  if (empty && section === 'push_basic_auth_users') throw new Invalid(lineOf(pair.key as Node), 'push_basic_auth_users is empty: list the users who may push, or remove the key');
+  if (empty && section === 'push_basic_auth_users')
+    throw new Invalid(lineOf(pair.key as Node), 'push_basic_auth_users is empty: list the users who may push, or remove the key');
   if (isNull(pair.value)) return users;
-  if (!isMap(pair.value)) throw new Invalid(lineOf(pair.value as Node) ?? lineOf(pair.key as Node), `${section}: expected a mapping of user names to bcrypt hashes`);
+  if (!isMap(pair.value))
+    throw new Invalid(lineOf(pair.value as Node) ?? lineOf(pair.key as Node), `${section}: expected a mapping of user names to bcrypt hashes`);
   for (const entry of pair.value.items) {
     const user = keyOf(entry);
     const hash = requiredString(entry, `${section}.${user}`, lineOf);

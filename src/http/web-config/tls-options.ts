@@ -49,7 +49,10 @@ export function buildTlsOptions(settings: TlsServerSettings, file: string, readP
     const openssl = settings.cipherSuites.map((name) => TLS12_CIPHER_SUITES[name]!);
     for (let i = 0; i < openssl.length; i++) {
       if (!contextAccepts({ ciphers: openssl[i]! })) {
-        return fail(settings.lines.cipherSuites, `cipher ${settings.cipherSuites[i]} (OpenSSL ${openssl[i]}) is not available in this Node's OpenSSL ${process.versions.openssl}`);
+        return fail(
+          settings.lines.cipherSuites,
+          `cipher ${settings.cipherSuites[i]} (OpenSSL ${openssl[i]}) is not available in this Node's OpenSSL ${process.versions.openssl}`,
+        );
       }
     }
     // Node takes the TLS 1.3 suites from the same option and turns TLS 1.3 off when none is
@@ -65,10 +68,14 @@ export function buildTlsOptions(settings: TlsServerSettings, file: string, readP
     secureContext.ecdhCurve = settings.curvePreferences.map((name) => CURVES[name]!).join(':');
   }
   if (!contextAccepts({ minVersion: secureContext.minVersion, maxVersion: secureContext.maxVersion })) {
-    return fail(settings.lines.minVersion, `TLS versions ${settings.minVersion}..${settings.maxVersion} are not available in this Node's OpenSSL ${process.versions.openssl}`);
+    return fail(
+      settings.lines.minVersion,
+      `TLS versions ${settings.minVersion}..${settings.maxVersion} are not available in this Node's OpenSSL ${process.versions.openssl}`,
+    );
   }
   if (pems.ca !== undefined) {
-    if (!/-----BEGIN CERTIFICATE-----/.test(pems.ca)) return fail(settings.clientCa?.line, 'client CA: no certificate found (expected PEM "BEGIN CERTIFICATE" blocks)');
+    if (!/-----BEGIN CERTIFICATE-----/.test(pems.ca))
+      return fail(settings.clientCa?.line, 'client CA: no certificate found (expected PEM "BEGIN CERTIFICATE" blocks)');
     secureContext.ca = pems.ca;
   }
   let certificate: X509Certificate;
@@ -114,7 +121,8 @@ export function clientCertificateRefusal(socket: TLSSocket, options: TlsServerOp
   const certificate = socket.getPeerCertificate();
   const given = certificate !== null && Object.keys(certificate).length > 0;
   if (options.clientAuthType === 'RequireAnyClientCert') return given ? undefined : 'no client certificate';
-  if (options.clientAuthType === 'VerifyClientCertIfGiven') return !given || socket.authorized ? undefined : `client certificate not verified: ${String(socket.authorizationError)}`;
+  if (options.clientAuthType === 'VerifyClientCertIfGiven')
+    return !given || socket.authorized ? undefined : `client certificate not verified: ${String(socket.authorizationError)}`;
   if (!socket.authorized) return `client certificate not verified: ${String(socket.authorizationError)}`;
   if (options.clientAllowedSans.length === 0) return undefined;
   const sans = subjectAltNames(certificate.subjectaltname ?? '');

@@ -22,7 +22,9 @@ export function tlsServerFactory(reloader: WebConfigReloader): ServerFactory {
     const initial = reloader.current();
     let applied = requireTls(initial.tls);
     const options = { ...applied.secureContext, requestCert: applied.requestCert, rejectUnauthorized: applied.rejectUnauthorized };
-    const server: RequestServer & TlsServer = initial.config.http2 ? createSecureServer({ ...options, allowHTTP1: true }, handler) : createHttpsServer({ ...options, ...HTTP1_TIMEOUTS }, handler);
+    const server: RequestServer & TlsServer = initial.config.http2
+      ? createSecureServer({ ...options, allowHTTP1: true }, handler)
+      : createHttpsServer({ ...options, ...HTTP1_TIMEOUTS }, handler);
     // Prepended, so it runs before tls.Server's own 'connection' listener, which starts the
     // handshake with whatever context the server holds at that moment.
     server.prependListener('connection', () => {

@@ -43,8 +43,7 @@ export function peakRssMethod(): PeakRssMethod {
 export async function runMeasured(command: string, args: readonly string[], options: MeasureOptions): Promise<MeasuredRun> {
   const method = peakRssMethod();
   const timeReport = join(options.scratchDir, `time-${randomUUID()}.txt`);
-  const [program, programArgs] =
-    method === 'rusage' ? [GNU_TIME, ['--format=%M %U %S', `--output=${timeReport}`, command, ...args]] : [command, [...args]];
+  const [program, programArgs] = method === 'rusage' ? [GNU_TIME, ['--format=%M %U %S', `--output=${timeReport}`, command, ...args]] : [command, [...args]];
   const stdinFd = openSync(options.stdinFile ?? '/dev/null', 'r');
   try {
     const started = process.hrtime.bigint();
@@ -71,12 +70,10 @@ export async function runMeasured(command: string, args: readonly string[], opti
     const killTimer = setTimeout(() => {
       if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
     }, options.timeoutMs);
-    const { code, signal, endedAt } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; endedAt: bigint }>(
-      (resolve, reject) => {
-        child.once('error', reject);
-        child.once('exit', (exitCode, exitSignal) => resolve({ code: exitCode, signal: exitSignal, endedAt: process.hrtime.bigint() }));
-      },
-    );
+    const { code, signal, endedAt } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; endedAt: bigint }>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (exitCode, exitSignal) => resolve({ code: exitCode, signal: exitSignal, endedAt: process.hrtime.bigint() }));
+    });
     clearTimeout(killTimer);
     if (sampler !== undefined) clearInterval(sampler);
     // Let the pipes drain: 'exit' can come before the last output chunk.

@@ -84,7 +84,10 @@ export function readOwnTreeCpuSeconds(): number | undefined {
   } catch {
     return undefined;
   }
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const fields = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
   // utime, stime, cutime, cstime: fields 14-17 of the full line.
   const total = (fields[11] ?? Number.NaN) + (fields[12] ?? Number.NaN) + (fields[13] ?? Number.NaN) + (fields[14] ?? Number.NaN);
   return Number.isFinite(total) ? total / CLOCK_TICKS_PER_SECOND : undefined;

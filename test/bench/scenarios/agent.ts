@@ -99,16 +99,25 @@ export const agentScenario: Scenario = {
       return { markdown: '', targets: rows.targets };
     };
     parts.push(
-      await part(context, 'Throughput and write-to-visible latency among 1,000 files', ['1,000 files: throughput', 'write-to-visible p99, among 1,000 files'], () =>
-        withPeers(context, jobs.directory, [LIKE_NODE_EXPORTER, []], async (agents, nodeExporter) => {
-          const [promdrop, promdropWithExporterMetrics] = [first(agents), agents[1] ?? first(agents)];
-          await checkServesJobs(promdrop.metricsUrl, jobs, 'promdrop');
-          const throughput = await measureThroughput(context, jobs, { promdrop, promdropWithExporterMetrics, nodeExporter });
-          const visible = collectVisible(
-            await measureWriteToVisible(context, { label: `among ${JOB_FILES.toLocaleString('en-US')} files`, directory: jobs.directory, writesPerRound: 1, rounds: visibleRounds(context) }, visiblePeer(promdrop), nodeExporterPeer(nodeExporter)),
-          );
-          return { markdown: throughput.markdown, targets: [...throughput.targets, ...(visible.targets ?? [])] };
-        }),
+      await part(
+        context,
+        'Throughput and write-to-visible latency among 1,000 files',
+        ['1,000 files: throughput', 'write-to-visible p99, among 1,000 files'],
+        () =>
+          withPeers(context, jobs.directory, [LIKE_NODE_EXPORTER, []], async (agents, nodeExporter) => {
+            const [promdrop, promdropWithExporterMetrics] = [first(agents), agents[1] ?? first(agents)];
+            await checkServesJobs(promdrop.metricsUrl, jobs, 'promdrop');
+            const throughput = await measureThroughput(context, jobs, { promdrop, promdropWithExporterMetrics, nodeExporter });
+            const visible = collectVisible(
+              await measureWriteToVisible(
+                context,
+                { label: `among ${JOB_FILES.toLocaleString('en-US')} files`, directory: jobs.directory, writesPerRound: 1, rounds: visibleRounds(context) },
+                visiblePeer(promdrop),
+                nodeExporterPeer(nodeExporter),
+              ),
+            );
+            return { markdown: throughput.markdown, targets: [...throughput.targets, ...(visible.targets ?? [])] };
+          }),
       ),
     );
     const loneDirectory = join(context.workDir, 'lone');
@@ -121,7 +130,12 @@ export const agentScenario: Scenario = {
         withPeers(context, loneDirectory, [LIKE_NODE_EXPORTER], async (agents, nodeExporter) => {
           const promdrop = visiblePeer(first(agents));
           const exporter = nodeExporterPeer(nodeExporter);
-          const single = await measureWriteToVisible(context, { label: 'alone in its directory', directory: loneDirectory, writesPerRound: 1, rounds: visibleRounds(context) }, promdrop, exporter);
+          const single = await measureWriteToVisible(
+            context,
+            { label: 'alone in its directory', directory: loneDirectory, writesPerRound: 1, rounds: visibleRounds(context) },
+            promdrop,
+            exporter,
+          );
           const double = await measureWriteToVisible(
             context,
             { label: 'alone in its directory, two writes back to back', directory: loneDirectory, writesPerRound: 2, rounds: doubleWriteRounds(context) },
@@ -131,7 +145,10 @@ export const agentScenario: Scenario = {
           return collectVisible({ rows: [...single.rows, ...double.rows], targets: [...single.targets, ...double.targets] });
         }),
     );
-    parts.push({ markdown: [writeToVisibleMarkdown(context, visibleRows), lone.markdown].filter((text) => text !== '').join('\n\n'), targets: lone.targets ?? [] });
+    parts.push({
+      markdown: [writeToVisibleMarkdown(context, visibleRows), lone.markdown].filter((text) => text !== '').join('\n\n'),
+      targets: lone.targets ?? [],
+    });
 
     parts.push(
       await part(context, 'Idle CPU', ['idle CPU'], () =>
@@ -158,7 +175,7 @@ export const agentScenario: Scenario = {
     );
 
     const notes = [
-      'All peers listen on 127.0.0.1 and are started and stopped by the harness; node_exporter runs as the harness\'s `smoke` scenario runs it (`--collector.disable-defaults --collector.textfile --web.disable-exporter-metrics`, its default GOMAXPROCS of 1), promdrop as `promdrop serve` from the built CLI (`bin/promdrop` on the same node), with `--web.disable-exporter-metrics` except where a row says otherwise.',
+      "All peers listen on 127.0.0.1 and are started and stopped by the harness; node_exporter runs as the harness's `smoke` scenario runs it (`--collector.disable-defaults --collector.textfile --web.disable-exporter-metrics`, its default GOMAXPROCS of 1), promdrop as `promdrop serve` from the built CLI (`bin/promdrop` on the same node), with `--web.disable-exporter-metrics` except where a row says otherwise.",
       'Every peer is checked to serve every series of the files before it is measured.',
       `The idle period is ${process.env[IDLE_SECONDS_VARIABLE] ? `set by ${IDLE_SECONDS_VARIABLE}` : context.quick ? 'shortened by --quick' : 'one minute'}; \`--quick\` also shortens the wrk runs and the rewrite loops and uses a 50,000-series file instead of 500,000.`,
       'On a 2-core machine the load generator (wrk, curl, the harness) shares the CPUs with the server it measures; this holds for every peer alike.',

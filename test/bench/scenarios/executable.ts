@@ -17,7 +17,8 @@ const STARTUP_TARGET_RATIO = 1.0;
 const TARBALL_LIMIT_BYTES = 60 * 1000 * 1000;
 
 /** The writer benchmark's small file: a cron job's few series. */
-const INPUT = '# HELP backup_size_bytes Size of the last backup.\n# TYPE backup_size_bytes gauge\nbackup_size_bytes{volume="data"} 3.4e+10\nbackup_size_bytes{volume="home"} 1.2e+09\n';
+const INPUT =
+  '# HELP backup_size_bytes Size of the last backup.\n# TYPE backup_size_bytes gauge\nbackup_size_bytes{volume="data"} 3.4e+10\nbackup_size_bytes{volume="home"} 1.2e+09\n';
 
 function shellQuote(text: string): string {
   return `'${text.replaceAll("'", `'\\''`)}'`;
@@ -55,9 +56,11 @@ export const executableScenario: Scenario = {
 
     // Each command must do its job before its speed means anything.
     const versionCheck = await runProgram(executable, ['--version']);
-    if (versionCheck.stdout.trim() !== version) throw new Error(`${executable} --version printed ${JSON.stringify(versionCheck.stdout)} (npm run release builds it)`);
+    if (versionCheck.stdout.trim() !== version)
+      throw new Error(`${executable} --version printed ${JSON.stringify(versionCheck.stdout)} (npm run release builds it)`);
     const writeCheck = await runProgram(executable, ['write', 'bench', '-d', directory], INPUT);
-    if (writeCheck.code !== 0 || readFileSync(join(directory, 'bench.prom'), 'utf8') !== INPUT) throw new Error(`${executable} write failed: ${writeCheck.stderr}`);
+    if (writeCheck.code !== 0 || readFileSync(join(directory, 'bench.prom'), 'utf8') !== INPUT)
+      throw new Error(`${executable} write failed: ${writeCheck.stderr}`);
 
     const stdin = ` < ${shellQuote(input)}`;
     const exe = shellQuote(executable);
@@ -91,7 +94,10 @@ export const executableScenario: Scenario = {
       commands.map(({ name }) => [
         name,
         formatMilliseconds(medianOf(name)),
-        results.filter((result) => result.name === name).map((result) => formatMilliseconds(result.medianMs)).join(', '),
+        results
+          .filter((result) => result.name === name)
+          .map((result) => formatMilliseconds(result.medianMs))
+          .join(', '),
         formatRatio(medianOf(name) / floor),
         formatMilliseconds(cpuOf(name)),
         formatRatio(cpuOf(name) / cpuOf('node -e 0')),
@@ -118,7 +124,10 @@ export const executableScenario: Scenario = {
             pass: ms <= STARTUP_TARGET_RATIO * floor,
           })),
         ),
-        targetRow(`release tarball ≤ ${megabytes(TARBALL_LIMIT_BYTES)}`, tarballSize, (bytes) => ({ measured: megabytes(bytes), pass: bytes <= TARBALL_LIMIT_BYTES })),
+        targetRow(`release tarball ≤ ${megabytes(TARBALL_LIMIT_BYTES)}`, tarballSize, (bytes) => ({
+          measured: megabytes(bytes),
+          pass: bytes <= TARBALL_LIMIT_BYTES,
+        })),
       ],
     };
   },

@@ -261,9 +261,7 @@ async function measureFile(context: BenchContext, input: InputFile, core: Outcom
     context.log(`parse: ${name}: round ${round}/${context.iterations}: promtool, promdrop check, checkExposition ×3, mergeSources, renderText`);
     // The order rotates from round to round, so that no measurement always runs in the same
     // slot (say, right after a 300 MB child process exits).
-    const calls = probes.ok
-      ? [probes.value.checkModel, probes.value.checkVerdict, probes.value.checkVerdictLint, probes.value.merge, probes.value.render]
-      : [];
+    const calls = probes.ok ? [probes.value.checkModel, probes.value.checkVerdict, probes.value.checkVerdictLint, probes.value.merge, probes.value.render] : [];
     const steps: (() => Promise<void> | void)[] = [() => promtool.sample(), () => cli.sample(), ...calls.map((probe) => () => probe.sample())];
     for (let step = 0; step < steps.length; step++) await steps[(step + round) % steps.length]?.();
   }
@@ -304,8 +302,7 @@ function figuresTable(all: readonly FileFigures[], iterations: number): string {
     `${formatThroughput(value.throughput)} (${formatMilliseconds(value.medianMs)}; CPU ${formatMilliseconds(value.medianCpuMs)})`;
   const command = (value: CommandFigures): string =>
     `${formatThroughput(value.throughput)} (${formatMilliseconds(value.medianWallMs)}; CPU ${value.medianCpuMs === undefined ? 'unknown' : formatMilliseconds(value.medianCpuMs)}; exit ${value.exitCodes.join('/')})`;
-  const peakText = (value: PeakFigures): string =>
-    `${formatMegabytes(value.peakRssBytes)} (${formatMegabytes(value.beforeParseBytes)} before the parse)`;
+  const peakText = (value: PeakFigures): string => `${formatMegabytes(value.peakRssBytes)} (${formatMegabytes(value.beforeParseBytes)} before the parse)`;
   return markdownTable(
     ['measurement', ...all.map((figures) => figures.input.label)],
     [
@@ -354,12 +351,11 @@ function both<A, B>(a: Outcome<A>, b: Outcome<B>): Outcome<readonly [A, B]> {
 }
 
 function targetsFor(huge: FileFigures): TargetResult[] {
-  const speedUp =
-    (what: string, ours: Outcome<TimedFigures>): TargetResult =>
-      targetRow(`parse + validate (${what}) ≥ ${TARGET_SPEEDUP}× promtool's throughput, ${huge.input.label}`, both(ours, huge.promtool), ([mine, theirs]) => ({
-        measured: `${formatRatio(mine.throughput / theirs.throughput)} (${formatThroughput(mine.throughput)} vs ${formatThroughput(theirs.throughput)})`,
-        pass: mine.throughput >= TARGET_SPEEDUP * theirs.throughput,
-      }));
+  const speedUp = (what: string, ours: Outcome<TimedFigures>): TargetResult =>
+    targetRow(`parse + validate (${what}) ≥ ${TARGET_SPEEDUP}× promtool's throughput, ${huge.input.label}`, both(ours, huge.promtool), ([mine, theirs]) => ({
+      measured: `${formatRatio(mine.throughput / theirs.throughput)} (${formatThroughput(mine.throughput)} vs ${formatThroughput(theirs.throughput)})`,
+      pass: mine.throughput >= TARGET_SPEEDUP * theirs.throughput,
+    }));
   const peak = (what: string, outcome: Outcome<PeakFigures>): TargetResult =>
     targetRow(`peak RSS of the parse (${what}) ≤ ${formatMegabytes(TARGET_PEAK_RSS_BYTES)}`, outcome, (value) => ({
       measured: formatMegabytes(value.peakRssBytes),
@@ -411,7 +407,7 @@ export const parseScenario: Scenario = {
       'Throughput is input bytes per second of wall time (MB = 10^6 bytes); for `renderText`, output bytes.',
       'In-process figures use `dist/core.js` (the shipped bundle) after one warm-up call, with a full GC before each timed call.',
       `Each of the ${context.iterations} rounds runs every measurement once, in an order that rotates from round to round, so that a change in machine load affects both sides of a comparison alike; medians are reported.`,
-      '`promtool check metrics` parses the whole file into expfmt\'s in-memory model and then runs promlint; the `lint: true` row adds promlint\'s rules to the verdict-only check, so that promdrop does every check promtool does. The issue\'s targets are about parse + validate.',
+      "`promtool check metrics` parses the whole file into expfmt's in-memory model and then runs promlint; the `lint: true` row adds promlint's rules to the verdict-only check, so that promdrop does every check promtool does. The issue's targets are about parse + validate.",
       `Peak RSS is the whole process's high-water mark (Node itself and the file's bytes included), read ${peakRssMethod() === 'rusage' ? "from wait4's ru_maxrss via GNU time (external commands) and VmHWM (the parse child)" : 'by sampling /proc/<pid>/status VmHWM (GNU time is not installed; brief final growth can be missed)'}.`,
       'External commands are timed from spawn to exit, so their figures include process start-up.',
       'Throughput and targets use wall time. CPU is user + system time of the whole process (every thread: Go runs its GC in parallel, V8 some of its GC); it is less disturbed than wall time when the machine is busy.',

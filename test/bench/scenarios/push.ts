@@ -49,11 +49,15 @@ function groupBody(round: number): string {
 
 function put(agent: Agent, url: string, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'PUT', agent, headers: { 'Content-Type': 'text/plain; version=0.0.4', 'Content-Length': Buffer.byteLength(body) } }, (response) => {
-      response.resume();
-      response.once('end', () => resolve(response.statusCode ?? 0));
-      response.once('error', reject);
-    });
+    const req = request(
+      url,
+      { method: 'PUT', agent, headers: { 'Content-Type': 'text/plain; version=0.0.4', 'Content-Length': Buffer.byteLength(body) } },
+      (response) => {
+        response.resume();
+        response.once('end', () => resolve(response.statusCode ?? 0));
+        response.once('error', reject);
+      },
+    );
     req.setTimeout(60_000, () => req.destroy(new Error(`PUT ${url}: no answer within 60 s`)));
     req.once('error', reject);
     req.end(body);
@@ -130,9 +134,13 @@ function freePort(): Promise<number> {
 
 async function startPushgateway(workDir: string): Promise<{ baseUrl: string; stop(): Promise<void> }> {
   const port = await freePort();
-  const child: ChildProcess = spawn('prometheus-pushgateway', [`--web.listen-address=127.0.0.1:${port}`, `--persistence.file=${join(workDir, 'pushgateway.data')}`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    'prometheus-pushgateway',
+    [`--web.listen-address=127.0.0.1:${port}`, `--persistence.file=${join(workDir, 'pushgateway.data')}`],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let output = '';
   child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -211,10 +219,15 @@ export const pushScenario: Scenario = {
     const pushgateway = await attempt(() => measurePushgateway(context, size));
     const table = markdownTable(
       ['peer', 'acknowledged push durable', 'pushes', 'pushes/s', 'median latency', 'p99 latency'],
-      [row('promdrop serve --web.enable-push', 'yes (fsync of file and directory)', promdrop), row('Pushgateway 1.5.1', 'no (persisted every 5 min)', pushgateway)],
+      [
+        row('promdrop serve --web.enable-push', 'yes (fsync of file and directory)', promdrop),
+        row('Pushgateway 1.5.1', 'no (persisted every 5 min)', pushgateway),
+      ],
     );
     const both: Outcome<{ promdrop: PushFigures; pushgateway: PushFigures }> =
-      promdrop.ok && pushgateway.ok ? { ok: true, value: { promdrop: promdrop.value, pushgateway: pushgateway.value } } : { ok: false, reason: promdrop.ok ? (pushgateway.ok ? '' : pushgateway.reason) : promdrop.reason };
+      promdrop.ok && pushgateway.ok
+        ? { ok: true, value: { promdrop: promdrop.value, pushgateway: pushgateway.value } }
+        : { ok: false, reason: promdrop.ok ? (pushgateway.ok ? '' : pushgateway.reason) : promdrop.reason };
     const targets = [
       targetRow('pushes/s ≥ 20× the Pushgateway’s', both, ({ promdrop: p, pushgateway: g }) => ({
         measured: `${p.pushesPerSecond.toFixed(1)} vs ${g.pushesPerSecond.toFixed(1)} pushes/s (${formatRatio(p.pushesPerSecond / g.pushesPerSecond)})`,
@@ -224,8 +237,8 @@ export const pushScenario: Scenario = {
     ];
     const notes = [
       `${formatCount(size.groups)} groups of ${SERIES_PER_GROUP} series stored in each peer first (job="bench", instance g0..g${size.groups - 1}, one family shared by every group); then one client PUTs a ${SERIES_PER_GROUP}-series group over a stored one, one push at a time over one kept-alive connection, for ${size.seconds} s per peer after ${size.warmupSeconds} s of uncounted pushes.`,
-      'Every peer is checked to serve every pushed series before and after it is measured. promdrop runs with `--web.disable-exporter-metrics`; the Pushgateway with its defaults (consistency check on) and a persistence file in the run\'s directory.',
-      'Each push\'s latency is from sending the request to the end of the answer, measured by the client.',
+      "Every peer is checked to serve every pushed series before and after it is measured. promdrop runs with `--web.disable-exporter-metrics`; the Pushgateway with its defaults (consistency check on) and a persistence file in the run's directory.",
+      "Each push's latency is from sending the request to the end of the answer, measured by the client.",
     ];
     return { markdown: [table, notes.map((note) => `- ${note}`).join('\n')].join('\n\n'), targets };
   },

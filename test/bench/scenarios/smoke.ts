@@ -68,7 +68,9 @@ export const smokeScenario: Scenario = {
       } finally {
         await server.stop();
       }
-      wrkRows.push(wrkRow(`node_exporter, ${files} files`, await runWrk({ url: exporter.url, connections: 4, durationSeconds: 2, scratchDir: context.workDir })));
+      wrkRows.push(
+        wrkRow(`node_exporter, ${files} files`, await runWrk({ url: exporter.url, connections: 4, durationSeconds: 2, scratchDir: context.workDir })),
+      );
       exporterPeak = exporter.memory()?.peakRssBytes;
     } finally {
       await exporter.stop();
@@ -88,7 +90,12 @@ export const smokeScenario: Scenario = {
       `node_exporter peak RSS (VmHWM) after the run: ${exporterPeak === undefined ? 'unknown' : formatMegabytes(exporterPeak)}`,
       markdownTable(
         ['command (hyperfine, no shell)', 'runs', 'median', 'mean ± σ'],
-        timings.map((timing) => [timing.name, String(timing.runs), formatMilliseconds(timing.medianMs), `${formatMilliseconds(timing.meanMs)} ± ${formatMilliseconds(timing.stddevMs)}`]),
+        timings.map((timing) => [
+          timing.name,
+          String(timing.runs),
+          formatMilliseconds(timing.medianMs),
+          `${formatMilliseconds(timing.meanMs)} ± ${formatMilliseconds(timing.stddevMs)}`,
+        ]),
       ),
     ].join('\n\n');
     return { markdown, targets: [] };

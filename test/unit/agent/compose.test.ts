@@ -29,10 +29,7 @@ const familySpec = fc.record({
   values: fc.array(fc.constantFrom('x', 'y', 'z'), { minLength: 1, maxLength: 3 }),
 });
 
-const sourcesSpec = fc.array(
-  fc.uniqueArray(familySpec, { selector: (f) => f.name, maxLength: 4 }),
-  { minLength: 1, maxLength: 5 },
-);
+const sourcesSpec = fc.array(fc.uniqueArray(familySpec, { selector: (f) => f.name, maxLength: 4 }), { minLength: 1, maxLength: 5 });
 
 function textOf(composition: Composition): Buffer {
   return Buffer.concat(composition.parts.flatMap((part) => part.text));
@@ -69,7 +66,15 @@ describe('ExpositionComposer', () => {
 
   it('places extra families in name order among the merged ones', () => {
     const composer = new ExpositionComposer();
-    const merged = composer.merge([{ id: '/d/a.prom', families: [family({ name: 'a_metric', type: 'gauge', help: 'A.', values: ['x'] }, 1), family({ name: 'z_metric', type: 'gauge', help: 'Z.', values: ['x'] }, 5)] }]);
+    const merged = composer.merge([
+      {
+        id: '/d/a.prom',
+        families: [
+          family({ name: 'a_metric', type: 'gauge', help: 'A.', values: ['x'] }, 1),
+          family({ name: 'z_metric', type: 'gauge', help: 'Z.', values: ['x'] }, 5),
+        ],
+      },
+    ]);
     const out = merged.finish([family({ name: 'node_textfile_scrape_error', type: 'gauge', help: 'E.', values: ['x'] }, 0)]);
     expect(out.parts.map((part) => part.name)).toEqual(['a_metric', 'node_textfile_scrape_error', 'z_metric']);
     expect(textOf(out).toString()).toContain('# TYPE node_textfile_scrape_error gauge\nnode_textfile_scrape_error{v="x"} 0\n# HELP z_metric Z.\n');

@@ -49,7 +49,9 @@ describe('a textfile with UTF-8 names, served under each escaping scheme', () =>
       const h = escapeName('http.server.duration', scheme);
       const m = escapeName('http.method', scheme);
       const body = text(snapshot, scheme);
-      expect(body).toContain(`# TYPE ${h} histogram\n${h}_bucket{${m}="GET",le="0.1"} 1\n${h}_bucket{${m}="GET",le="+Inf"} 2\n${h}_sum{${m}="GET"} 0.3\n${h}_count{${m}="GET"} 2\n`);
+      expect(body).toContain(
+        `# TYPE ${h} histogram\n${h}_bucket{${m}="GET",le="0.1"} 1\n${h}_bucket{${m}="GET",le="+Inf"} 2\n${h}_sum{${m}="GET"} 0.3\n${h}_count{${m}="GET"} 2\n`,
+      );
       expect(body).toContain(`${escapeName('my.gauge', scheme)}{path="/a.b c"} 1\n`);
       expect(body).toContain(`plain_metric{${escapeName('host.name', scheme)}="h.example"} 2\n`);
       expect(body).not.toContain('"http.server.duration"');

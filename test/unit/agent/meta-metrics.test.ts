@@ -7,9 +7,7 @@ const MTIME_NS = 1_795_215_094_500_000_000n;
 
 describe('buildMetaFamilies', () => {
   it('renders node_textfile_* exactly as node_exporter 1.5.0 does for good files', () => {
-    const text = renderText(
-      buildMetaFamilies([{ path: '/var/lib/promdrop/good.prom', served: true, servedMtimeNs: MTIME_NS, errorReason: undefined }], []),
-    );
+    const text = renderText(buildMetaFamilies([{ path: '/var/lib/promdrop/good.prom', served: true, servedMtimeNs: MTIME_NS, errorReason: undefined }], []));
     expect(text).toContain(
       '# HELP node_textfile_mtime_seconds Unixtime mtime of textfiles successfully read.\n' +
         '# TYPE node_textfile_mtime_seconds gauge\n' +
@@ -52,17 +50,24 @@ describe('buildMetaFamilies', () => {
   });
 
   it('reports unreadable directories and counts them as an error', () => {
-    const text = renderText(buildMetaFamilies([], [{ path: '/missing', ok: false }, { path: '/d', ok: true }]));
+    const text = renderText(
+      buildMetaFamilies(
+        [],
+        [
+          { path: '/missing', ok: false },
+          { path: '/d', ok: true },
+        ],
+      ),
+    );
     expect(text).toContain('node_textfile_scrape_error 1\n');
     expect(text).toContain('promdrop_textfile_directory_up{directory="/d"} 1\n');
     expect(text).toContain('promdrop_textfile_directory_up{directory="/missing"} 0\n');
   });
 
   it('keeps families sorted by name so they can be merged into the output in order', () => {
-    const names = buildMetaFamilies(
-      [{ path: '/d/b.prom', served: false, servedMtimeNs: undefined, errorReason: 'io' }],
-      [{ path: '/d', ok: true }],
-    ).map((f) => f.name);
+    const names = buildMetaFamilies([{ path: '/d/b.prom', served: false, servedMtimeNs: undefined, errorReason: 'io' }], [{ path: '/d', ok: true }]).map(
+      (f) => f.name,
+    );
     expect(names).toEqual([...names].sort());
   });
 

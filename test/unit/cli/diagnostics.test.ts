@@ -11,9 +11,7 @@ describe('formatFinding', () => {
 
   it('prints warnings with the line only', () => {
     const finding: Finding = { severity: 'warning', reason: 'negative_counter', message: 'm went down', line: 3, column: 5 };
-    expect(formatFinding('/d/a.prom', finding)).toBe(
-      '/d/a.prom:3: warning: m went down',
-    );
+    expect(formatFinding('/d/a.prom', finding)).toBe('/d/a.prom:3: warning: m went down');
   });
 
   it('leaves out an unknown position', () => {

@@ -30,11 +30,12 @@ describe('digest mode agrees with the full model', () => {
     const bytes = Buffer.from(`${lines.join('\n')}\n`);
     const { kept, digested } = bothWays(bytes);
     // 20 listed + a "more" line for each of reserved labels, duplicates and negative counters.
-    expect(kept.findings.filter((f) => f.message.endsWith('not listed')).map((f) => f.reason).sort()).toEqual([
-      'duplicate_series',
-      'negative_counter',
-      'reserved_label',
-    ]);
+    expect(
+      kept.findings
+        .filter((f) => f.message.endsWith('not listed'))
+        .map((f) => f.reason)
+        .sort(),
+    ).toEqual(['duplicate_series', 'negative_counter', 'reserved_label']);
     expect(digested.findings).toEqual(kept.findings);
   });
 

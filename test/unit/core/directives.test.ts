@@ -36,7 +36,11 @@ describe('readDirectives', () => {
   });
 
   it('rejects unknown keys, a zero ttl, a second ttl and an empty directive', () => {
-    expect(read('# promdrop: tll=1h\n').findings[0]).toMatchObject({ line: 1, column: 13, message: expect.stringContaining('unknown promdrop directive "tll"') });
+    expect(read('# promdrop: tll=1h\n').findings[0]).toMatchObject({
+      line: 1,
+      column: 13,
+      message: expect.stringContaining('unknown promdrop directive "tll"'),
+    });
     expect(read('# promdrop: ttl=0\n').findings[0]!.message).toContain('longer than 0s');
     const twice = read('# promdrop: ttl=1h\nm 1\n# promdrop: ttl=2h\n');
     expect(twice.ttlMs).toBe(3_600_000);

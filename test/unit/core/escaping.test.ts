@@ -11,7 +11,13 @@ import type { MetricFamily } from '../../../src/core/types.js';
 const ESCAPE_NAME: ReadonlyArray<readonly [string, string, string, string, string]> = [
   ['', '', '', '', ''],
   ['no:escaping_required', 'no:escaping_required', 'no:escaping__required', 'no:escaping_required', 'no:escaping_required'],
-  ['mysystem.prod.west.cpu.load', 'mysystem_prod_west_cpu_load', 'mysystem_dot_prod_dot_west_dot_cpu_dot_load', 'mysystem.prod.west.cpu.load', 'U__mysystem_2e_prod_2e_west_2e_cpu_2e_load'],
+  [
+    'mysystem.prod.west.cpu.load',
+    'mysystem_prod_west_cpu_load',
+    'mysystem_dot_prod_dot_west_dot_cpu_dot_load',
+    'mysystem.prod.west.cpu.load',
+    'U__mysystem_2e_prod_2e_west_2e_cpu_2e_load',
+  ],
   [
     'mysystem.prod.west.cpu.load_total',
     'mysystem_prod_west_cpu_load_total',
@@ -78,7 +84,13 @@ const UTF8_GAUGE: MetricFamily = {
   type: 'gauge',
   firstLine: 1,
   metrics: [
-    { kind: 'scalar', labels: ['name.1', 'val with\nnew line', 'name*2', 'val with \\backslash and "quotes"'], value: Infinity, timestampMs: undefined, line: 1 },
+    {
+      kind: 'scalar',
+      labels: ['name.1', 'val with\nnew line', 'name*2', 'val with \\backslash and "quotes"'],
+      value: Infinity,
+      timestampMs: undefined,
+      line: 1,
+    },
     { kind: 'scalar', labels: ['name.1', 'Björn', 'name*2', '佖佥'], value: 3.14e42, timestampMs: undefined, line: 2 },
   ],
 };
@@ -129,24 +141,28 @@ describe('any UTF-8 names (generated)', () => {
       // A label name that becomes reserved under some scheme is refused (tested below).
       fc.property(
         name,
-        name.filter((text) => REWRITING_SCHEMES.every((scheme) => /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(isLegacyName(text) ? text : escapeName(text, scheme)) && !escapeName(text, scheme).startsWith('__'))),
+        name.filter((text) =>
+          REWRITING_SCHEMES.every(
+            (scheme) => /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(isLegacyName(text) ? text : escapeName(text, scheme)) && !escapeName(text, scheme).startsWith('__'),
+          ),
+        ),
         fc.string({ maxLength: 8 }),
         (metric, label, value) => {
-        const family: MetricFamily = {
-          name: metric,
-          help: undefined,
-          type: 'gauge',
-          firstLine: 1,
-          metrics: [{ kind: 'scalar', labels: [label, value], value: 1, timestampMs: undefined, line: 1 }],
-        };
-        const parsed = parseExposition(Buffer.from(renderText([family], { utf8Names: true })));
-        expect(parsed.ok && parsed.families.map((f) => [f.name, f.metrics[0]!.labels])).toEqual([[metric, [label, value]]]);
-        for (const scheme of ['underscores', 'dots', 'values'] as const) {
-          const escaped = escapeFamily(family, scheme);
-          expect(isLegacyName(escaped.name)).toBe(true);
-          expect(parseExposition(Buffer.from(renderText([escaped])), { nameValidation: 'legacy' }).ok).toBe(true);
-        }
-        expect(unescapeName(escapeName(metric, 'values'), 'values')).toBe(metric);
+          const family: MetricFamily = {
+            name: metric,
+            help: undefined,
+            type: 'gauge',
+            firstLine: 1,
+            metrics: [{ kind: 'scalar', labels: [label, value], value: 1, timestampMs: undefined, line: 1 }],
+          };
+          const parsed = parseExposition(Buffer.from(renderText([family], { utf8Names: true })));
+          expect(parsed.ok && parsed.families.map((f) => [f.name, f.metrics[0]!.labels])).toEqual([[metric, [label, value]]]);
+          for (const scheme of ['underscores', 'dots', 'values'] as const) {
+            const escaped = escapeFamily(family, scheme);
+            expect(isLegacyName(escaped.name)).toBe(true);
+            expect(parseExposition(Buffer.from(renderText([escaped])), { nameValidation: 'legacy' }).ok).toBe(true);
+          }
+          expect(unescapeName(escapeName(metric, 'values'), 'values')).toBe(metric);
         },
       ),
       { numRuns: 500 },
@@ -158,7 +174,11 @@ describe('label names that escaping would make clash or reserved', () => {
   it('refuses a series whose label names become one name, or a reserved one, under some scheme', () => {
     const clash = parseExposition(Buffer.from('{"m","a.b"="1",a_b="2"} 1\n'));
     expect(clash.ok && clash.findings.map((f) => [f.severity, f.reason, f.message])).toEqual([
-      ['error', 'duplicate_label', 'label names "a.b" and "a_b" are both a_b for a scraper that asks for escaping=underscores (Prometheus 2 asks for underscores)'],
+      [
+        'error',
+        'duplicate_label',
+        'label names "a.b" and "a_b" are both a_b for a scraper that asks for escaping=underscores (Prometheus 2 asks for underscores)',
+      ],
     ]);
     const reserved = parseExposition(Buffer.from('{"m"," name "="1"} 1\n'));
     expect(reserved.ok && reserved.findings.map((f) => [f.severity, f.reason, f.message])).toEqual([

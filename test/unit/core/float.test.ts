@@ -28,12 +28,30 @@ describe('parseGoFloat reads values as Go strconv.ParseFloat does (minus hex and
     expect(Object.is(parseGoFloat('-0'), -0)).toBe(true);
   });
 
-  it.each(['', '+NaN', '-nan', '0x1p-3', '0x1A', '1_000', '1,5', '1.5.5', '1e', 'e5', '.', '+', '--1', '"1"', 'true', '1e400', 'infinit', 'Infinityy', ' 1', '1 '])(
-    'rejects %j',
-    (text) => {
-      expect(parseGoFloat(text)).toBeUndefined();
-    },
-  );
+  it.each([
+    '',
+    '+NaN',
+    '-nan',
+    '0x1p-3',
+    '0x1A',
+    '1_000',
+    '1,5',
+    '1.5.5',
+    '1e',
+    'e5',
+    '.',
+    '+',
+    '--1',
+    '"1"',
+    'true',
+    '1e400',
+    'infinit',
+    'Infinityy',
+    ' 1',
+    '1 ',
+  ])('rejects %j', (text) => {
+    expect(parseGoFloat(text)).toBeUndefined();
+  });
 });
 
 describe('formatGoFloat writes values as expfmt writeFloat does', () => {

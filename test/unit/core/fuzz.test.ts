@@ -31,12 +31,76 @@ if (!Number.isSafeInteger(CASES) || CASES <= 0) throw new Error(`PROMDROP_FUZZ_C
 
 /** Pieces the exposition format is made of, and the edge cases between them. */
 const TOKENS = [
-  '# HELP ', '# TYPE ', '# ', '#', ' counter', ' gauge', ' histogram', ' summary', ' untyped', ' gaugehistogram', ' info',
-  '{', '}', '=', ',', '"', '\\', '\\"', '\\n', '\\\\', '\n', '\r\n', '\r', ' ', '\t', '\u0000', '\u00ff', '\ufeff',
-  'le="', 'quantile="', '_bucket', '_sum', '_count', '_total', '_created', '__name__', '__x', 'promdrop_up', 'node_textfile_scrape_error',
-  ' 1', ' -1', ' 0', ' 1e308', ' 1e309', ' -0', ' NaN', ' +Inf', ' -Inf', ' Inf', ' nan', ' 0x10', ' 1_000', ' 1.', ' .5', ' 1e', ' ++1',
-  ' 1700000000000', ' -1700000000000', '# promdrop: ttl=1h', '# promdrop: ttl=0s', '# promdrop: tll=1h', '# EOF', 'a', 'b_c', ':', '9',
-  'é', '\u{1F600}', '\u2028', '\ud800',
+  '# HELP ',
+  '# TYPE ',
+  '# ',
+  '#',
+  ' counter',
+  ' gauge',
+  ' histogram',
+  ' summary',
+  ' untyped',
+  ' gaugehistogram',
+  ' info',
+  '{',
+  '}',
+  '=',
+  ',',
+  '"',
+  '\\',
+  '\\"',
+  '\\n',
+  '\\\\',
+  '\n',
+  '\r\n',
+  '\r',
+  ' ',
+  '\t',
+  '\u0000',
+  '\u00ff',
+  '\ufeff',
+  'le="',
+  'quantile="',
+  '_bucket',
+  '_sum',
+  '_count',
+  '_total',
+  '_created',
+  '__name__',
+  '__x',
+  'promdrop_up',
+  'node_textfile_scrape_error',
+  ' 1',
+  ' -1',
+  ' 0',
+  ' 1e308',
+  ' 1e309',
+  ' -0',
+  ' NaN',
+  ' +Inf',
+  ' -Inf',
+  ' Inf',
+  ' nan',
+  ' 0x10',
+  ' 1_000',
+  ' 1.',
+  ' .5',
+  ' 1e',
+  ' ++1',
+  ' 1700000000000',
+  ' -1700000000000',
+  '# promdrop: ttl=1h',
+  '# promdrop: ttl=0s',
+  '# promdrop: tll=1h',
+  '# EOF',
+  'a',
+  'b_c',
+  ':',
+  '9',
+  'é',
+  '\u{1F600}',
+  '\u2028',
+  '\ud800',
 ];
 
 const metricName = fc.constantFrom('a', 'up', 'job_total', 'req_seconds', 'x:y', '_z', 'node_load1');
@@ -162,33 +226,39 @@ describe(`fuzz: the agent's judgement (${AGENT_FILES} files)`, () => {
       let scans = 0;
       let rejected = 0;
       await fc.assert(
-        fc.asyncProperty(fc.array(fc.tuple(plausibleFile, fc.array(edit, { maxLength: 3 })), { minLength: FILES_PER_SCAN, maxLength: FILES_PER_SCAN }), async (files) => {
-          scans++;
-          const directory = mkdtempSync(join(scratch, 'd-'));
-          try {
-            files.forEach(([text, edits], index) => {
-              // The marker replaces every metric name, so each file's series are its own.
-              const marked = text.replace(/^(# (?:HELP|TYPE) )?[a-zA-Z_:][a-zA-Z0-9_:]*/gm, (_all, meta: string | undefined) => `${meta ?? ''}${marker(index)}`);
-              writeFileSync(join(directory, `f${String(index).padStart(3, '0')}.prom`), applyEdits(marked, edits));
-            });
-            // A hang is reported with the files that caused it (fast-check's counterexample),
-            // not as a bare test timeout; the bound is far above any real scan of 25 small files.
-            const snapshot = await withinBound(loadOnce({ directories: [directory] }), HANG_BOUND_MS, `loadOnce of ${directory}`);
-            const served = snapshot.text.toString();
-            const check = checkExposition(snapshot.text);
-            expect(check.findings.filter((finding) => finding.severity === 'error')).toEqual([]);
-            for (const report of snapshot.files) {
-              if (report.served) continue;
-              rejected++;
-              const index = Number(/f(\d{3})\.prom$/.exec(report.path)![1]);
-              const name = marker(index);
-              // Not one sample line of the rejected file (its marker, then `{`, `_`, or a blank).
-              expect(served).not.toMatch(new RegExp(`^${name}[{_ ]`, 'm'));
+        fc.asyncProperty(
+          fc.array(fc.tuple(plausibleFile, fc.array(edit, { maxLength: 3 })), { minLength: FILES_PER_SCAN, maxLength: FILES_PER_SCAN }),
+          async (files) => {
+            scans++;
+            const directory = mkdtempSync(join(scratch, 'd-'));
+            try {
+              files.forEach(([text, edits], index) => {
+                // The marker replaces every metric name, so each file's series are its own.
+                const marked = text.replace(
+                  /^(# (?:HELP|TYPE) )?[a-zA-Z_:][a-zA-Z0-9_:]*/gm,
+                  (_all, meta: string | undefined) => `${meta ?? ''}${marker(index)}`,
+                );
+                writeFileSync(join(directory, `f${String(index).padStart(3, '0')}.prom`), applyEdits(marked, edits));
+              });
+              // A hang is reported with the files that caused it (fast-check's counterexample),
+              // not as a bare test timeout; the bound is far above any real scan of 25 small files.
+              const snapshot = await withinBound(loadOnce({ directories: [directory] }), HANG_BOUND_MS, `loadOnce of ${directory}`);
+              const served = snapshot.text.toString();
+              const check = checkExposition(snapshot.text);
+              expect(check.findings.filter((finding) => finding.severity === 'error')).toEqual([]);
+              for (const report of snapshot.files) {
+                if (report.served) continue;
+                rejected++;
+                const index = Number(/f(\d{3})\.prom$/.exec(report.path)![1]);
+                const name = marker(index);
+                // Not one sample line of the rejected file (its marker, then `{`, `_`, or a blank).
+                expect(served).not.toMatch(new RegExp(`^${name}[{_ ]`, 'm'));
+              }
+            } finally {
+              rmSync(directory, { recursive: true, force: true });
             }
-          } finally {
-            rmSync(directory, { recursive: true, force: true });
-          }
-        }),
+          },
+        ),
         { numRuns: Math.ceil(AGENT_FILES / FILES_PER_SCAN) },
       );
       expect(scans).toBe(Math.ceil(AGENT_FILES / FILES_PER_SCAN));

@@ -11,17 +11,12 @@ function source(id: string, text: string): Source {
 
 describe('mergeSources', () => {
   it('merges one family across files with node_exporter ordering and HELP text', () => {
-    const merged = mergeSources([
-      source('/d/b.prom', '# TYPE up_x gauge\nup_x{src="b"} 2\n'),
-      source('/d/a.prom', '# TYPE up_x gauge\nup_x{src="a"} 1\n'),
-    ]);
+    const merged = mergeSources([source('/d/b.prom', '# TYPE up_x gauge\nup_x{src="b"} 2\n'), source('/d/a.prom', '# TYPE up_x gauge\nup_x{src="a"} 1\n')]);
     expect(merged.conflicts).toEqual([]);
-    expect(renderText(merged.families)).toBe(
-      '# HELP up_x Metric read from /d/a.prom, /d/b.prom\n# TYPE up_x gauge\nup_x{src="a"} 1\nup_x{src="b"} 2\n',
-    );
+    expect(renderText(merged.families)).toBe('# HELP up_x Metric read from /d/a.prom, /d/b.prom\n# TYPE up_x gauge\nup_x{src="a"} 1\nup_x{src="b"} 2\n');
   });
 
-  it('keeps the first file\'s family on a TYPE conflict and blames the later file', () => {
+  it("keeps the first file's family on a TYPE conflict and blames the later file", () => {
     const merged = mergeSources([source('/d/b.prom', '# TYPE f counter\nf{s="b"} 2\n'), source('/d/a.prom', '# TYPE f gauge\nf{s="a"} 1\n')]);
     expect(renderText(merged.families)).toContain('f{s="a"} 1');
     expect(renderText(merged.families)).not.toContain('f{s="b"}');
@@ -49,7 +44,7 @@ describe('mergeSources', () => {
     expect(merged.conflicts).toMatchObject([{ source: '/d/b.prom', kind: 'duplicate_series', line: 1 }]);
   });
 
-  it('drops a family colliding with a summary\'s series from a later file', () => {
+  it("drops a family colliding with a summary's series from a later file", () => {
     const merged = mergeSources([
       source('/d/a.prom', '# TYPE s summary\ns{quantile="0.5"} 1\ns_sum 2\ns_count 3\n'),
       source('/d/b.prom', 's_sum 9\nother 1\n'),
@@ -64,7 +59,7 @@ describe('mergeSources', () => {
     expect(renderText(mergeSources([a, b]).families)).toBe(renderText(mergeSources([b, a]).families));
   });
 
-  it('pads missing labels within one file\'s family as node_exporter does, and sorts labels', () => {
+  it("pads missing labels within one file's family as node_exporter does, and sorts labels", () => {
     const merged = mergeSources([source('/d/a.prom', 'fam{b="2"} 2\nfam{a="1"} 1\n')]);
     expect(renderText(merged.families)).toContain('fam{a="",b="2"} 2\nfam{a="1",b=""} 1\n');
   });

@@ -103,7 +103,7 @@ function check(version: string, scheme: NameValidationScheme): void {
       }
     });
 
-    it.each(invalid)('rejects $file at Go\'s line with Go\'s message', (c) => {
+    it.each(invalid)("rejects $file at Go's line with Go's message", (c) => {
       const result = parseExposition(readFileSync(`${dir}/${c.file}`), { nameValidation: scheme });
       expect(result.ok).toBe(false);
       if (result.ok) return;
@@ -153,7 +153,7 @@ describe('quoted names in detail', () => {
     expect(metric.sum).toBe(3);
   });
 
-  it('gives the same result without retaining series (the agent\'s check path)', () => {
+  it("gives the same result without retaining series (the agent's check path)", () => {
     const text = Buffer.from('plain{a="1"} 1\nplain{a="2"} 2\n{"x.y",a="1"} 3\n');
     const retained = parseExposition(text);
     const digested = parseExposition(text, { retainSeries: false });

@@ -48,9 +48,9 @@ const familyText = fc
   });
 
 /** Several families with distinct names whose expanded series names cannot collide. */
-const exposition = fc.uniqueArray(familyText, { selector: (f) => f.name.replace(/_(sum|count|bucket)$/, ''), minLength: 1, maxLength: 5 }).map((families) =>
-  families.map((f) => f.text).join(''),
-);
+const exposition = fc
+  .uniqueArray(familyText, { selector: (f) => f.name.replace(/_(sum|count|bucket)$/, ''), minLength: 1, maxLength: 5 })
+  .map((families) => families.map((f) => f.text).join(''));
 
 /** Families without the positions, which legitimately change when text is re-rendered. */
 function shape(families: readonly MetricFamily[]): unknown {
@@ -60,7 +60,8 @@ function shape(families: readonly MetricFamily[]): unknown {
     type: family.type,
     metrics: family.metrics.map((metric) => {
       if (metric.kind === 'scalar') return { labels: metric.labels, value: metric.value };
-      if (metric.kind === 'histogram') return { labels: metric.labels, buckets: metric.buckets.map((b) => [b.upperBound, b.count]), sum: metric.sum, count: metric.count };
+      if (metric.kind === 'histogram')
+        return { labels: metric.labels, buckets: metric.buckets.map((b) => [b.upperBound, b.count]), sum: metric.sum, count: metric.count };
       return { labels: metric.labels, quantiles: metric.quantiles.map((q) => [q.quantile, q.value]), sum: metric.sum, count: metric.count };
     }),
   }));
@@ -106,10 +107,17 @@ describe('no input makes the parser throw', () => {
   });
 
   it('random edits of valid files give a result or a positioned failure', () => {
-    const edit = fc.array(fc.tuple(fc.nat(), fc.constantFrom('insert', 'delete', 'replace'), fc.constantFrom(0x0a, 0x0d, 0x20, 0x22, 0x23, 0x2c, 0x3d, 0x5c, 0x7b, 0x7d, 0x30, 0x41, 0xc3, 0xff, 0x00)), {
-      minLength: 1,
-      maxLength: 4,
-    });
+    const edit = fc.array(
+      fc.tuple(
+        fc.nat(),
+        fc.constantFrom('insert', 'delete', 'replace'),
+        fc.constantFrom(0x0a, 0x0d, 0x20, 0x22, 0x23, 0x2c, 0x3d, 0x5c, 0x7b, 0x7d, 0x30, 0x41, 0xc3, 0xff, 0x00),
+      ),
+      {
+        minLength: 1,
+        maxLength: 4,
+      },
+    );
     fc.assert(
       fc.property(exposition, edit, (text, edits) => {
         const bytes = [...Buffer.from(text)];

@@ -32,7 +32,12 @@ const TYPE = { counter: 0, gauge: 1, summary: 2, untyped: 3, histogram: 4, gauge
 describe('protobuf delimited bodies', () => {
   it('decodes counters, gauges, untyped, summaries and classic histograms with HELP and labels', () => {
     const body = delimited(
-      [...stringField(1, 'jobs_total'), ...stringField(2, 'Jobs run.'), ...varintField(3, TYPE.counter), ...bytesField(4, [...label('kind', 'a'), ...bytesField(3, doubleField(1, 7))])],
+      [
+        ...stringField(1, 'jobs_total'),
+        ...stringField(2, 'Jobs run.'),
+        ...varintField(3, TYPE.counter),
+        ...bytesField(4, [...label('kind', 'a'), ...bytesField(3, doubleField(1, 7))]),
+      ],
       [...stringField(1, 'temperature'), ...varintField(3, TYPE.gauge), ...bytesField(4, bytesField(2, doubleField(1, -1.5)))],
       [...stringField(1, 'plain'), ...varintField(3, TYPE.untyped), ...bytesField(4, bytesField(5, doubleField(1, 3)))],
       [
@@ -43,7 +48,15 @@ describe('protobuf delimited bodies', () => {
       [
         ...stringField(1, 'size'),
         ...varintField(3, TYPE.histogram),
-        ...bytesField(4, bytesField(7, [...varintField(1, 4), ...doubleField(2, 9), ...bytesField(3, [...varintField(1, 1), ...doubleField(2, 1)]), ...bytesField(3, [...varintField(1, 3), ...doubleField(2, 5)])])),
+        ...bytesField(
+          4,
+          bytesField(7, [
+            ...varintField(1, 4),
+            ...doubleField(2, 9),
+            ...bytesField(3, [...varintField(1, 1), ...doubleField(2, 1)]),
+            ...bytesField(3, [...varintField(1, 3), ...doubleField(2, 5)]),
+          ]),
+        ),
       ],
     );
     const decoded = decodeDelimitedMetricFamilies(body);
@@ -73,12 +86,20 @@ describe('protobuf delimited bodies', () => {
   });
 
   it('keeps a timestamp so that the push can be refused for it', () => {
-    const decoded = decodeDelimitedMetricFamilies(delimited([...stringField(1, 'ts'), ...varintField(3, TYPE.gauge), ...bytesField(4, [...bytesField(2, doubleField(1, 1)), ...varintField(6, 1700000000000)])]));
+    const decoded = decodeDelimitedMetricFamilies(
+      delimited([
+        ...stringField(1, 'ts'),
+        ...varintField(3, TYPE.gauge),
+        ...bytesField(4, [...bytesField(2, doubleField(1, 1)), ...varintField(6, 1700000000000)]),
+      ]),
+    );
     expect(decoded.ok && decoded.families[0]!.metrics[0]!.timestampMs).toBe('1700000000000');
   });
 
   it('refuses what text format 0.0.4 cannot carry, and broken bodies, with a reason', () => {
-    const native = decodeDelimitedMetricFamilies(delimited([...stringField(1, 'nh'), ...varintField(3, TYPE.histogram), ...bytesField(4, bytesField(7, [...varintField(1, 1), ...tag(5, 0), 3]))]));
+    const native = decodeDelimitedMetricFamilies(
+      delimited([...stringField(1, 'nh'), ...varintField(3, TYPE.histogram), ...bytesField(4, bytesField(7, [...varintField(1, 1), ...tag(5, 0), 3]))]),
+    );
     expect(native).toEqual({ ok: false, message: expect.stringMatching(/nh is a native histogram/) });
     const gaugeHistogram = decodeDelimitedMetricFamilies(delimited([...stringField(1, 'gh'), ...varintField(3, TYPE.gauge_histogram)]));
     expect(gaugeHistogram).toEqual({ ok: false, message: expect.stringMatching(/GAUGE_HISTOGRAM/) });

@@ -122,9 +122,34 @@ describe('families kept as rendered lines', () => {
   });
 });
 
-const labelValue = fc.oneof(fc.constantFrom('', 'a', 'b', 'a b', '}', 'x"y', 'back\\slash', 'new\nline', 'é', '😀', '\uffff'), fc.string({ unit: 'binary', maxLength: 6 }));
+const labelValue = fc.oneof(
+  fc.constantFrom('', 'a', 'b', 'a b', '}', 'x"y', 'back\\slash', 'new\nline', 'é', '😀', '\uffff'),
+  fc.string({ unit: 'binary', maxLength: 6 }),
+);
 const value = fc.oneof(
-  fc.constantFrom('1', '0', '-0', '1.5', '1.50', '1e3', '+Inf', '-Inf', 'NaN', '0x1p-2', '123456789012345678', '.5', '1E-7', '5.', '+5', '007', '-.5e-3', 'Inf', '+inf', 'nan', '1_0'),
+  fc.constantFrom(
+    '1',
+    '0',
+    '-0',
+    '1.5',
+    '1.50',
+    '1e3',
+    '+Inf',
+    '-Inf',
+    'NaN',
+    '0x1p-2',
+    '123456789012345678',
+    '.5',
+    '1E-7',
+    '5.',
+    '+5',
+    '007',
+    '-.5e-3',
+    'Inf',
+    '+inf',
+    'nan',
+    '1_0',
+  ),
   fc.double({ noNaN: true }).map(String),
 );
 const blank = fc.constantFrom('', ' ', '\t', ' \t ');

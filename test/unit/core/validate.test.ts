@@ -41,7 +41,9 @@ describe('validation rejects what expfmt accepts but the agent must not serve', 
     const summary = check('# TYPE a summary\na_count{a=""} 1\na_sum 1\n');
     expect(summary.accepted).toBe(false);
     expect(summary.findings.find((f) => f.severity === 'error')).toMatchObject({ reason: 'duplicate_series', line: 3 });
-    expect(errorReasons('# TYPE h histogram\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\nh_bucket{le="+Inf",x=""} 1\nh_sum{x=""} 1\nh_count{x=""} 1\n')).toContain('duplicate_series');
+    expect(
+      errorReasons('# TYPE h histogram\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\nh_bucket{le="+Inf",x=""} 1\nh_sum{x=""} 1\nh_count{x=""} 1\n'),
+    ).toContain('duplicate_series');
     // Distinct non-empty label values stay distinct.
     expect(check('# TYPE a summary\na_count{a="x"} 1\na_sum{a="x"} 1\na_count 1\na_sum 1\n').accepted).toBe(true);
   });

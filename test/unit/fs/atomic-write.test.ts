@@ -3,14 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  AtomicWriteError,
-  DEFAULT_FILE_MODE,
-  isTempFileName,
-  removeAbandonedTempFiles,
-  removeDurably,
-  writeAtomically,
-} from '../../../src/fs/atomic-write.js';
+import { AtomicWriteError, DEFAULT_FILE_MODE, isTempFileName, removeAbandonedTempFiles, removeDurably, writeAtomically } from '../../../src/fs/atomic-write.js';
 
 let dir: string;
 beforeEach(() => {

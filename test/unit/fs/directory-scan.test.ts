@@ -2,13 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  compileGlobElement,
-  expandDirectoryPatterns,
-  GlobPatternError,
-  isTextfileName,
-  listTextfiles,
-} from '../../../src/fs/directory-scan.js';
+import { compileGlobElement, expandDirectoryPatterns, GlobPatternError, isTextfileName, listTextfiles } from '../../../src/fs/directory-scan.js';
 
 describe('isTextfileName', () => {
   it('takes *.prom, case-sensitively, and skips dotfiles and temp names (row 10)', () => {

@@ -62,8 +62,22 @@ describe('setSeries', () => {
   });
 
   it('replaces the series with the same labels in any order, and escapes label values', async () => {
-    await setSeries(path, { metric: 'm', labels: [['b', '2'], ['a', 'x"y\\z\n']], value: 1 });
-    await setSeries(path, { metric: 'm', labels: [['a', 'x"y\\z\n'], ['b', '2']], value: 2 });
+    await setSeries(path, {
+      metric: 'm',
+      labels: [
+        ['b', '2'],
+        ['a', 'x"y\\z\n'],
+      ],
+      value: 1,
+    });
+    await setSeries(path, {
+      metric: 'm',
+      labels: [
+        ['a', 'x"y\\z\n'],
+        ['b', '2'],
+      ],
+      value: 2,
+    });
     expect(samples()).toEqual(['m{a="x\\"y\\\\z\\n",b="2"} 2']);
   });
 
@@ -155,7 +169,15 @@ describe('replaceTextfile and deleteTextfile', () => {
 
 describe('seriesAddressProblem', () => {
   it("accepts Prometheus 3's UTF-8 names", () => {
-    expect(seriesAddressProblem({ metric: '1good.now', labels: [['http.method', 'GET'], ['bad-name', '1']] })).toBeUndefined();
+    expect(
+      seriesAddressProblem({
+        metric: '1good.now',
+        labels: [
+          ['http.method', 'GET'],
+          ['bad-name', '1'],
+        ],
+      }),
+    ).toBeUndefined();
   });
 
   it('explains invalid metric and label names and repeated labels', () => {
@@ -164,6 +186,14 @@ describe('seriesAddressProblem', () => {
     expect(seriesAddressProblem({ metric: 'a\ud800b', labels: [] })).toMatch(/invalid metric name.*UTF-8/);
     expect(seriesAddressProblem({ metric: 'm', labels: [['', '1']] })).toMatch(/invalid label name/);
     expect(seriesAddressProblem({ metric: 'm', labels: [['__x', '1']] })).toMatch(/reserved/);
-    expect(seriesAddressProblem({ metric: 'm', labels: [['a', '1'], ['a', '2']] })).toMatch(/twice/);
+    expect(
+      seriesAddressProblem({
+        metric: 'm',
+        labels: [
+          ['a', '1'],
+          ['a', '2'],
+        ],
+      }),
+    ).toMatch(/twice/);
   });
 });

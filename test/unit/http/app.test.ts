@@ -218,13 +218,13 @@ describe('/metrics', () => {
       expect(withoutDuration(filtered.body)).toBe(withoutDuration(plain.body));
     });
 
-    it('refuses a collector promdrop does not have with 400 and node_exporter\'s message', async () => {
+    it("refuses a collector promdrop does not have with 400 and node_exporter's message", async () => {
       const response = await app({ source: source(fakeSnapshot()) }).inject({ url: '/metrics?collect[]=textfile&collect[]=cpu' });
       expect(response.statusCode).toBe(400);
       expect(response.body).toBe("Couldn't create filtered metrics handler: couldn't create collector: missing collector: cpu\n");
     });
 
-    it('exclude[]=textfile serves only the agent\'s own metrics, in either format and with gzip', async () => {
+    it("exclude[]=textfile serves only the agent's own metrics, in either format and with gzip", async () => {
       const server = app({ source: source(fakeSnapshot()) });
       const text = await server.inject({ url: '/metrics?exclude[]=textfile' });
       expect(text.statusCode).toBe(200);
@@ -249,7 +249,17 @@ describe('/metrics', () => {
 
 describe('landing page and file API', () => {
   const files: FileReport[] = [
-    { path: '/d/good.prom', state: 'ok', served: true, mtimeMs: 1_800_000_000_000 - 90_000, sizeBytes: 120, series: 2, ttlMs: 3_600_000, expiresAtMs: 1_800_000_000_000 + 3_510_000, warnings: 1 },
+    {
+      path: '/d/good.prom',
+      state: 'ok',
+      served: true,
+      mtimeMs: 1_800_000_000_000 - 90_000,
+      sizeBytes: 120,
+      series: 2,
+      ttlMs: 3_600_000,
+      expiresAtMs: 1_800_000_000_000 + 3_510_000,
+      warnings: 1,
+    },
     {
       path: '/d/<script>alert(1)</script>.prom',
       state: 'invalid',
@@ -315,12 +325,24 @@ describe('landing page: jobs, pushed groups, problems first', () => {
       const name = '<img src=x onerror=alert(1)>';
       writeFileSync(
         join(dir, `${name}.job.json`),
-        JSON.stringify({ version: 1, name, runs: [{ start: 1_799_999_000, end: 1_799_999_001, durationSeconds: 1, exitCode: 3, result: 'failure', output: '<script>steal()</script>\n' }] }),
+        JSON.stringify({
+          version: 1,
+          name,
+          runs: [{ start: 1_799_999_000, end: 1_799_999_001, durationSeconds: 1, exitCode: 3, result: 'failure', output: '<script>steal()</script>\n' }],
+        }),
       );
       const snapshot: Snapshot = {
         ...fakeSnapshot([
           { path: `${dir}/good.prom`, state: 'ok', served: true, series: 1, warnings: 0 },
-          { path: `${dir}/bad.prom`, state: 'invalid', served: false, reason: 'parse', message: `${dir}/bad.prom:3:1: unexpected end of input`, series: 0, warnings: 0 },
+          {
+            path: `${dir}/bad.prom`,
+            state: 'invalid',
+            served: false,
+            reason: 'parse',
+            message: `${dir}/bad.prom:3:1: unexpected end of input`,
+            series: 0,
+            warnings: 0,
+          },
         ]),
         directories: [{ path: dir, pattern: dir, ok: true }],
       };
@@ -361,7 +383,10 @@ describe('landing page: jobs, pushed groups, problems first', () => {
       directories: [{ path: '/push', pattern: '/push', ok: true }],
     };
     const group = {
-      labels: [['job', 'backup'], ['instance', 'db1']] as const,
+      labels: [
+        ['job', 'backup'],
+        ['instance', 'db1'],
+      ] as const,
       pushTimeMs: 1_800_000_000_000 - 60_000,
       failureTimeMs: 1_800_000_000_000 - 30_000,
       expiresAtMs: 1_800_000_000_000 + 3_600_000,
@@ -369,7 +394,9 @@ describe('landing page: jobs, pushed groups, problems first', () => {
     };
     const context = { version: '1', telemetryPath: '/metrics', directories: ['/push'], ready: true, nowMs: 1_800_000_000_000, pushDirectory: '/push' };
     const html = renderLandingPage(context, snapshot, [], [group]);
-    expect(html).toMatch(/<code>job="backup"<\/code> <code>instance="db1"<\/code><\/td><td[^>]*>1m ago<\/td><td[^>]*><span class="state state-invalid">30s ago<\/span><\/td><td[^>]*>1h1m<\/td><td[^>]*>in 1h<\/td>/);
+    expect(html).toMatch(
+      /<code>job="backup"<\/code> <code>instance="db1"<\/code><\/td><td[^>]*>1m ago<\/td><td[^>]*><span class="state state-invalid">30s ago<\/span><\/td><td[^>]*>1h1m<\/td><td[^>]*>in 1h<\/td>/,
+    );
     expect(html).not.toContain('job.f95773aa.prom');
   });
 });

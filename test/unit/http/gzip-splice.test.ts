@@ -5,7 +5,9 @@ import { crc32Combine, deflatePrefix, gzipWithSuffix } from '../../../src/http/g
 
 const bytes = fc.uint8Array({ maxLength: 4096 }).map((array) => Buffer.from(array));
 // Text-like input compresses with back-references, the case where a wrong splice would show.
-const textish = fc.array(fc.constantFrom('metric_a{job="x"} 1\n', 'metric_b 2.5\n', '# HELP m h\n', 'z'), { maxLength: 400 }).map((parts) => Buffer.from(parts.join('')));
+const textish = fc
+  .array(fc.constantFrom('metric_a{job="x"} 1\n', 'metric_b 2.5\n', '# HELP m h\n', 'z'), { maxLength: 400 })
+  .map((parts) => Buffer.from(parts.join('')));
 
 describe('crc32Combine', () => {
   it('equals the CRC-32 of the concatenation', () => {

@@ -12,8 +12,7 @@ import {
 // Prometheus 3.x: acceptHeader() of scrape/scrape.go over config.DefaultScrapeProtocols (and
 // DefaultProtoFirstScrapeProtocols with native histograms), weights from 0.6 down, escaping
 // added to the 1.0.0 formats (3.0 added it to every format; both are here).
-const PROMETHEUS_2_42 =
-  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+const PROMETHEUS_2_42 = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 const PROMETHEUS_3 =
   'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2';
 const PROMETHEUS_3_NATIVE_HISTOGRAMS =

@@ -34,7 +34,17 @@ const snapshot: Snapshot = {
 };
 
 function webConfig(overrides: Partial<WebConfig>): WebConfig {
-  return { file: '/etc/promdrop/web.yml', tls: undefined, http2: true, headers: {}, basicAuthUsers: new Map(), pushBasicAuthUsers: undefined, authExcludedPaths: new Set(), rateLimit: undefined, ...overrides };
+  return {
+    file: '/etc/promdrop/web.yml',
+    tls: undefined,
+    http2: true,
+    headers: {},
+    basicAuthUsers: new Map(),
+    pushBasicAuthUsers: undefined,
+    authExcludedPaths: new Set(),
+    rateLimit: undefined,
+    ...overrides,
+  };
 }
 
 function basic(user: string, password: string): Record<string, string> {

@@ -39,14 +39,20 @@ const GOOD: Record<string, () => string> = {
   'empty.yml': () => '',
   'noAuth.good.yml': () => TLS,
   'tlsInline.good.yml': () => {
-    const indent = (pem: string) => pem.trimEnd().split('\n').map((line) => `    ${line}`).join('\n');
+    const indent = (pem: string) =>
+      pem
+        .trimEnd()
+        .split('\n')
+        .map((line) => `    ${line}`)
+        .join('\n');
     const key = execFileSync('cat', [join(dir, 'server.key')]).toString();
     return `tls_server_config:\n  cert: |\n${indent(serverCert)}\n  key: |\n${indent(key)}\n`;
   },
   'requireanyclientcert.good.yml': () => `${TLS}  client_auth_type: RequireAnyClientCert\n`,
   'requireandverifyclientcert.good.yml': () => `${TLS}  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: server.crt\n`,
   'verifyclientcertifgiven_noCA.good.yml': () => `${TLS}  client_auth_type: VerifyClientCertIfGiven\n`,
-  'client_san.good.yml': () => `${TLS}  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: server.crt\n  client_allowed_sans: [client.example, 127.0.0.1]\n`,
+  'client_san.good.yml': () =>
+    `${TLS}  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: server.crt\n  client_allowed_sans: [client.example, 127.0.0.1]\n`,
   'allCiphers.good.yml': () =>
     `${TLS}  cipher_suites:\n${[
       'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256',
@@ -102,7 +108,10 @@ describe('valid web config files', () => {
   }
 
   it('reads what the files say: TLS settings, headers, users', () => {
-    const result = load('all.yml', `${TLS}  client_auth_type: RequireAnyClientCert\n  min_version: TLS13\nhttp_server_config:\n  http2: false\n  headers:\n    X-Frame-Options: deny\nbasic_auth_users:\n  alice: ${HASH}\n`);
+    const result = load(
+      'all.yml',
+      `${TLS}  client_auth_type: RequireAnyClientCert\n  min_version: TLS13\nhttp_server_config:\n  http2: false\n  headers:\n    X-Frame-Options: deny\nbasic_auth_users:\n  alice: ${HASH}\n`,
+    );
     if (!result.ok) throw new Error(result.error.message);
     const { config, tls, files } = result.loaded;
     expect(config.http2).toBe(false);
@@ -116,9 +125,14 @@ describe('valid web config files', () => {
   });
 
   it('maps Go cipher and curve names to OpenSSL names, keeping TLS 1.3 on', () => {
-    const result = load('mapped.yml', `${TLS}  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_256_CBC_SHA]\n  curve_preferences: [X25519, CurveP256]\n`);
+    const result = load(
+      'mapped.yml',
+      `${TLS}  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_256_CBC_SHA]\n  curve_preferences: [X25519, CurveP256]\n`,
+    );
     if (!result.ok) throw new Error(result.error.message);
-    expect(result.loaded.tls?.secureContext.ciphers).toBe('ECDHE-RSA-AES128-GCM-SHA256:AES256-SHA:TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256');
+    expect(result.loaded.tls?.secureContext.ciphers).toBe(
+      'ECDHE-RSA-AES128-GCM-SHA256:AES256-SHA:TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256',
+    );
     expect(result.loaded.tls?.secureContext.ecdhCurve).toBe('X25519:P-256');
   });
 
@@ -138,28 +152,68 @@ const BAD: ReadonlyArray<readonly [string, string, RegExp, number | undefined]> 
   ['duplicate_key.yml', `basic_auth_users:\n  alice: ${HASH}\n  alice: ${HASH}\n`, /invalid YAML: Map keys must be unique/, 3],
   ['certPath_empty.bad.yml', 'tls_server_config:\n  cert_file: ""\n  key_file: server.key\n', /missing one of cert or cert_file/, 1],
   ['keyPath_empty.bad.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: ""\n', /missing one of key or key_file/, 1],
-  ['cert_and_cert_file.bad.yml', `tls_server_config:\n  cert: x\n${TLS.slice('tls_server_config:\n'.length)}`, /at most one of cert and cert_file must be configured/, 3],
+  [
+    'cert_and_cert_file.bad.yml',
+    `tls_server_config:\n  cert: x\n${TLS.slice('tls_server_config:\n'.length)}`,
+    /at most one of cert and cert_file must be configured/,
+    3,
+  ],
   ['certPath_invalid.bad.yml', 'tls_server_config:\n  cert_file: somefile\n  key_file: server.key\n', /cannot read \S+somefile: ENOENT: no such file/, 2],
   ['keyPath_invalid.bad.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: missing.key\n', /cannot read \S+missing\.key: ENOENT/, 3],
   ['cert_not_pem.bad.yml', 'tls_server_config:\n  cert_file: nocerts.pem\n  key_file: server.key\n', /certificate: not a PEM certificate/, 2],
   ['key_mismatch.bad.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: other.key\n', /the key does not match the certificate/, 3],
   ['key_not_pem.bad.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: nocerts.pem\n', /key: not a PEM private key/, 3],
   ['noAuth.bad.yml', `${TLS}  client_ca_file: server.crt\n`, /client CA's have been configured without a Client Auth Policy/, 4],
-  ['clientCAs_invalid.bad.yml', `${TLS}  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: missing-ca.crt\n`, /cannot read \S+missing-ca\.crt: ENOENT/, 5],
+  [
+    'clientCAs_invalid.bad.yml',
+    `${TLS}  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: missing-ca.crt\n`,
+    /cannot read \S+missing-ca\.crt: ENOENT/,
+    5,
+  ],
   ['clientCAs_nocerts.bad.yml', `${TLS}  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: nocerts.pem\n`, /client CA: no certificate found/, 5],
   ['clientAuth_invalid.bad.yml', `${TLS}  client_auth_type: RequireClientCert\n`, /invalid ClientAuth "RequireClientCert"/, 4],
-  ['client_san_no_client_auth.bad.yml', `${TLS}  client_allowed_sans: [client.example]\n`, /client_allowed_sans needs client_auth_type RequireAndVerifyClientCert/, 4],
+  [
+    'client_san_no_client_auth.bad.yml',
+    `${TLS}  client_allowed_sans: [client.example]\n`,
+    /client_allowed_sans needs client_auth_type RequireAndVerifyClientCert/,
+    4,
+  ],
   ['user_list_invalid.bad.yml', 'basic_auth_users:\n  alice: secret\n', /basic_auth_users\.alice: not a bcrypt hash/, 2],
-  ['user_list_2x.bad.yml', 'basic_auth_users:\n  bob: $2x$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi\n', /basic_auth_users\.bob: not a bcrypt hash/, 2],
+  [
+    'user_list_2x.bad.yml',
+    'basic_auth_users:\n  bob: $2x$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi\n',
+    /basic_auth_users\.bob: not a bcrypt hash/,
+    2,
+  ],
   ['push_users_empty.bad.yml', `basic_auth_users:\n  alice: ${HASH}\npush_basic_auth_users: {}\n`, /push_basic_auth_users is empty/, 3],
   ['inventedCiphers.bad.yml', `${TLS}  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_INVALID_CIPHER]\n`, /unknown cipher: TLS_INVALID_CIPHER/, 4],
-  ['tls13_only_ciphers.bad.yml', `${TLS}  cipher_suites: [TLS_AES_128_GCM_SHA256]\n  max_version: TLS13\nhttp_server_config:\n  http2: false\n`, /lists only TLS 1.3 suites/, 4],
-  ['unavailable_cipher.bad.yml', `${TLS}  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_RC4_128_SHA]\n`, /cipher TLS_RSA_WITH_RC4_128_SHA \(OpenSSL RC4-SHA\) is not available in this Node's OpenSSL/, 4],
+  [
+    'tls13_only_ciphers.bad.yml',
+    `${TLS}  cipher_suites: [TLS_AES_128_GCM_SHA256]\n  max_version: TLS13\nhttp_server_config:\n  http2: false\n`,
+    /lists only TLS 1.3 suites/,
+    4,
+  ],
+  [
+    'unavailable_cipher.bad.yml',
+    `${TLS}  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_RC4_128_SHA]\n`,
+    /cipher TLS_RSA_WITH_RC4_128_SHA \(OpenSSL RC4-SHA\) is not available in this Node's OpenSSL/,
+    4,
+  ],
   ['inventedCurves.bad.yml', `${TLS}  curve_preferences: [CurveP257]\n`, /unknown curve: CurveP257/, 4],
   ['wrongTLSVersion.bad.yml', `${TLS}  min_version: TLS111\n`, /unknown TLS version: TLS111/, 4],
   ['versions_reversed.bad.yml', `${TLS}  min_version: TLS13\n  max_version: TLS12\n`, /max_version TLS12 is below min_version TLS13/, 5],
-  ['noHTTP2Cipher.bad.yml', `${TLS}  cipher_suites: [TLS_RSA_WITH_AES_128_CBC_SHA]\n  max_version: TLS12\n`, /cipher_suites is missing a cipher HTTP\/2 requires/, 4],
-  ['headers_content_type_options.bad.yml', 'http_server_config:\n  headers:\n    X-Content-Type-Options: foo\n', /invalid value for X-Content-Type-Options: "foo"/, 3],
+  [
+    'noHTTP2Cipher.bad.yml',
+    `${TLS}  cipher_suites: [TLS_RSA_WITH_AES_128_CBC_SHA]\n  max_version: TLS12\n`,
+    /cipher_suites is missing a cipher HTTP\/2 requires/,
+    4,
+  ],
+  [
+    'headers_content_type_options.bad.yml',
+    'http_server_config:\n  headers:\n    X-Content-Type-Options: foo\n',
+    /invalid value for X-Content-Type-Options: "foo"/,
+    3,
+  ],
   ['headers_frame_options.bad.yml', 'http_server_config:\n  headers:\n    X-Frame-Options: allow-from\n', /invalid value for X-Frame-Options: "allow-from"/, 3],
   ['headers_extra_header.bad.yml', 'http_server_config:\n  headers:\n    Foo: Bar\n', /HTTP header "Foo" can not be configured/, 3],
   ['http2_not_bool.bad.yml', 'http_server_config:\n  http2: sometimes\n', /http_server_config\.http2: expected true or false/, 2],

@@ -40,7 +40,9 @@ const BAD: Readonly<Record<string, RegExp>> = {
  *  certificates against the system's roots (Go) or Node's (promdrop). */
 const BAD_ONLY_AT_HANDSHAKE = new Set(['web_config_auth_client_san.bad.yaml', 'web_config_auth_clientCAs_missing.bad.yml']);
 
-const files = readdirSync(DIR).filter((name) => /\.ya?ml$/.test(name)).sort();
+const files = readdirSync(DIR)
+  .filter((name) => /\.ya?ml$/.test(name))
+  .sort();
 
 describe('exporter-toolkit v0.17.1 testdata', () => {
   it('covers every file of the directory', () => {

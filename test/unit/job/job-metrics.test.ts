@@ -3,15 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { checkExposition } from '../../../src/core/check.js';
 import { mergeSources } from '../../../src/core/merge.js';
 import { renderText } from '../../../src/core/render.js';
-import {
-  EMPTY_JOB_STATE,
-  JOB_METRICS,
-  jobFamilies,
-  jobStateFromFamilies,
-  withRunEnded,
-  withRunStarted,
-  type JobState,
-} from '../../../src/job/job-metrics.js';
+import { EMPTY_JOB_STATE, JOB_METRICS, jobFamilies, jobStateFromFamilies, withRunEnded, withRunStarted, type JobState } from '../../../src/job/job-metrics.js';
 import { jobFilePath } from '../../../src/job/job-file.js';
 
 /** What a later run reads back from the file an earlier run wrote. */

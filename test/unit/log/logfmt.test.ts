@@ -34,7 +34,10 @@ describe('formatLogfmt', () => {
 });
 
 describe('createLogger', () => {
-  function capture(format: 'logfmt' | 'json', level: 'debug' | 'info' | 'warn' | 'error' = 'info'): { lines: string[]; logger: ReturnType<typeof createLogger> } {
+  function capture(
+    format: 'logfmt' | 'json',
+    level: 'debug' | 'info' | 'warn' | 'error' = 'info',
+  ): { lines: string[]; logger: ReturnType<typeof createLogger> } {
     const lines: string[] = [];
     return { lines, logger: createLogger({ level, format, write: (line) => lines.push(line) }) };
   }

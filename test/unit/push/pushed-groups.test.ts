@@ -61,7 +61,9 @@ describe('pushed groups', () => {
   }
 
   it('writes a group as a textfile with the grouping labels applied and the push_* gauges', async () => {
-    expect(await groups.push('PUT', key('job/cj/env/prod'), families('c1{instance="fromBody",env="fromBody",other="x"} 1\nc2{job="bodyjob"} 2\n'), undefined)).toEqual({ ok: true });
+    expect(
+      await groups.push('PUT', key('job/cj/env/prod'), families('c1{instance="fromBody",env="fromBody",other="x"} 1\nc2{job="bodyjob"} 2\n'), undefined),
+    ).toEqual({ ok: true });
     const text = await fileText();
     expect(text).toContain('c1{env="prod",instance="fromBody",job="cj",other="x"} 1\n');
     expect(text).toContain('c2{env="prod",instance="",job="cj"} 2\n');
@@ -76,7 +78,10 @@ describe('pushed groups', () => {
     expect(conflict).toMatchObject({ ok: false, status: 400, reason: 'inconsistent' });
     expect(await fileText()).toBe(before);
     textfiles = [{ id: '/textfiles/x.prom', families: families('# TYPE from_file gauge\nfrom_file{job="c",instance=""} 1\n') }];
-    expect(await groups.push('PUT', key('job/c'), families('# TYPE from_file counter\nfrom_file 1\n'), undefined)).toMatchObject({ ok: false, reason: 'inconsistent' });
+    expect(await groups.push('PUT', key('job/c'), families('# TYPE from_file counter\nfrom_file 1\n'), undefined)).toMatchObject({
+      ok: false,
+      reason: 'inconsistent',
+    });
     expect(await groups.push('PUT', key('job/c'), families('# TYPE from_file gauge\nfrom_file 1\n'), undefined)).toMatchObject({
       ok: false,
       message: expect.stringContaining('series from_file{instance="",job="c"} is already served'),
@@ -86,11 +91,16 @@ describe('pushed groups', () => {
 
   it("finds a duplicate of a textfile series the store keeps as rendered lines, and POST keeps a group's other families whole", async () => {
     // What the store serves for a textfile: its judged content, scalar families as rendered lines.
-    const judged = judgeContent('/textfiles/y.prom', Buffer.from('# TYPE kept_lines gauge\nkept_lines{instance="",job="d"} 1\nkept_lines{instance="x",job="d"} 2\n'), NO_FILE, {
-      maxSeriesPerFile: 1000,
-      allowTimestamps: false,
-      extraReservedMetricNames: [],
-    });
+    const judged = judgeContent(
+      '/textfiles/y.prom',
+      Buffer.from('# TYPE kept_lines gauge\nkept_lines{instance="",job="d"} 1\nkept_lines{instance="x",job="d"} 2\n'),
+      NO_FILE,
+      {
+        maxSeriesPerFile: 1000,
+        allowTimestamps: false,
+        extraReservedMetricNames: [],
+      },
+    );
     if (!judged.ok) throw new Error(judged.message);
     expect(judged.content.families[0]!.rendered).toBeDefined();
     textfiles = [{ id: '/textfiles/y.prom', families: judged.content.families }];
@@ -98,7 +108,9 @@ describe('pushed groups', () => {
       ok: false,
       message: expect.stringContaining('series kept_lines{instance="",job="d"} is already served'),
     });
-    expect(await groups.push('PUT', key('job/d/instance/y'), families('# TYPE kept_lines gauge\nkept_lines 5\nother_family 1\n'), undefined)).toEqual({ ok: true });
+    expect(await groups.push('PUT', key('job/d/instance/y'), families('# TYPE kept_lines gauge\nkept_lines 5\nother_family 1\n'), undefined)).toEqual({
+      ok: true,
+    });
     expect(await groups.push('POST', key('job/d/instance/y'), families('other_family 2\n'), undefined)).toEqual({ ok: true });
     const text = await fileText();
     expect(text).toContain('kept_lines{instance="y",job="d"} 5\n');

@@ -27,7 +27,17 @@ describe('VersionedSeries', () => {
     expect(series.check(served(3), mark, window(40, 44), 0)).toMatch(/written only after the scrape ended/);
     expect(series.check(served(7), mark, window(40, 50), 0)).toMatch(/never written/);
     expect(series.check(new Map([[KEYS[0]!, 2]]), mark, window(40, 50), 0)).toMatch(/only 1 of 2/);
-    expect(series.check(new Map([[KEYS[0]!, 2], [KEYS[1]!, 3]]), mark, window(40, 50), 0)).toMatch(/torn/);
+    expect(
+      series.check(
+        new Map([
+          [KEYS[0]!, 2],
+          [KEYS[1]!, 3],
+        ]),
+        mark,
+        window(40, 50),
+        0,
+      ),
+    ).toMatch(/torn/);
     series.commit(third, 60);
     expect(series.checkFinal(served(3))).toBeUndefined();
     expect(series.checkFinal(served(2))).toMatch(/last written 3/);

@@ -94,7 +94,9 @@ async function measurePromdrop(context: BenchContext, directory: string, file: G
   try {
     const memoryAtStart = agent.memory();
     const body = await checkedBody(agent.metricsUrl, file);
-    context.log(`agent: huge file: promdrop, ${counts.sequential} plain and ${counts.sequential} gzip scrapes, then ${SCRAPERS} scrapers × ${counts.concurrentEach}`);
+    context.log(
+      `agent: huge file: promdrop, ${counts.sequential} plain and ${counts.sequential} gzip scrapes, then ${SCRAPERS} scrapers × ${counts.concurrentEach}`,
+    );
     const plain = await attempt(async () => latency(await curlScrapes(agent.metricsUrl, counts.sequential, { gzip: false, timeoutMs: SCRAPE_TIMEOUT_MS })));
     const gzip = await attempt(async () => latency(await curlScrapes(agent.metricsUrl, counts.sequential, { gzip: true, timeoutMs: SCRAPE_TIMEOUT_MS })));
     const memoryAfterScrapes = agent.memory();
@@ -140,13 +142,23 @@ async function measureNodeExporter(context: BenchContext, directory: string): Pr
     if (firstMs > NODE_EXPORTER_FIRST_SCRAPE_BUDGET_MS) {
       const skipped = failed<Latency>(`skipped: its first scrape took ${formatMilliseconds(firstMs)}; the rest would take well over a minute`);
       const memory = exporter.memory();
-      return { plain: succeeded(latency(first)), gzip: skipped, concurrent: skipped, memoryAtStart, memoryAfterScrapes: memory, memoryAtEnd: memory, readyMs: undefined };
+      return {
+        plain: succeeded(latency(first)),
+        gzip: skipped,
+        concurrent: skipped,
+        memoryAtStart,
+        memoryAfterScrapes: memory,
+        memoryAtEnd: memory,
+        readyMs: undefined,
+      };
     }
     const plain = await attempt(async () => latency([...first, ...(await curlScrapes(exporter.url, 2, { gzip: false, timeoutMs: SCRAPE_TIMEOUT_MS }))]));
     const gzip = await attempt(async () => latency(await curlScrapes(exporter.url, 2, { gzip: true, timeoutMs: SCRAPE_TIMEOUT_MS })));
     const memoryAfterScrapes = exporter.memory();
     context.log(`agent: huge file: node_exporter, ${SCRAPERS} concurrent scrapes`);
-    const concurrent = await attempt(async () => latency(await concurrentCurlScrapes(exporter.url, SCRAPERS, 1, { gzip: false, timeoutMs: SCRAPE_TIMEOUT_MS })));
+    const concurrent = await attempt(async () =>
+      latency(await concurrentCurlScrapes(exporter.url, SCRAPERS, 1, { gzip: false, timeoutMs: SCRAPE_TIMEOUT_MS })),
+    );
     return { plain, gzip, concurrent, memoryAtStart, memoryAfterScrapes, memoryAtEnd: exporter.memory(), readyMs: undefined };
   } finally {
     await exporter.stop();
@@ -154,7 +166,11 @@ async function measureNodeExporter(context: BenchContext, directory: string): Pr
 }
 
 function latencyCell(outcome: Outcome<Latency>): string {
-  return cell(outcome, (value) => `${formatMilliseconds(value.medianMs)} (first ${formatMilliseconds(value.firstMs)}, max ${formatMilliseconds(value.maxMs)}; ${value.scrapes} scrapes, ${formatBytes(value.wireBytes)} each)`);
+  return cell(
+    outcome,
+    (value) =>
+      `${formatMilliseconds(value.medianMs)} (first ${formatMilliseconds(value.firstMs)}, max ${formatMilliseconds(value.maxMs)}; ${value.scrapes} scrapes, ${formatBytes(value.wireBytes)} each)`,
+  );
 }
 
 function memoryCell(memory: ProcessMemory | undefined): string {
@@ -175,7 +191,9 @@ export async function measureHugeFile(context: BenchContext): Promise<HugeFileRe
 
   const promdropRun = await attempt(() => measurePromdrop(context, directory, file, counts));
   const promdrop: Outcome<PeerFigures> = promdropRun.ok ? { ok: true, value: promdropRun.value.figures } : promdropRun;
-  const limit: Outcome<PeerFigures> = promdropRun.ok ? await attempt(() => measureStatic(context, promdropRun.value.body, counts)) : failed('promdrop did not serve the file');
+  const limit: Outcome<PeerFigures> = promdropRun.ok
+    ? await attempt(() => measureStatic(context, promdropRun.value.body, counts))
+    : failed('promdrop did not serve the file');
   const exporter = await attempt(() => measureNodeExporter(context, directory));
 
   const column = <T>(outcome: Outcome<PeerFigures>, pick: (figures: PeerFigures) => T, describe: (value: T) => string): string =>
@@ -183,25 +201,42 @@ export async function measureHugeFile(context: BenchContext): Promise<HugeFileRe
   const peers = [promdrop, exporter, limit] as const;
   const row = (label: string, describe: (outcome: Outcome<PeerFigures>) => string): string[] => [label, ...peers.map(describe)];
   const table = markdownTable(
-    ['measurement', 'promdrop serve', 'node_exporter 1.5.0', 'static server (the limit, promdrop\'s body)'],
+    ['measurement', 'promdrop serve', 'node_exporter 1.5.0', "static server (the limit, promdrop's body)"],
     [
       row('scrape, plain: median', (outcome) => column(outcome, (figures) => figures.plain, latencyCell)),
       row('scrape, `Accept-Encoding: gzip`: median', (outcome) => column(outcome, (figures) => figures.gzip, latencyCell)),
       row(`${SCRAPERS} concurrent scrapers, plain: median per scrape`, (outcome) => column(outcome, (figures) => figures.concurrent, latencyCell)),
-      row('peak RSS (VmHWM) once started: promdrop with the file loaded, node_exporter after its start-up check (one scrape)', (outcome) => column(outcome, (figures) => figures.memoryAtStart, memoryCell)),
+      row('peak RSS (VmHWM) once started: promdrop with the file loaded, node_exporter after its start-up check (one scrape)', (outcome) =>
+        column(outcome, (figures) => figures.memoryAtStart, memoryCell),
+      ),
       row('peak RSS after the sequential scrapes', (outcome) => column(outcome, (figures) => figures.memoryAfterScrapes, memoryCell)),
       row(`peak RSS after the ${SCRAPERS} concurrent scrapers`, (outcome) => column(outcome, (figures) => figures.memoryAtEnd, memoryCell)),
-      row('RSS at the end (VmRSS)', (outcome) => column(outcome, (figures) => figures.memoryAtEnd, (memory) => (memory === undefined ? '—' : formatMegabytes(memory.rssBytes)))),
+      row('RSS at the end (VmRSS)', (outcome) =>
+        column(
+          outcome,
+          (figures) => figures.memoryAtEnd,
+          (memory) => (memory === undefined ? '—' : formatMegabytes(memory.rssBytes)),
+        ),
+      ),
     ],
   );
   const speedUps = markdownTable(
     ['median scrape time', 'plain', 'gzip', `${SCRAPERS} concurrent`],
     [
-      ['node_exporter\'s time ÷ promdrop\'s', ...(['plain', 'gzip', 'concurrent'] as const).map((kind) => (promdrop.ok && exporter.ok ? speedUpCell(promdrop.value[kind], exporter.value[kind]) : '—'))],
-      ['promdrop\'s time ÷ the static server\'s', ...(['plain', 'gzip', 'concurrent'] as const).map((kind) => (promdrop.ok && limit.ok ? speedUpCell(limit.value[kind], promdrop.value[kind]) : '—'))],
+      [
+        "node_exporter's time ÷ promdrop's",
+        ...(['plain', 'gzip', 'concurrent'] as const).map((kind) =>
+          promdrop.ok && exporter.ok ? speedUpCell(promdrop.value[kind], exporter.value[kind]) : '—',
+        ),
+      ],
+      [
+        "promdrop's time ÷ the static server's",
+        ...(['plain', 'gzip', 'concurrent'] as const).map((kind) => (promdrop.ok && limit.ok ? speedUpCell(limit.value[kind], promdrop.value[kind]) : '—')),
+      ],
     ],
   );
-  const loadNote = promdrop.ok && promdrop.value.readyMs !== undefined ? ` promdrop was ready ${formatMilliseconds(promdrop.value.readyMs)} after its spawn.` : '';
+  const loadNote =
+    promdrop.ok && promdrop.value.readyMs !== undefined ? ` promdrop was ready ${formatMilliseconds(promdrop.value.readyMs)} after its spawn.` : '';
   const markdown = [
     `**One file of ${formatCount(series)} series** (${formatMegabytes(file.bytes)}, one gauge family, lines like node-exporter-textfile.md §4's). Whole scrapes timed with curl (\`time_total\`, body discarded; gzip bodies timed compressed, as sent), one connection per scraper; promdrop and node_exporter both with their exporter metrics off.${loadNote}`,
     table,
@@ -212,23 +247,26 @@ export async function measureHugeFile(context: BenchContext): Promise<HugeFileRe
 
 function judge(series: number, promdrop: Outcome<PeerFigures>, exporter: Outcome<PeerFigures>): TargetResult[] {
   const speed = (kind: 'plain' | 'gzip'): TargetResult => {
-    const pair = both(
-      promdrop.ok ? promdrop.value[kind] : promdrop,
-      exporter.ok ? exporter.value[kind] : exporter,
-      'node_exporter',
-    );
+    const pair = both(promdrop.ok ? promdrop.value[kind] : promdrop, exporter.ok ? exporter.value[kind] : exporter, 'node_exporter');
     return targetRow(`${formatCount(series)}-series file, ${kind} scrape ≥ ${TARGET_SPEEDUP}× faster than node_exporter`, pair, ([mine, theirs]) => ({
       measured: `${formatRatio(theirs.medianMs / mine.medianMs)} (${formatMilliseconds(mine.medianMs)} vs ${formatMilliseconds(theirs.medianMs)})`,
       pass: theirs.medianMs >= TARGET_SPEEDUP * mine.medianMs,
     }));
   };
-  const peak = promdrop.ok && promdrop.value.memoryAtEnd !== undefined ? succeeded(promdrop.value.memoryAtEnd) : failed<ProcessMemory>(promdrop.ok ? '/proc/PID/status was not readable' : promdrop.reason);
+  const peak =
+    promdrop.ok && promdrop.value.memoryAtEnd !== undefined
+      ? succeeded(promdrop.value.memoryAtEnd)
+      : failed<ProcessMemory>(promdrop.ok ? '/proc/PID/status was not readable' : promdrop.reason);
   return [
     speed('plain'),
     speed('gzip'),
-    targetRow(`${formatCount(series)}-series file, agent's peak RSS with ${SCRAPERS} concurrent scrapers ≤ ${formatMegabytes(TARGET_PEAK_RSS_BYTES)}`, peak, (memory) => ({
-      measured: `${formatMegabytes(memory.peakRssBytes)} (VmHWM, load included)`,
-      pass: memory.peakRssBytes <= TARGET_PEAK_RSS_BYTES,
-    })),
+    targetRow(
+      `${formatCount(series)}-series file, agent's peak RSS with ${SCRAPERS} concurrent scrapers ≤ ${formatMegabytes(TARGET_PEAK_RSS_BYTES)}`,
+      peak,
+      (memory) => ({
+        measured: `${formatMegabytes(memory.peakRssBytes)} (VmHWM, load included)`,
+        pass: memory.peakRssBytes <= TARGET_PEAK_RSS_BYTES,
+      }),
+    ),
   ];
 }
