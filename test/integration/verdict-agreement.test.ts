@@ -150,7 +150,8 @@ describe('check DIR, write, list, the landing page, /api/v1/files and the meta m
             expect(fromApi[path(name)]!.warnings).toBeGreaterThan(0);
             expect(fromList[path(name)]!.warnings).toBeGreaterThan(0);
           }
-          const row = landing.split('<tr>').find((part) => part.includes(`>${path(name)}<`));
+          // The page names a file relative to its directory, with the full path as its title.
+          const row = landing.split('<tr class="file"').find((part) => part.includes(`title="${path(name)}"`));
           expect(row, `landing page row of ${name}`).toBeDefined();
           expect(row).toContain(`state-${expected.state}`);
           expect(row).toContain(`<td>${expected.served ? 'yes' : 'no'}</td>`);
