@@ -2,8 +2,8 @@
 //
 // The rule, deterministic and documented in docs/agent.md: sources are taken in id order (byte
 // order of the full path, as node_exporter reads files), and the rule applies per family, not per
-// sample name: a histogram owns its `_bucket`, `_sum`, `_count` and `_created` names, a summary
-// its `_sum`, `_count` and `_created`. The first source to serve a family fixes its TYPE; a later
+// sample name: a histogram owns its `_bucket`, `_sum` and `_count` names, a summary its `_sum`
+// and `_count` (not `_created`: see ownedNames). The first source to serve a family fixes its TYPE; a later
 // source with another TYPE loses that family (only that family), and a later source's family
 // that uses a name another source's family owns (a gauge `x_count` beside histogram `x`, in
 // either direction) loses it as a `name_collision`. A series already served by an earlier source
@@ -69,14 +69,16 @@ interface MergedFamily {
 }
 
 /**
- * The sample names a family writes in text 0.0.4 and OpenMetrics: its own name, plus for a
- * histogram `_bucket`, `_sum`, `_count` and `_created`, for a summary `_sum`, `_count` and
- * `_created`. No other family may use any of them in the same exposition.
+ * The sample names a family writes in text 0.0.4: its own name, plus for a histogram `_bucket`,
+ * `_sum` and `_count`, for a summary `_sum` and `_count`. No other family may use any of them in
+ * the same exposition. `_created` is not among them: text 0.0.4 (what textfiles are) has no
+ * created series, and prometheus_client writes a histogram's or summary's `x_created` as a gauge
+ * family of its own there, which promtool accepts and node_exporter serves.
  */
 export function ownedNames(family: { readonly name: string; readonly type: MetricType }): string[] {
   const name = family.name;
-  if (family.type === 'histogram') return [name, `${name}_bucket`, `${name}_sum`, `${name}_count`, `${name}_created`];
-  if (family.type === 'summary') return [name, `${name}_sum`, `${name}_count`, `${name}_created`];
+  if (family.type === 'histogram') return [name, `${name}_bucket`, `${name}_sum`, `${name}_count`];
+  if (family.type === 'summary') return [name, `${name}_sum`, `${name}_count`];
   return [name];
 }
 

@@ -1,6 +1,7 @@
 // Validation on top of the parser: what expfmt accepts but the agent must not serve, because the
 // Go client would reject or panic on it when gathering, node_exporter would drop it silently,
 // or Prometheus would ingest nonsense. Each finding names the line and a stable reason.
+import { ownedNames } from './merge.js';
 import { seriesIdentity } from './parse.js';
 import type { Metric, SeriesDigest } from './types.js';
 import type { Finding, FindingReason, HistogramMetric, MetricFamily, Severity, SummaryMetric } from './types.js';
@@ -72,13 +73,10 @@ function describeCount(value: number): string {
   return 'not an integer';
 }
 
-/** The sample names a histogram or summary family owns besides its own name (`_created` too:
- *  OpenMetrics gives it to the family), as merge.ts's ownedNames: one rule within a file and
- *  across files. */
+/** The sample names a histogram or summary family owns besides its own name, as merge.ts's
+ *  ownedNames (which says why `_created` is not one): one rule within a file and across files. */
 export function expandedNames(family: MetricFamily): string[] {
-  if (family.type === 'histogram') return [`${family.name}_bucket`, `${family.name}_sum`, `${family.name}_count`, `${family.name}_created`];
-  if (family.type === 'summary') return [`${family.name}_sum`, `${family.name}_count`, `${family.name}_created`];
-  return [];
+  return ownedNames(family).slice(1);
 }
 
 /** A family named like another family's `_sum`/`_count`/`_bucket` series (e.g. an untyped

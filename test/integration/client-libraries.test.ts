@@ -91,10 +91,14 @@ describe.skipIf(!nodeExporter || !debianPython)('client libraries through the ag
   });
 
   it('promdrop write accepts both as they are; the GaugeHistogram with a warning', async () => {
-    const python = await promdrop(['write', 'python2', '-d', dir], { input: pythonText });
+    // A directory of their own: beside the agent's copies, write would rightly warn that the
+    // agent serves those series from the files already there.
+    const fresh = join(root, 'fresh');
+    mkdirSync(fresh);
+    const python = await promdrop(['write', 'python2', '-d', fresh], { input: pythonText });
     expect(python.code).toBe(0);
     expect(python.stderr).toMatch(/^stdin:\d+: warning: histogram py_queue_size has no py_queue_size_count and no py_queue_size_sum/m);
-    const fromPromClient = await promdrop(['write', 'prom-client2', '-d', dir], { input: promClient });
+    const fromPromClient = await promdrop(['write', 'prom-client2', '-d', fresh], { input: promClient });
     expect(fromPromClient).toMatchObject({ code: 0, stderr: '' });
   });
 });
