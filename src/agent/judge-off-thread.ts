@@ -62,8 +62,13 @@ function judgeOnWorker(worker: Worker, job: JudgeJob): Promise<ContentVerdict> {
     worker.once('message', (verdict: ContentVerdict) => settle(withBuffers(verdict)));
     worker.once('error', (error) => settle({ ok: false, reason: 'io', message: `${path}: could not be judged: ${error.message}`, warnings: 0 }));
     worker.once('exit', (code) => settle({ ok: false, reason: 'io', message: `${path}: could not be judged (worker exited with ${code})`, warnings: 0 }));
-    // A buffer of its own (not a slice of Node's shared pool) can be handed over whole.
-    worker.postMessage(job, bytes.buffer.byteLength > Buffer.poolSize ? [bytes.buffer as ArrayBuffer] : []);
+    // A buffer of its own (not a slice of Node's shared pool) can be handed over whole; where the
+    // runtime refuses to transfer it, it is copied (see judge-worker.ts).
+    try {
+      worker.postMessage(job, bytes.buffer.byteLength > Buffer.poolSize ? [bytes.buffer as ArrayBuffer] : []);
+    } catch {
+      worker.postMessage(job);
+    }
   });
 }
 

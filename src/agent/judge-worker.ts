@@ -6,6 +6,12 @@ import { transferablesOf, type JudgeJob } from './judge-off-thread.js';
 
 parentPort?.once('message', (job: JudgeJob) => {
   const verdict = judgeContent(job.path, job.bytes, job.identity, job.options);
-  // This thread ends after the message: its buffers can all be handed over, none copied.
-  parentPort?.postMessage(verdict, transferablesOf(verdict));
+  // This thread ends after the message: its buffers can all be handed over, none copied. Some
+  // runtimes refuse to transfer some of them (Node 26: DataCloneError, "unsupported type"); then
+  // the verdict is copied instead, which costs memory for a moment but never loses the file.
+  try {
+    parentPort?.postMessage(verdict, transferablesOf(verdict));
+  } catch {
+    parentPort?.postMessage(verdict);
+  }
 });
