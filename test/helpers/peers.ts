@@ -2,7 +2,7 @@
 // needs one must fail, not skip, under CI (CI=true) when the program is missing: a skipped
 // comparison would look like a passing one.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 
@@ -116,6 +116,39 @@ export async function startNodeExporter(binary: string, directory: string): Prom
       '--web.disable-exporter-metrics',
     ],
     async (url) => (await fetch(`${url}/metrics`)).ok,
+  );
+}
+
+/**
+ * A real Prometheus scraping `targets` every second, with its config and TSDB under `directory`;
+ * with `ruleFiles`, it evaluates them every second too.
+ */
+export async function startPrometheus(
+  binary: string,
+  directory: string,
+  targets: readonly string[],
+  ruleFiles: readonly string[] = [],
+): Promise<RunningProcess> {
+  const config = join(directory, 'prometheus.yml');
+  writeFileSync(
+    config,
+    [
+      'global:',
+      '  scrape_interval: 1s',
+      '  scrape_timeout: 1s',
+      ...(ruleFiles.length === 0 ? [] : ['  evaluation_interval: 1s', 'rule_files:', ...ruleFiles.map((file) => `  - ${file}`)]),
+      'scrape_configs:',
+      '  - job_name: promdrop',
+      '    static_configs:',
+      `      - targets: [${targets.map((target) => `'${target}'`).join(', ')}]`,
+      '',
+    ].join('\n'),
+  );
+  return startProcess(
+    binary,
+    (port) => [`--config.file=${config}`, `--storage.tsdb.path=${join(directory, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+    async (url) => (await fetch(`${url}/-/ready`)).ok,
+    30_000,
   );
 }
 

@@ -5,11 +5,11 @@
 // rules fires BatchJobMissedRun for it (and BatchJobTimedOut for the timed-out one).
 // Screenshots of the page are kept in test-artifacts/ (the path is printed).
 import { mkdirSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireProgram, startProcess, type RunningProcess } from '../helpers/peers.js';
+import { requireProgram, startPrometheus, type RunningProcess } from '../helpers/peers.js';
 import { eventually, makeTempDir, removeDir, startAgent, type Agent } from './serve-agent.js';
 import { promdrop, REPO_ROOT } from './writer-support.js';
 
@@ -168,29 +168,7 @@ describe('jobs: run history, overdue verdict, API, page and alerts', () => {
   it.skipIf(prometheusBinary === undefined)(
     'a real Prometheus evaluating the bundled rules fires BatchJobMissedRun and BatchJobTimedOut',
     async () => {
-      const config = join(root, 'prometheus.yml');
-      await writeFile(
-        config,
-        [
-          'global:',
-          '  scrape_interval: 1s',
-          '  scrape_timeout: 1s',
-          '  evaluation_interval: 1s',
-          'rule_files:',
-          `  - ${join(REPO_ROOT, 'examples', 'alerts', 'promdrop.rules.yml')}`,
-          'scrape_configs:',
-          '  - job_name: promdrop',
-          '    static_configs:',
-          `      - targets: ['127.0.0.1:${agent!.port}']`,
-          '',
-        ].join('\n'),
-      );
-      prometheus = await startProcess(
-        prometheusBinary!,
-        (port) => [`--config.file=${config}`, `--storage.tsdb.path=${join(root, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
-        async (url) => (await fetch(`${url}/-/ready`)).ok,
-        30_000,
-      );
+      prometheus = await startPrometheus(prometheusBinary!, root, [`127.0.0.1:${agent!.port}`], [join(REPO_ROOT, 'examples', 'alerts', 'promdrop.rules.yml')]);
       const firing = async (): Promise<string[]> => {
         const response = await fetch(`${prometheus!.url}/api/v1/alerts`);
         const json = (await response.json()) as { data: { alerts: Array<{ state: string; labels: Record<string, string> }> } };

@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireProgram, startProcess, type RunningProcess } from '../helpers/peers.js';
+import { requireProgram, startPrometheus, type RunningProcess } from '../helpers/peers.js';
 import { eventually, makeTempDir, removeDir, startAgent, type Agent } from './serve-agent.js';
 
 const prometheusBinary = requireProgram('prometheus', 'prometheus');
@@ -65,26 +65,7 @@ describe.skipIf(prometheusBinary === undefined)('Prometheus 2.42 scraping UTF-8 
     await mkdir(textfiles);
     await writeFile(join(textfiles, 'otel.prom'), OTEL);
     agent = await startAgent([`--textfile.directory=${textfiles}`]);
-    const config = join(root, 'prometheus.yml');
-    await writeFile(
-      config,
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        '  scrape_timeout: 1s',
-        'scrape_configs:',
-        '  - job_name: promdrop',
-        '    static_configs:',
-        `      - targets: ['127.0.0.1:${agent.port}']`,
-        '',
-      ].join('\n'),
-    );
-    prometheus = await startProcess(
-      prometheusBinary!,
-      (port) => [`--config.file=${config}`, `--storage.tsdb.path=${join(root, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
-      async (url) => (await fetch(`${url}/-/ready`)).ok,
-      30_000,
-    );
+    prometheus = await startPrometheus(prometheusBinary!, root, [`127.0.0.1:${agent.port}`]);
   });
 
   afterAll(async () => {
