@@ -48,6 +48,14 @@ export function benchExecutable(): string | undefined {
   return process.env['PROMDROP_BENCH_EXECUTABLE'] || undefined;
 }
 
+/** How the report names the promdrop the agent scenarios ran. */
+export function agentProgramDescription(): string {
+  const executable = benchExecutable();
+  return executable === undefined
+    ? '`promdrop serve` from the built CLI (`bin/promdrop` on the same node)'
+    : `\`promdrop serve\` from the single executable ${executable}`;
+}
+
 export async function startAgent(options: AgentOptions): Promise<BenchAgent> {
   const cli = join(options.repoRoot, 'bin', 'promdrop');
   const executable = benchExecutable();

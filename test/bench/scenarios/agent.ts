@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchContext, Scenario, ScenarioReport, TargetResult } from '../scenario.js';
-import { startAgent, type BenchAgent } from '../lib/agent.js';
+import { agentProgramDescription, startAgent, type BenchAgent } from '../lib/agent.js';
 import { countJobSeries, writeJobFiles, type TextfileSet } from '../lib/textfile-sets.js';
 import { fetchText } from '../lib/http-get.js';
 import { startTextfileNodeExporter, type BenchNodeExporter } from '../lib/node-exporter.js';
@@ -175,7 +175,7 @@ export const agentScenario: Scenario = {
     );
 
     const notes = [
-      "All peers listen on 127.0.0.1 and are started and stopped by the harness; node_exporter runs as the harness's `smoke` scenario runs it (`--collector.disable-defaults --collector.textfile --web.disable-exporter-metrics`, its default GOMAXPROCS of 1), promdrop as `promdrop serve` from the built CLI (`bin/promdrop` on the same node), with `--web.disable-exporter-metrics` except where a row says otherwise.",
+      `All peers listen on 127.0.0.1 and are started and stopped by the harness; node_exporter runs as the harness's \`smoke\` scenario runs it (\`--collector.disable-defaults --collector.textfile --web.disable-exporter-metrics\`, its default GOMAXPROCS of 1), promdrop as ${agentProgramDescription()}, with \`--web.disable-exporter-metrics\` except where a row says otherwise.`,
       'Every peer is checked to serve every series of the files before it is measured.',
       `The idle period is ${process.env[IDLE_SECONDS_VARIABLE] ? `set by ${IDLE_SECONDS_VARIABLE}` : context.quick ? 'shortened by --quick' : 'one minute'}; \`--quick\` also shortens the wrk runs and the rewrite loops and uses a 50,000-series file instead of 500,000.`,
       'On a 2-core machine the load generator (wrk, curl, the harness) shares the CPUs with the server it measures; this holds for every peer alike.',
