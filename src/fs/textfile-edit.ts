@@ -322,6 +322,7 @@ export async function neighbourConflicts(path: string, families: readonly Metric
   } catch {
     return [];
   }
+  const roots = familyNameRoots(names);
   const sources = [{ id: path, families }];
   for (const name of entries) {
     if (name === own || !name.endsWith('.prom') || name.startsWith('.')) continue;
@@ -332,6 +333,7 @@ export async function neighbourConflicts(path: string, families: readonly Metric
     } catch {
       continue;
     }
+    if (!mayMention(bytes, roots)) continue;
     // A verdict without a model first (cheap on a large file): most neighbours share no name.
     const glance = judgeTextfileContent(bytes, { ...WRITER_CONTENT_OPTIONS, seriesForm: 'none' });
     if (!glance.accepted || !glance.families.some((family) => ownedNames(family).some((owned) => names.has(owned)))) continue;
@@ -340,6 +342,31 @@ export async function neighbourConflicts(path: string, families: readonly Metric
   }
   if (sources.length === 1) return [];
   return mergeSources(sources).conflicts.filter((conflict) => conflict.source === path && conflict.severity === 'error');
+}
+
+const OWNED_SUFFIXES = ['_bucket', '_sum', '_count'];
+
+/**
+ * The family names another file must mention to own one of `names`: a family owns its own name
+ * and, for a histogram or summary, the name plus `_bucket`, `_sum` or `_count`. Undefined when a
+ * name would be escaped in a file (a quote, backslash or newline), so that a byte search cannot find it.
+ */
+function familyNameRoots(names: ReadonlySet<string>): Buffer[] | undefined {
+  const roots = new Set<string>();
+  for (const name of names) {
+    if (/["\\\n]/.test(name)) return undefined;
+    const suffix = OWNED_SUFFIXES.find((candidate) => name.endsWith(candidate) && name.length > candidate.length);
+    // The shorter name is a substring of the longer one: finding it is enough for both.
+    roots.add(suffix === undefined ? name : name.slice(0, -suffix.length));
+  }
+  return [...roots].map((root) => Buffer.from(root, 'utf8'));
+}
+
+/** Whether a file may define a family owning one of the names: every family of a file has its
+ *  name in it, in a TYPE or HELP line or at the start of a sample's name. A file that does not
+ *  is left unparsed, so a write next to a large file stays as fast as one alone. */
+function mayMention(bytes: Buffer, roots: readonly Buffer[] | undefined): boolean {
+  return roots === undefined || roots.some((root) => bytes.includes(root));
 }
 
 /** `a gauge`, `an untyped`: the article English wants before a metric type. */

@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkExposition } from '../../../src/core/check.js';
+import type { MetricFamily } from '../../../src/core/types.js';
 import {
   addToSeries,
   deleteTextfile,
   editTextfile,
+  neighbourConflicts,
   readTextfile,
   replaceTextfile,
   seriesAddressProblem,
@@ -195,5 +197,38 @@ describe('seriesAddressProblem', () => {
         ],
       }),
     ).toMatch(/twice/);
+  });
+});
+
+describe('neighbourConflicts', () => {
+  const gauge = (name: string, labels: string[] = []): MetricFamily => ({
+    name,
+    help: undefined,
+    type: 'gauge',
+    metrics: [{ kind: 'scalar', labels, value: 1, timestampMs: undefined, line: 1 }],
+    firstLine: 1,
+  });
+  const lostNames = async (families: MetricFamily[]): Promise<string[]> =>
+    (await neighbourConflicts(join(dir, 'new.prom'), families)).map((conflict) => conflict.family).sort();
+
+  it("finds a plain x_count against another file's histogram x", async () => {
+    writeFileSync(join(dir, 'a.prom'), '# TYPE x histogram\nx_bucket{le="+Inf"} 1\nx_sum 2\nx_count 1\n');
+    expect(await lostNames([gauge('x_count')])).toEqual(['x_count']);
+  });
+
+  it('finds a series another file serves under a quoted UTF-8 name', async () => {
+    writeFileSync(join(dir, 'a.prom'), '{"backup.size.bytes",volume="home"} 3\n');
+    expect(await lostNames([gauge('backup.size.bytes', ['volume', 'home'])])).toEqual(['backup.size.bytes']);
+  });
+
+  it('finds a name that is escaped in the other file', async () => {
+    writeFileSync(join(dir, 'a.prom'), '{"odd\\"name",volume="home"} 3\n');
+    expect(await lostNames([gauge('odd"name', ['volume', 'home'])])).toEqual(['odd"name']);
+  });
+
+  it('finds nothing in files that do not mention the names, valid or not', async () => {
+    writeFileSync(join(dir, 'a.prom'), 'other_metric 1\n');
+    writeFileSync(join(dir, 'b.prom'), 'this is { not an exposition\n');
+    expect(await lostNames([gauge('x_count')])).toEqual([]);
   });
 });
