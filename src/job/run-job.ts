@@ -41,6 +41,14 @@ export interface JobRun {
   readonly path: string;
 }
 
+interface EndedRun {
+  readonly startSeconds: number;
+  readonly endSeconds: number;
+  readonly durationSeconds: number;
+  readonly result: RunResult;
+  readonly outcome: CommandOutcome;
+}
+
 /** How a command's outcome counts (see RUN_RESULTS). */
 export function resultOf(outcome: CommandOutcome): RunResult {
   if (outcome.timedOut) return 'timeout';
@@ -76,30 +84,38 @@ export async function runJob(options: RunJobOptions): Promise<JobRun> {
   }
 
   const endSeconds = toMilliseconds(startSeconds + durationSeconds);
-  await record(options, path, 'end', (state) => withRunEnded(state, { startSeconds, endSeconds, durationSeconds, exitCode: outcome.status, result }));
-  if (options.historyLength > 0) {
-    const run: RunRecord = {
-      start: startSeconds,
-      end: endSeconds,
-      durationSeconds,
-      exitCode: outcome.status,
-      result,
-      ...(outcome.signal === undefined ? {} : { signal: outcome.signal }),
-      ...(outcome.outputTail === undefined ? {} : { output: outcome.outputTail.toString('utf8') }),
-    };
-    const historyPath = jobHistoryPath(options.directory, options.name);
-    try {
-      await appendRun(historyPath, options.name, run, {
-        keep: options.historyLength,
-        ...(options.mode === undefined ? {} : { mode: options.mode }),
-        ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
-        replaceInvalid: options.warn,
-      });
-    } catch (error) {
-      options.warn(`cannot record the run of job ${options.name} in ${historyPath}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
+  // Two files, each with its own lock: written side by side, their fsyncs overlap.
+  await Promise.all([
+    record(options, path, 'end', (state) => withRunEnded(state, { startSeconds, endSeconds, durationSeconds, exitCode: outcome.status, result })),
+    recordHistory(options, { startSeconds, endSeconds, durationSeconds, result, outcome }),
+  ]);
   return { outcome, result, succeeded: result === 'success', path };
+}
+
+/** Appends the run to NAME.job.json (`promdrop jobs`); a failure is reported, never thrown. */
+async function recordHistory(options: RunJobOptions, ended: EndedRun): Promise<void> {
+  if (options.historyLength <= 0) return;
+  const { startSeconds, endSeconds, durationSeconds, result, outcome } = ended;
+  const run: RunRecord = {
+    start: startSeconds,
+    end: endSeconds,
+    durationSeconds,
+    exitCode: outcome.status,
+    result,
+    ...(outcome.signal === undefined ? {} : { signal: outcome.signal }),
+    ...(outcome.outputTail === undefined ? {} : { output: outcome.outputTail.toString('utf8') }),
+  };
+  const historyPath = jobHistoryPath(options.directory, options.name);
+  try {
+    await appendRun(historyPath, options.name, run, {
+      keep: options.historyLength,
+      ...(options.mode === undefined ? {} : { mode: options.mode }),
+      ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
+      replaceInvalid: options.warn,
+    });
+  } catch (error) {
+    options.warn(`cannot record the run of job ${options.name} in ${historyPath}: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /** The schedule's series for a run that started at `startMs`; a schedule that cannot be
