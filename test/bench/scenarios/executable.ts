@@ -112,18 +112,17 @@ export const executableScenario: Scenario = {
     );
     const notes = [
       `hyperfine in ${rounds} round(s), commands in rotating order, ${runs} runs per command per round after 3 warm-ups, through \`sh -c\` (hyperfine subtracts the shell's start-up); the median of the rounds' medians is shown. CPU is hyperfine's mean user + system time per run (median over the rounds): on a busy machine it is disturbed less than wall time.`,
-      `\`promdrop\` is the single executable (${executable.replace(`${context.repoRoot}/`, '')}, with its embedded Node.js runtime and code cache); \`node -e 0\` and the checkout's \`bin/promdrop\` run on the machine's node (${node}). \`write\` and \`set\` replace a file with the full protocol (lock, temporary file, fsync, rename, fsync of the directory); \`run -- true\` writes the job's file twice (start and end).`,
+      `\`promdrop\` is the single executable (${executable.replace(`${context.repoRoot}/`, '')}, with its embedded Node.js runtime and code cache); \`node -e 0\` and the checkout's \`bin/promdrop\` run on the machine's node (${node}). \`write\` and \`set\` replace a file with the full protocol (lock, temporary file, fsync, rename, fsync of the directory); \`run -- true\` writes the job's file twice (start and end) and its history (NAME.job.json; the last two side by side), and starts the command: three times the writing protocol and a child process, which is why it is reported, not held to the target.`,
       `After the runs \`bench.prom\` still equals the input; dot-files left in the directory: ${leftovers.length === 0 ? 'none' : leftovers.join(', ')}.`,
     ];
     return {
       markdown: [table, sizes, notes.map((note) => `- ${note}`).join('\n')].join('\n\n'),
       targets: [
-        ...['promdrop --version', 'promdrop write', 'promdrop set', 'promdrop run -- true'].map((name) =>
-          targetRow(`executable \`${name.replace('promdrop ', '')}\` ≤ ${STARTUP_TARGET_RATIO.toFixed(1)}× \`node -e 0\``, succeeded(medianOf(name)), (ms) => ({
-            measured: `${formatRatio(ms / floor)} (${formatMilliseconds(ms)} vs ${formatMilliseconds(floor)})`,
-            pass: ms <= STARTUP_TARGET_RATIO * floor,
-          })),
-        ),
+        // The issue's target is on `write`; --version, set and run -- true are reported beside it.
+        targetRow(`executable \`write\` ≤ ${STARTUP_TARGET_RATIO.toFixed(1)}× \`node -e 0\``, succeeded(medianOf('promdrop write')), (ms) => ({
+          measured: `${formatRatio(ms / floor)} (${formatMilliseconds(ms)} vs ${formatMilliseconds(floor)})`,
+          pass: ms <= STARTUP_TARGET_RATIO * floor,
+        })),
         targetRow(`release tarball ≤ ${megabytes(TARBALL_LIMIT_BYTES)}`, tarballSize, (bytes) => ({
           measured: megabytes(bytes),
           pass: bytes <= TARBALL_LIMIT_BYTES,
