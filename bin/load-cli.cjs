@@ -3,7 +3,8 @@
 // compiling the bundle was about a fifth of its start-up time. V8 checks the cache against the
 // source and its own version and flags, and silently compiles from source when they differ (a
 // newer node, a rebuilt bundle): the cache can make start-up faster, never wrong. Node 22's
-// module.enableCompileCache() does the same, but promdrop supports Node 20.
+// module.enableCompileCache() does the same, but the checkout must also run on the Node 20 a
+// development machine may still have (npm test there), which lacks it.
 'use strict';
 const { readFileSync } = require('node:fs');
 const Module = require('node:module');
