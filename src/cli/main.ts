@@ -44,6 +44,12 @@ export function buildProgram(): Command {
 }
 
 async function main(argv: readonly string[]): Promise<void> {
+  // `promdrop cat | head`, `promdrop --help | less` quit early: a reader that stopped reading is
+  // not an error worth a stack trace. Exit quietly, with the status the command has so far.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit();
+  });
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOnce, type FileReport } from '../../src/agent/store.js';
 import { PEERS, requireProgram, runProgram } from '../helpers/peers.js';
 import { tempDirectory } from './store-helpers.js';
+import { promdropArgv } from '../helpers/promdrop-command.js';
 import { promdrop, requireBuiltCli } from './writer-support.js';
 
 const promtool = requireProgram(PEERS.promtool, 'prometheus');
@@ -146,6 +147,19 @@ describe('promdrop cat', () => {
       expect(checked.code).toBe(0);
     } finally {
       rmSync(clean, { recursive: true, force: true });
+    }
+  });
+
+  it('stops quietly when its reader does (`promdrop cat | head`, `promdrop run --help | head`)', async () => {
+    const [program, ...leading] = promdropArgv(requireBuiltCli());
+    for (const args of [['--help'], ['run', '--help'], ['cat', '-d', dir]]) {
+      const child = spawn(program, [...leading, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+      // The read end closed before promdrop writes a byte: its first write fails with EPIPE.
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('close', (exitCode) => resolve(exitCode)));
+      expect({ args, stderr, code }).toEqual({ args, stderr: '', code: 0 });
     }
   });
 

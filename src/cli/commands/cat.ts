@@ -30,10 +30,6 @@ export function registerCat(program: Command): void {
     .addHelpText('after', EXAMPLES)
     .action(async (options: CatOptions) => {
       const snapshot = await loadView(options);
-      // `promdrop cat | head` closes the pipe early: that is not an error worth a stack trace.
-      process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-        if (error.code !== 'EPIPE') throw error;
-      });
       process.stdout.write(options.openmetrics ? snapshot.openMetrics() : snapshot.text);
       // The exposition is still what the agent would serve (with node_textfile_scrape_error 1),
       // but a directory that cannot be read is most often a typo in -d: say so and fail.
