@@ -9,7 +9,7 @@ import { makeTempDir, requireBuiltCli } from './writer-support.js';
 import { promdropArgv } from '../helpers/promdrop-command.js';
 
 const WORKERS = 20;
-const ROUNDS = 50;
+const ROUNDS = 25;
 /** What this test asserts is that no update is lost, not how fast 20 writers take turns: on a
  *  loaded 2-core machine a writer can wait longer than the default 30 s lock timeout, which
  *  would fail the run for the wrong reason. The wait is bounded by the test's own timeout. */
