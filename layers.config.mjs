@@ -50,7 +50,7 @@ export const LAYERS = [
     name: 'agent',
     title: 'agent (the store)',
     pattern: 'src/agent',
-    job: 'the one store: file states, TTL, grace, judging (off-thread for large files), compose and the Snapshot, meta metrics',
+    job: 'the store (when to look) over the file table (list, stat, read, judge: off-thread for large files) and the snapshot builder (merge, reports, meta metrics, the Snapshot); the one-shot load of `list` and `cat`; file states, TTL, grace',
     mayImport: ['core', 'fs', 'defaults', 'log'],
   },
   {

@@ -4,8 +4,8 @@
 //   node scripts/build-sea.mjs [x64|arm64]     prints the executable's path
 //
 // - One CommonJS bundle of the whole program (CLI and agent): an executable's main script can
-//   require only Node's built-in modules, so the agent is not split off as in dist/, and the
-//   store's lazy import of the watcher is bundled in place (esbuild turns it into a require).
+//   require only Node's built-in modules, so the agent is not split off as in dist/ (esbuild
+//   turns the CLI's lazy imports of the agent into requires within the bundle).
 // - The judge worker's own bundle is embedded as an asset: a worker thread cannot start from a
 //   file that is not on disk (src/agent/judge-off-thread.ts starts it from the code).
 // - The blob is made by the pinned runtime itself (a blob only runs on the Node version that made

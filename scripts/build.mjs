@@ -3,9 +3,11 @@
 //   faster than the same code as ESM, and a cron job pays that on every run (target: within
 //   1.5x of `node -e 0`); dist/cli.cjs.v8-cache: V8's code cache for it (bin/load-cli.cjs).
 // - dist/agent-serve.cjs: the agent's program (src/program/serve.ts: fastify, chokidar, pino,
-//   prom-client), loaded only by `serve`; dist/agent-store.cjs (+ agent-watcher.cjs): the store without a watcher, for
-//   `list` and `cat`. The writer commands load none of them. dist/agent-judge-worker.cjs: the
-//   worker thread that judges large files (src/agent/judge-off-thread.ts).
+//   prom-client), loaded only by `serve`; dist/agent-load.cjs: the one-shot load of `list` and
+//   `cat` (src/agent/load-once.ts: the store's file table and snapshot builder, without the
+//   store, its watcher or timers). The writer commands load none of them.
+//   dist/agent-judge-worker.cjs: the worker thread that judges large files
+//   (src/agent/judge-off-thread.ts).
 // - dist/core.js: the exposition core as an ES module, for the benchmark and for embedding.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -15,32 +17,21 @@ import { fileURLToPath } from 'node:url';
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
-/** The CLI's dynamic imports of the agent (the program's serve wiring, the store) become requires
+/** The CLI's dynamic imports of the agent (the program's serve wiring, the one-shot load) become requires
  *  of the separate agent bundles: each import() resolves to a stand-in module whose one line
  *  requires the bundle, so the CLI bundle has no real import() (which V8's code cache cannot
  *  carry; see bin/load-cli.cjs). */
 const agentBundles = {
   name: 'agent-bundles',
   setup(builder) {
-    builder.onResolve({ filter: /\/(program\/serve|agent\/store)\.js$/ }, (args) => {
+    builder.onResolve({ filter: /\/(program\/serve|agent\/load-once)\.js$/ }, (args) => {
       if (!args.importer.includes('/src/cli/')) return undefined;
-      const name = args.path.endsWith('serve.js') ? 'serve' : 'store';
+      const name = args.path.endsWith('serve.js') ? 'serve' : 'load';
       return { path: `agent-${name}`, namespace: 'agent-bundle' };
     });
     builder.onLoad({ filter: /.*/, namespace: 'agent-bundle' }, (args) => ({ contents: `module.exports = require('./${args.path}.cjs');\n`, loader: 'js' }));
-    builder.onResolve({ filter: /^\.\/agent-(serve|store)\.cjs$/ }, (args) =>
+    builder.onResolve({ filter: /^\.\/agent-(serve|load)\.cjs$/ }, (args) =>
       args.namespace === 'agent-bundle' ? { path: args.path, external: true } : undefined,
-    );
-  },
-};
-
-/** The store's lazy import of the watcher becomes a require of its own bundle, so that `list`
- *  and `cat` (which use the store without watching) never load chokidar's code. */
-const watcherBundle = {
-  name: 'watcher-bundle',
-  setup(builder) {
-    builder.onResolve({ filter: /\/fs\/watcher\.js$/ }, (args) =>
-      args.importer.endsWith('/src/agent/store.ts') ? { path: './agent-watcher.cjs', external: true } : undefined,
     );
   },
 };
@@ -84,18 +75,10 @@ await Promise.all([
   }),
   build({
     ...common,
-    entryPoints: { 'agent-serve': 'src/program/serve.ts', 'agent-watcher': 'src/fs/watcher.ts', 'agent-judge-worker': 'src/agent/judge-worker.ts' },
+    entryPoints: { 'agent-serve': 'src/program/serve.ts', 'agent-load': 'src/agent/load-once.ts', 'agent-judge-worker': 'src/agent/judge-worker.ts' },
     outdir: 'dist',
     format: 'cjs',
     outExtension: { '.js': '.cjs' },
-  }),
-  build({
-    ...common,
-    entryPoints: { 'agent-store': 'src/agent/store.ts' },
-    outdir: 'dist',
-    format: 'cjs',
-    outExtension: { '.js': '.cjs' },
-    plugins: [watcherBundle],
   }),
   build({ ...common, entryPoints: { core: 'src/core/index.ts' }, outdir: 'dist', format: 'esm' }),
 ]);

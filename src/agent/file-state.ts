@@ -1,17 +1,18 @@
 // The life of one textfile as the agent sees it, as pure functions of what was read and of the
 // time: whether a change may be read yet (settling), what a read's bytes are worth (verdict),
-// and what the file's state is now (ok, invalid, expired, conflict, stale_grace). The store
-// does the I/O and keeps the entries; everything here is testable with a fake clock.
+// and what the file's state is now (ok, invalid, expired, conflict, stale_grace). The file
+// table (file-table.ts) does the I/O and keeps the entries, the snapshot builder
+// (snapshot-builder.ts) judges them; everything here is testable with a fake clock.
 import { formatDuration } from '../core/duration.js';
 import type { MetricFamily } from '../core/types.js';
-import { judgeTextfileContent, positionedMessage, type ContentOptions as CoreContentOptions, type FileErrorReason } from '../core/verdict.js';
+import { judgeTextfileContent, positionedMessage, type ContentOptions, type FileErrorReason } from '../core/verdict.js';
 import type { FileIdentity } from '../fs/textfile-reader.js';
 import { sameIdentity, sameInode } from '../fs/textfile-reader.js';
 
 /** A file's state, as reported by the landing page, /api/v1/files and `promdrop list`. */
 export type FileState = 'ok' | 'invalid' | 'expired' | 'conflict' | 'stale_grace';
 
-export type { FileErrorReason } from '../core/verdict.js';
+export type { ContentOptions, FileErrorReason } from '../core/verdict.js';
 export { countSeries } from '../core/verdict.js';
 
 export interface JudgementOptions {
@@ -21,13 +22,6 @@ export interface JudgementOptions {
   readonly gracePeriodMs: number;
   /** How long an in-place change must be quiet before it is read. */
   readonly settleMs: number;
-}
-
-/** The core's content options as the agent uses them: limits always set, series kept as lines. */
-export interface ContentOptions extends CoreContentOptions {
-  readonly maxSeriesPerFile: number;
-  readonly allowTimestamps: boolean;
-  readonly extraReservedMetricNames: readonly string[];
 }
 
 /** A file's content that passed every check, ready to be merged. */
@@ -58,7 +52,7 @@ export interface Settling {
   readonly mtimeTrusted?: boolean;
 }
 
-/** Everything the store remembers about one textfile path. */
+/** Everything the file table remembers about one textfile path. */
 export interface FileEntry {
   readonly path: string;
   /** Identity whose bytes (or failure) were last judged: a look at the same identity is a no-op. */
@@ -141,7 +135,9 @@ export type ContentVerdict =
   | { readonly ok: true; readonly content: GoodContent }
   | { readonly ok: false; readonly reason: FileErrorReason; readonly message: string; readonly warnings: number };
 
-/** The core's verdict (core/verdict.ts) in the store's terms: the message names the file. */
+/** The core's verdict (core/verdict.ts) in the store's terms: the message names the file, and
+ *  scalar families come back as their rendered lines unless `options.seriesForm` says otherwise.
+ *  `options` come from core's agentContentOptions. */
 export function judgeContent(path: string, bytes: Uint8Array, identity: FileIdentity, options: ContentOptions): ContentVerdict {
   const verdict = judgeTextfileContent(bytes, { ...options, seriesForm: options.seriesForm ?? 'kept' });
   if (verdict.rejection !== undefined) {
@@ -193,7 +189,7 @@ export function judgeFile(entry: FileEntry, nowMs: number, options: JudgementOpt
     return { state: 'invalid', served: false, reason: problem.reason, message: problem.message, ttlMs, expiresAtMs, nextChangeAtMs: settleCheckAtMs };
   }
   if (good === undefined) {
-    // Only while a brand-new file is caught mid-write; the store does not report such entries.
+    // Only while a brand-new file is caught mid-write; such entries are not reported.
     return { state: 'invalid', served: false, reason: undefined, message: undefined, ttlMs, expiresAtMs, nextChangeAtMs: settleCheckAtMs };
   }
   if (expired) {

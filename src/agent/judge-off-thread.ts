@@ -9,7 +9,8 @@ import { getAsset, isSea } from 'node:sea';
 import { Worker } from 'node:worker_threads';
 import type { MetricFamily } from '../core/types.js';
 import type { FileIdentity } from '../fs/textfile-reader.js';
-import { judgeContent, type ContentOptions, type ContentVerdict } from './file-state.js';
+import type { ContentOptions } from '../core/verdict.js';
+import { judgeContent, type ContentVerdict } from './file-state.js';
 
 /** Files at least this large are judged on a worker thread. */
 export const JUDGE_OFF_THREAD_MIN_BYTES = 4 * 1024 * 1024;

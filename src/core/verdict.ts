@@ -63,6 +63,34 @@ export interface ContentOptions {
   readonly nameValidation?: NameValidationScheme;
 }
 
+/** What an agent is started with that changes a verdict: --textfile.max-series,
+ *  --textfile.allow-timestamps, --textfile.metric-name-validation-scheme, and the names of its
+ *  self metrics. */
+export interface AgentContentSettings {
+  readonly maxSeriesPerFile: number;
+  readonly allowTimestamps: boolean;
+  /** Names files may not define besides the agent's own (isAgentMetricName). */
+  readonly reservedMetricNames?: Iterable<string> | undefined;
+  /** utf8 when not given, as the agent's flag. */
+  readonly nameValidation?: NameValidationScheme | undefined;
+}
+
+/**
+ * The verdict's options for the content an agent with these settings serves. The store, the push
+ * API (whose accepted groups the store must serve) and the commands that judge as an agent with
+ * its defaults would (`check`, the writers, `list`) all build their options here, so that no
+ * caller can leave out a rule the others apply. Callers add only the form of the result
+ * (`seriesForm`) and promlint's warnings (`lint`), which never decide whether a file is served.
+ */
+export function agentContentOptions(settings: AgentContentSettings): ContentOptions {
+  return {
+    maxSeriesPerFile: settings.maxSeriesPerFile,
+    allowTimestamps: settings.allowTimestamps,
+    extraReservedMetricNames: [...(settings.reservedMetricNames ?? [])],
+    nameValidation: settings.nameValidation ?? 'utf8',
+  };
+}
+
 /** A finding of the core or about a `# promdrop:` directive line. */
 export type TextfileFinding = Finding | DirectiveFinding;
 

@@ -10,7 +10,7 @@ import { mergeSources, ownedNames, type Conflict } from '../core/merge.js';
 import { seriesIdentity } from '../core/parse.js';
 import { renderText } from '../core/render.js';
 import type { Metric, MetricFamily, MetricType, ScalarMetric } from '../core/types.js';
-import { judgeTextfileContent, type ContentOptions, type TextfileFinding } from '../core/verdict.js';
+import { agentContentOptions, judgeTextfileContent, type ContentOptions, type TextfileFinding } from '../core/verdict.js';
 import { DEFAULT_MAX_SERIES_PER_FILE } from '../defaults.js';
 import { errnoCode, removeAbandonedTempFiles, removeDurably, writeAtomically } from './atomic-write.js';
 import { withLock } from './lock.js';
@@ -28,7 +28,10 @@ export type TextfileProblem =
 export type { TextfileFinding } from '../core/verdict.js';
 
 /** The content options of an agent started with its defaults: what the writers judge by. */
-export const WRITER_CONTENT_OPTIONS: ContentOptions = { maxSeriesPerFile: DEFAULT_MAX_SERIES_PER_FILE, seriesForm: 'metrics' };
+export const WRITER_CONTENT_OPTIONS: ContentOptions = {
+  ...agentContentOptions({ maxSeriesPerFile: DEFAULT_MAX_SERIES_PER_FILE, allowTimestamps: false }),
+  seriesForm: 'metrics',
+};
 
 /** Why an edit was refused; `findings` point into the file named by `path` when there are any. */
 export class TextfileError extends Error {

@@ -1,8 +1,8 @@
 // Watches the textfiles with chokidar and turns its events into hints for the store.
 // A hint only says "look here again": the store always re-stats before believing anything, so a
 // missed, coalesced or reordered event costs latency, never correctness (the periodic rescan and
-// the per-scrape directory check catch up). Loaded with a dynamic import by the store, so that
-// `promdrop list` and `cat` never load chokidar.
+// the per-scrape directory check catch up). Only the agent's store (agent/store.ts) imports it:
+// `promdrop list` and `cat` read through agent/load-once.ts, and never load chokidar.
 //
 // The files are watched, not their directories. A watched directory makes chokidar list it
 // again, with an lstat per entry, after every event in it, and under steady churn (renames,

@@ -1,7 +1,6 @@
 // --web.enable-push: opens the pushed groups (creating the push directory, loading what was
 // pushed before a restart) and puts together the push routes' options. Kept apart from serve.ts
 // so that the agent's wiring stays one screen.
-import type { NameValidationScheme } from '../core/parse.js';
 import type { HttpAppOptions } from '../http/app.js';
 import type { Logger } from '../log/logger.js';
 import { PushedGroups } from '../push/pushed-groups.js';
@@ -33,15 +32,11 @@ export async function openPush(
     store: TextfileStore;
     selfMetrics: SelfMetrics;
     logger: Logger;
-    maxSeriesPerFile: number;
     maxFileSize: number;
     textfileMaxAgeMs: number | undefined;
     version: string;
-    /** The store's --textfile.metric-name-validation-scheme. */
-    nameValidation?: NameValidationScheme | undefined;
   },
 ): Promise<PushWiring> {
-  const reserved = context.selfMetrics.reservedNames();
   const groups = await PushedGroups.open({
     directory: config.directory,
     // The store gives a file without a TTL directive --textfile.max-age: a group without a TTL
@@ -49,13 +44,10 @@ export async function openPush(
     defaultTtlMs: config.defaultTtlMs ?? context.textfileMaxAgeMs,
     maxGroups: config.maxGroups,
     maxFileBytes: context.maxFileSize,
-    // The store's own rules (store.ts builds the same), so that an accepted group is served.
-    contentOptions: {
-      maxSeriesPerFile: context.maxSeriesPerFile,
-      allowTimestamps: false,
-      extraReservedMetricNames: [...reserved],
-      nameValidation: context.nameValidation ?? 'utf8',
-    },
+    // The store's own rules, so that an accepted group is served. A push with timestamps is
+    // refused before it is judged (as the Pushgateway does), whatever --textfile.allow-timestamps
+    // says; a file with timestamps in the push directory is therefore no group of the push API.
+    contentOptions: { ...context.store.contentOptions, allowTimestamps: false },
     servedSources: () => context.store.servedSources(),
     logger: context.logger.child({ component: 'push' }),
   });

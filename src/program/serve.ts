@@ -121,11 +121,9 @@ export async function runAgent(config: ServeConfig): Promise<void> {
         store,
         selfMetrics,
         logger,
-        maxSeriesPerFile: config.maxSeriesPerFile,
         maxFileSize: config.maxFileSize,
         textfileMaxAgeMs: config.defaultTtlMs,
         version: config.version,
-        nameValidation: config.nameValidation,
       });
     } catch (error) {
       await store.close();

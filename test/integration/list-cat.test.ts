@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOnce, type FileReport } from '../../src/agent/store.js';
+import { loadOnce, type FileReport } from '../../src/agent/load-once.js';
 import { PEERS, requireProgram, runProgram } from '../helpers/peers.js';
 import { tempDirectory } from './store-helpers.js';
 import { promdropArgv } from '../helpers/promdrop-command.js';
@@ -180,7 +180,7 @@ describe('promdrop cat', () => {
       expect(stdout).toContain('apt_upgrades_pending');
       const loaded = readFileSync(log, 'utf8').trim().split('\n');
       expect(loaded.some((path) => path.endsWith('/dist/cli.cjs'))).toBe(true);
-      expect(loaded.some((path) => path.endsWith('/dist/agent-store.cjs'))).toBe(true);
+      expect(loaded.some((path) => path.endsWith('/dist/agent-load.cjs'))).toBe(true);
       for (const path of loaded.filter((p) => p.startsWith('/'))) {
         const source = readFileSync(path, 'utf8');
         expect(source, path).not.toContain('awaitWriteFinish'); // chokidar

@@ -8,7 +8,7 @@ import { escapeName, familyNeedsEscaping, isLegacyName } from '../../core/escapi
 import { mergeSources, type Source } from '../../core/merge.js';
 import { NAME_VALIDATION_SCHEMES, type NameValidationScheme } from '../../core/parse.js';
 import type { Finding, MetricFamily } from '../../core/types.js';
-import { judgeTextfileContent, type TextfileFinding } from '../../core/verdict.js';
+import { agentContentOptions, judgeTextfileContent, type TextfileFinding } from '../../core/verdict.js';
 import { DEFAULT_MAX_SERIES_PER_FILE } from '../../defaults.js';
 import { formatFinding } from '../diagnostics.js';
 import { CliError } from '../errors.js';
@@ -110,11 +110,13 @@ function runCheck(inputs: readonly string[], options: CheckCommandOptions): numb
   // UTF-8 names need the series kept, to name them in warnings: the parser keeps them anyway
   // for files that have such names (parse.ts), so this costs nothing for the others.
   const checkOptions = {
+    ...agentContentOptions({
+      maxSeriesPerFile: DEFAULT_MAX_SERIES_PER_FILE,
+      allowTimestamps: options.allowTimestamps,
+      nameValidation: scheme as NameValidationScheme,
+    }),
     lint: options.lint,
-    allowTimestamps: options.allowTimestamps,
-    maxSeriesPerFile: DEFAULT_MAX_SERIES_PER_FILE,
     seriesForm: paths.length > 1 ? ('metrics' as const) : ('none' as const),
-    nameValidation: scheme as NameValidationScheme,
   };
   for (const path of paths) {
     const name = path === '-' ? 'stdin' : path;

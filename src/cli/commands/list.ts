@@ -4,7 +4,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { formatDuration, parseDuration } from '../../core/duration.js';
 import { DEFAULT_TEXTFILE_DIRECTORY, textfileDirectoryFromEnv } from '../../defaults.js';
-import type { FileReport, LoadOptions, Snapshot } from '../../agent/store.js';
+import type { FileReport, LoadOptions, Snapshot } from '../../agent/load-once.js';
 import { EXIT_INVALID, EXIT_OK } from '../exit-codes.js';
 
 /** Options `list` and `cat` share: where to look, and the agent flags that change a verdict. */
@@ -33,7 +33,7 @@ export function addViewOptions(command: Command): Command {
 
 /** Loads the directories once, judged exactly as `promdrop serve` would judge them. */
 export async function loadView(options: ViewOptions): Promise<Snapshot> {
-  const { loadOnce } = await import('../../agent/store.js');
+  const { loadOnce } = await import('../../agent/load-once.js');
   const load: LoadOptions = {
     directories: options.dir ?? [textfileDirectoryFromEnv()],
     defaultTtlMs: options.maxAge,

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadOnce } from '../../../src/agent/store.js';
+import { loadOnce } from '../../../src/agent/load-once.js';
 import { escapeName, REWRITING_SCHEMES, type EscapingScheme } from '../../../src/core/escaping.js';
 import { parseExposition } from '../../../src/core/parse.js';
 

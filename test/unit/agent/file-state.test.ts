@@ -6,11 +6,11 @@ import {
   judgeFile,
   newFileEntry,
   settlingFor,
-  type ContentOptions,
   type FileEntry,
   type GoodContent,
   type JudgementOptions,
 } from '../../../src/agent/file-state.js';
+import { agentContentOptions, type ContentOptions } from '../../../src/core/verdict.js';
 import type { FileIdentity } from '../../../src/fs/textfile-reader.js';
 
 const T0 = 1_800_000_000_000; // a fixed wall-clock instant, in ms
@@ -27,7 +27,7 @@ function identity(overrides: Partial<{ ino: number; size: number; mtimeMs: numbe
   };
 }
 
-const contentOptions: ContentOptions = { maxSeriesPerFile: 1_000, allowTimestamps: false, extraReservedMetricNames: [] };
+const contentOptions = agentContentOptions({ maxSeriesPerFile: 1_000, allowTimestamps: false });
 const judgement: JudgementOptions = { defaultTtlMs: undefined, gracePeriodMs: 60_000, settleMs: 2_000 };
 
 function good(id: FileIdentity, ttlMs?: number): GoodContent {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadOnce } from '../../../src/agent/store.js';
+import { loadOnce } from '../../../src/agent/load-once.js';
 import { checkExposition } from '../../../src/core/check.js';
 import { mergeSources } from '../../../src/core/merge.js';
 import { parseExposition } from '../../../src/core/parse.js';
