@@ -24,6 +24,7 @@ import {
   type ContentVerdict,
   type FileEntry,
   type FileErrorReason,
+  type GoodContent,
   type Judgement,
   type JudgementOptions,
 } from './file-state.js';
@@ -259,6 +260,34 @@ export class TextfileStore {
    *  rebuild; a file's `families` stay the same object while its content is unchanged. */
   servedSources(): readonly ComposeSource[] {
     return this.lastSources;
+  }
+
+  /**
+   * Takes `content` as the judged content of the file at `path`, which its writer (the push API)
+   * has just written as `content.identity`: the next look finds that identity unchanged and does
+   * not read the file. Queued like any store work, so a look that started earlier cannot put back
+   * what it read before. A path outside the listed directories is left to the next look.
+   */
+  adopt(path: string, content: GoodContent): Promise<void> {
+    return this.exclusive(() => {
+      const state = this.directories.get(normalize(dirname(path)));
+      if (state !== undefined && state.listing !== undefined) this.adoptEntry(state, join(state.path, basename(path)), content);
+      return Promise.resolve();
+    });
+  }
+
+  private adoptEntry(state: DirectoryState, path: string, content: GoodContent): void {
+    state.paths.add(path);
+    let entry = this.entries.get(path);
+    if (entry === undefined) this.entries.set(path, (entry = newFileEntry(path)));
+    // As a stable read of that identity judged good leaves the entry (refreshPath).
+    entry.judgedIdentity = content.identity;
+    entry.seenIdentity = content.identity;
+    entry.settling = undefined;
+    entry.good = content;
+    entry.problem = undefined;
+    entry.warnings = content.warnings;
+    this.contentChanged = true;
   }
 
   /** Hands the watcher every textfile the store knows (outside the unwatched directories). */

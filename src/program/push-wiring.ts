@@ -57,6 +57,10 @@ export async function openPush(
       nameValidation: context.nameValidation ?? 'utf8',
     },
     servedSources: () => context.store.servedSources(),
+    // The store takes a written group as judged here instead of reading and judging it again.
+    // (A failure there is the store's to log; the next look reads the file then.)
+    onWritten: ({ path, families, series, ttlMs, warnings, identity }) =>
+      void context.store.adopt(path, { families, series, ttlMs, warnings, identity }).catch(() => undefined),
     logger: context.logger.child({ component: 'push' }),
   });
   const flags: Record<string, string> = {
