@@ -3,6 +3,7 @@
 // buckets and quantiles already in order, so rendering is one linear pass — it runs once per
 // change of the served files, and its output is what every scrape sends.
 import { ByteWriter } from './byte-writer.js';
+import { compareCodePoints } from './compare.js';
 import { familyNeedsEscaping, isLegacyName } from './escaping.js';
 import { formatGoFloat } from './float.js';
 import type { Metric, MetricFamily } from './types.js';
@@ -44,6 +45,37 @@ export interface RenderOptions {
  *  label value. */
 export function quotedName(name: string): string {
   return isLegacyName(name) ? name : `"${escapeLabelValue(name)}"`;
+}
+
+/**
+ * A series as its sample line writes it up to the value, `name{a="1",b="2"}`: labels in name
+ * order, escaped as the renderer escapes them, those with an empty value left out (an empty
+ * label is no label). Equal texts are one series to Prometheus; renderedSeriesIdentities
+ * (rendered-series.ts) reads the same text from kept sample lines.
+ */
+export function seriesIdentityText(name: string, labels: readonly string[]): string {
+  const n = labels.length;
+  let sorted = true;
+  let empty = false;
+  for (let i = 0; i < n; i += 2) {
+    if (labels[i + 1] === '') empty = true;
+    if (i > 0 && sorted && compareCodePoints(labels[i - 2]!, labels[i]!) > 0) sorted = false;
+  }
+  let order: number[] | undefined;
+  if (!sorted || empty) {
+    order = [];
+    for (let i = 0; i < n; i += 2) if (labels[i + 1] !== '') order.push(i);
+    if (!sorted) order.sort((a, b) => compareCodePoints(labels[a]!, labels[b]!));
+  }
+  let text = quotedName(name);
+  let separator = '{';
+  const pairs = order === undefined ? n >> 1 : order.length;
+  for (let k = 0; k < pairs; k++) {
+    const i = order === undefined ? k * 2 : order[k]!;
+    text += `${separator}${quotedName(labels[i]!)}="${escapeLabelValue(labels[i + 1]!)}"`;
+    separator = ',';
+  }
+  return pairs === 0 ? text : `${text}}`;
 }
 
 const TEXT: Dialect = {
