@@ -93,6 +93,22 @@ function histogram(labels: string[]): Metric {
   };
 }
 
+function summary(labels: string[]): Metric {
+  return {
+    kind: 'summary',
+    labels,
+    timestampMs: undefined,
+    line: 1,
+    quantiles: [{ quantile: 0.5, value: 1, line: 1 }],
+    sum: 1,
+    sumLine: 1,
+    count: 1,
+    countLine: 1,
+    dropped: [],
+    repeated: [],
+  };
+}
+
 function family(name: string, metrics: Metric[], type: MetricFamily['type'] = 'gauge'): MetricFamily {
   return { name, help: undefined, type, metrics, firstLine: 1 };
 }
@@ -134,10 +150,7 @@ describe('judgeFamilies on data', () => {
     ['histogram', 'le'],
     ['summary', 'quantile'],
   ] as const)('refuses a %s series labelled %s, which the file would serve without that label', (type, label) => {
-    const metric: Metric =
-      type === 'histogram'
-        ? histogram([label, '5', 'a', '1'])
-        : { ...histogram([label, '5', 'a', '1']), kind: 'summary', quantiles: [{ quantile: 0.5, value: 1, line: 1 }] };
+    const metric = type === 'histogram' ? histogram([label, '5', 'a', '1']) : summary([label, '5', 'a', '1']);
     const families = [family('x', [metric], type)];
     const read = judgeTextfileContent(renderTextBytes(families, { utf8Names: true }), { seriesForm: 'metrics' });
     expect(read.accepted).toBe(true);
