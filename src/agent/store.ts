@@ -12,7 +12,7 @@ import { compareCodePoints } from '../core/compare.js';
 import { nodeExporterHelp, type Conflict } from '../core/merge.js';
 import { expandDirectoryPatterns, isTextfileName, listTextfiles, sameDirectoryIdentity, statDirectory, type DirectoryIdentity } from '../fs/directory-scan.js';
 import { fileAccessFor, threadPoolAccess, type FileAccess } from '../fs/file-access.js';
-import { isTransientErrorCode, readTextfile, statTextfile, type FileIdentity, type TextfileRead } from '../fs/textfile-reader.js';
+import { isTransientErrorCode, readTextfile, sameIdentity, statTextfile, type FileIdentity, type TextfileRead } from '../fs/textfile-reader.js';
 import type { TextfileWatcher, WatchHint } from '../fs/watcher.js';
 import {
   decideAfterStat,
@@ -266,13 +266,16 @@ export class TextfileStore {
    * Takes `content` as the judged content of the file at `path`, which its writer (the push API)
    * has just written as `content.identity`: the next look finds that identity unchanged and does
    * not read the file. Queued like any store work, so a look that started earlier cannot put back
-   * what it read before. A path outside the listed directories is left to the next look.
+   * what it read before; and only while a stat still finds that version (not after a later write
+   * or a removal). A path outside the listed directories is left to the next look.
    */
   adopt(path: string, content: GoodContent): Promise<void> {
-    return this.exclusive(() => {
+    return this.exclusive(async () => {
       const state = this.directories.get(normalize(dirname(path)));
-      if (state !== undefined && state.listing !== undefined) this.adoptEntry(state, join(state.path, basename(path)), content);
-      return Promise.resolve();
+      if (state === undefined || state.listing === undefined) return;
+      const filePath = join(state.path, basename(path));
+      const stat = await statTextfile(filePath, state.access);
+      if (stat.kind === 'stat' && sameIdentity(stat.identity, content.identity)) this.adoptEntry(state, filePath, content);
     });
   }
 

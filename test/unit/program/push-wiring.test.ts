@@ -1,7 +1,7 @@
 // The push wiring hands every group file the push API writes to the store as already judged: a
 // scrape after a push serves it without the store reading and parsing the file again (CPU per
 // push), and serves exactly what a store that reads the directory serves.
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -12,6 +12,7 @@ import type { MetricFamily } from '../../../src/core/types.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { openPush, type PushWiring } from '../../../src/program/push-wiring.js';
 import { SelfMetrics } from '../../../src/program/self-metrics.js';
+import { identityOf } from '../../../src/fs/textfile-reader.js';
 import type * as TextfileReader from '../../../src/fs/textfile-reader.js';
 
 /** Whole reads of each path by the store (readTextfile is the store's only way to read a file). */
@@ -128,5 +129,23 @@ describe('push wiring', () => {
       await reading.close();
     }
     expect(await groupReads()).toBe(1);
+  });
+
+  it('takes a handed-over file only while it is still that version: a group deleted before the store got to it is not served', async () => {
+    expect(await push.groups.push('PUT', key('job/gone'), families('ghost_value 1\n'), undefined)).toEqual({ ok: true });
+    const [name] = await readdir(pushDirectory);
+    const path = join(pushDirectory, name!);
+    const identity = identityOf(await stat(path, { bigint: true }));
+    await push.groups.delete(key('job/gone'));
+    // Past the racy-clean margin, so that the listing below is trusted until the directory changes.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await body(store)).not.toContain('ghost_value');
+    // A hand-over that comes late, after the file is gone (the store's queue was busy).
+    await store.adopt(path, { families: families('ghost_value 1\n'), series: 1, ttlMs: undefined, warnings: 0, identity });
+    // Any change makes a new snapshot, which would show an entry taken for the gone file.
+    await writeFile(join(root, 'textfiles', 'later.prom'), 'later_value 1\n');
+    const served = await body(store);
+    expect(served).toContain('later_value 1\n');
+    expect(served).not.toContain('ghost_value');
   });
 });
