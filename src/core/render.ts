@@ -48,34 +48,56 @@ export function quotedName(name: string): string {
 }
 
 /**
- * A series as its sample line writes it up to the value, `name{a="1",b="2"}`: labels in name
- * order, escaped as the renderer escapes them, those with an empty value left out (an empty
- * label is no label). Equal texts are one series to Prometheus; renderedSeriesIdentities
- * (rendered-series.ts) reads the same text from kept sample lines.
+ * Each series of a family as its sample line writes it up to the value, `name{a="1",b="2"}`:
+ * labels in name order, names and values quoted and escaped as the renderer writes them, labels
+ * with an empty value left out (an empty label is no label). Equal texts are one series to
+ * Prometheus; renderedSeriesIdentities (rendered-series.ts) reads the same text from kept
+ * sample lines.
  */
-export function seriesIdentityText(name: string, labels: readonly string[]): string {
+export function seriesIdentityTexts(family: Pick<MetricFamily, 'name' | 'metrics'>): string[] {
+  const head = quotedName(family.name);
+  // A family's series nearly always share their label names: each is looked at once.
+  const labelNames = new Map<string, string>();
+  const texts: string[] = [];
+  for (const metric of family.metrics) texts.push(identityText(head, metric.labels, labelNames));
+  return texts;
+}
+
+function identityText(head: string, labels: readonly string[], labelNames: Map<string, string>): string {
   const n = labels.length;
-  let sorted = true;
-  let empty = false;
-  for (let i = 0; i < n; i += 2) {
-    if (labels[i + 1] === '') empty = true;
-    if (i > 0 && sorted && compareCodePoints(labels[i - 2]!, labels[i]!) > 0) sorted = false;
-  }
+  let ordered = true;
+  for (let i = 2; i < n && ordered; i += 2) ordered = compareCodePoints(labels[i - 2]!, labels[i]!) < 0;
   let order: number[] | undefined;
-  if (!sorted || empty) {
+  if (!ordered) {
     order = [];
-    for (let i = 0; i < n; i += 2) if (labels[i + 1] !== '') order.push(i);
-    if (!sorted) order.sort((a, b) => compareCodePoints(labels[a]!, labels[b]!));
+    for (let i = 0; i < n; i += 2) order.push(i);
+    order.sort((a, b) => compareCodePoints(labels[a]!, labels[b]!));
   }
-  let text = quotedName(name);
+  let text = head;
   let separator = '{';
-  const pairs = order === undefined ? n >> 1 : order.length;
-  for (let k = 0; k < pairs; k++) {
+  for (let k = 0; k < n >> 1; k++) {
     const i = order === undefined ? k * 2 : order[k]!;
-    text += `${separator}${quotedName(labels[i]!)}="${escapeLabelValue(labels[i + 1]!)}"`;
+    const value = labels[i + 1]!;
+    if (value === '') continue;
+    const label = labels[i]!;
+    let quoted = labelNames.get(label);
+    if (quoted === undefined) {
+      quoted = quotedName(label);
+      labelNames.set(label, quoted);
+    }
+    text += `${separator}${quoted}="${needsEscape(value) ? escapeLabelValue(value) : value}"`;
     separator = ',';
   }
-  return pairs === 0 ? text : `${text}}`;
+  return separator === '{' ? text : `${text}}`;
+}
+
+/** escapeLabelValue's test, by hand: cheaper than a regular expression on short values. */
+function needsEscape(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x5c || c === 0x0a || c === 0x22) return true;
+  }
+  return false;
 }
 
 const TEXT: Dialect = {

@@ -308,7 +308,7 @@ export function openMetricsLines(rendered: RenderedSeries): Buffer {
 }
 
 /**
- * Each series' identity as seriesIdentityText (render.ts) writes it for the same series as a
+ * Each series' identity as seriesIdentityTexts (render.ts) writes it for the same series as a
  * Metric, read from the kept lines: the bytes before the value are that text already (labels in
  * name order, canonical escapes), but for labels with an empty value, which are left out. No
  * Metric is built.

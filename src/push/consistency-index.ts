@@ -14,7 +14,7 @@
 // name only; its series are counted the first time a push names that family (rare, and it keeps
 // a large textfile's series out of memory otherwise), by the identities its lines already spell
 // out: no Metric is built for them. Pure.
-import { seriesIdentityText } from '../core/render.js';
+import { seriesIdentityTexts } from '../core/render.js';
 import { renderedSeriesIdentities } from '../core/rendered-series.js';
 import { expandedNames } from '../core/validate.js';
 import type { MetricFamily, MetricType } from '../core/types.js';
@@ -142,7 +142,7 @@ export class ConsistencyIndex {
     let keys = this.keyCache.get(families);
     if (keys === undefined) {
       const computed: string[] = [];
-      for (const family of families) for (const metric of family.metrics) computed.push(seriesIdentityText(family.name, metric.labels));
+      for (const family of families) for (const text of seriesIdentityTexts(family)) computed.push(text);
       keys = computed;
       this.keyCache.set(families, keys);
     }
