@@ -57,10 +57,8 @@ export const LAYERS = [
     name: 'push',
     title: 'push',
     pattern: 'src/push',
-    job: "the push API's groups: each group's file, the consistency index, the only writer of the push directory",
-    // `agent`: pushed-groups.ts judges a group with the store's content rules (agent/file-state.ts)
-    // until that verdict is core's (issue 14).
-    mayImport: ['core', 'fs', 'agent'],
+    job: "the push API's groups: each group's file, the consistency index, the only writer of the push directory; judges a group with core's verdict and hands the written file to the store through the program's wiring",
+    mayImport: ['core', 'fs'],
   },
   {
     name: 'job',

@@ -12,7 +12,7 @@ import { sameIdentity, sameInode } from '../fs/textfile-reader.js';
 /** A file's state, as reported by the landing page, /api/v1/files and `promdrop list`. */
 export type FileState = 'ok' | 'invalid' | 'expired' | 'conflict' | 'stale_grace';
 
-export type { ContentOptions, FileErrorReason } from '../core/verdict.js';
+export type { FileErrorReason } from '../core/verdict.js';
 export { countSeries } from '../core/verdict.js';
 
 export interface JudgementOptions {

@@ -9,8 +9,8 @@ import { basename, dirname, join, normalize } from 'node:path';
 import type { ContentOptions } from '../core/verdict.js';
 import { expandDirectoryPatterns, isTextfileName, listTextfiles, sameDirectoryIdentity, statDirectory, type DirectoryIdentity } from '../fs/directory-scan.js';
 import { fileAccessFor, threadPoolAccess, type FileAccess } from '../fs/file-access.js';
-import { isTransientErrorCode, readTextfile, statTextfile, type FileIdentity, type TextfileRead } from '../fs/textfile-reader.js';
-import { decideAfterStat, newFileEntry, settlingFor, type ContentVerdict, type FileEntry, type FileErrorReason } from './file-state.js';
+import { isTransientErrorCode, readTextfile, sameIdentity, statTextfile, type FileIdentity, type TextfileRead } from '../fs/textfile-reader.js';
+import { decideAfterStat, newFileEntry, settlingFor, type ContentVerdict, type FileEntry, type FileErrorReason, type GoodContent } from './file-state.js';
 import { judgeContentOffThread } from './judge-off-thread.js';
 import type { DirectoryReport } from './snapshot.js';
 
@@ -207,6 +207,24 @@ export class FileTable {
       state.paths.add(filePath);
       await this.refreshPath(filePath, state);
     });
+  }
+
+  /**
+   * Takes `content` as the judged content of the file at `path`, which its writer (the push API)
+   * has just written as `content.identity`: the next look finds that identity unchanged and does
+   * not read the file. Only while a stat still finds that version (not after a later write or a
+   * removal); a path outside the listed directories is left to the next look.
+   */
+  async adopt(path: string, content: GoodContent): Promise<void> {
+    const state = this.directories.get(normalize(dirname(path)));
+    if (state === undefined || state.listing === undefined) return;
+    const filePath = join(state.path, basename(path));
+    const stat = await statTextfile(filePath, state.access);
+    if (stat.kind !== 'stat' || !sameIdentity(stat.identity, content.identity)) return;
+    state.paths.add(filePath);
+    let entry = this.entryMap.get(filePath);
+    if (entry === undefined) this.entryMap.set(filePath, (entry = newFileEntry(filePath)));
+    this.applyVerdict(entry, content.identity, { ok: true, content }, this.now());
   }
 
   /** Looks again at every file waiting for an in-place change to settle. */

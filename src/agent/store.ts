@@ -15,6 +15,7 @@ import { DEFAULT_GRACE_PERIOD_MS, DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_SERIES_PER_
 import type { FileAccess } from '../fs/file-access.js';
 import { TextfileWatcher, type WatchHint } from '../fs/watcher.js';
 import type { ComposeSource } from './compose.js';
+import type { GoodContent } from './file-state.js';
 import { FileTable, type LookPolicy } from './file-table.js';
 import { SnapshotBuilder } from './snapshot-builder.js';
 import type { Snapshot } from './snapshot.js';
@@ -207,6 +208,12 @@ export class TextfileStore {
    *  rebuild; a file's `families` stay the same object while its content is unchanged. */
   servedSources(): readonly ComposeSource[] {
     return this.builder.sources;
+  }
+
+  /** Takes a file the push API has just written as judged (FileTable.adopt). Queued like any store
+   *  work, so a look that started earlier cannot put back what it read before. */
+  adopt(path: string, content: GoodContent): Promise<void> {
+    return this.exclusive(() => this.table.adopt(path, content));
   }
 
   // -------------------------------------------------------------------------------------------

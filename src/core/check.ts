@@ -32,12 +32,18 @@ export function checkExposition(input: Uint8Array, options: CheckOptions = {}): 
       parseFailure: failure,
     };
   }
-  const findings = [...parsed.findings, ...validateFamilies(parsed.families, options)];
-  if (options.lint === true) findings.push(...lintFamilies(parsed.families));
+  const findings = [...parsed.findings, ...checkFamilies(parsed.families, options)];
   findings.sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
   return {
     accepted: !findings.some((finding) => finding.severity === 'error'),
     families: parsed.families,
     findings,
   };
+}
+
+/** What is checked once families are read: validation, and lint when asked. Unsorted. */
+export function checkFamilies(families: readonly MetricFamily[], options: ValidateOptions & { readonly lint?: boolean } = {}): Finding[] {
+  const findings = validateFamilies(families, options);
+  if (options.lint === true) findings.push(...lintFamilies(families));
+  return findings;
 }

@@ -3,6 +3,7 @@
 // buckets and quantiles already in order, so rendering is one linear pass — it runs once per
 // change of the served files, and its output is what every scrape sends.
 import { ByteWriter } from './byte-writer.js';
+import { compareCodePoints } from './compare.js';
 import { familyNeedsEscaping, isLegacyName } from './escaping.js';
 import { formatGoFloat } from './float.js';
 import type { Metric, MetricFamily } from './types.js';
@@ -44,6 +45,59 @@ export interface RenderOptions {
  *  label value. */
 export function quotedName(name: string): string {
   return isLegacyName(name) ? name : `"${escapeLabelValue(name)}"`;
+}
+
+/**
+ * Each series of a family as its sample line writes it up to the value, `name{a="1",b="2"}`:
+ * labels in name order, names and values quoted and escaped as the renderer writes them, labels
+ * with an empty value left out (an empty label is no label). Equal texts are one series to
+ * Prometheus; renderedSeriesIdentities (rendered-series.ts) reads the same text from kept
+ * sample lines.
+ */
+export function seriesIdentityTexts(family: Pick<MetricFamily, 'name' | 'metrics'>): string[] {
+  const head = quotedName(family.name);
+  // A family's series nearly always share their label names: each is looked at once.
+  const labelNames = new Map<string, string>();
+  const texts: string[] = [];
+  for (const metric of family.metrics) texts.push(identityText(head, metric.labels, labelNames));
+  return texts;
+}
+
+function identityText(head: string, labels: readonly string[], labelNames: Map<string, string>): string {
+  const n = labels.length;
+  let ordered = true;
+  for (let i = 2; i < n && ordered; i += 2) ordered = compareCodePoints(labels[i - 2]!, labels[i]!) < 0;
+  let order: number[] | undefined;
+  if (!ordered) {
+    order = [];
+    for (let i = 0; i < n; i += 2) order.push(i);
+    order.sort((a, b) => compareCodePoints(labels[a]!, labels[b]!));
+  }
+  let text = head;
+  let separator = '{';
+  for (let k = 0; k < n >> 1; k++) {
+    const i = order === undefined ? k * 2 : order[k]!;
+    const value = labels[i + 1]!;
+    if (value === '') continue;
+    const label = labels[i]!;
+    let quoted = labelNames.get(label);
+    if (quoted === undefined) {
+      quoted = quotedName(label);
+      labelNames.set(label, quoted);
+    }
+    text += `${separator}${quoted}="${needsEscape(value) ? escapeLabelValue(value) : value}"`;
+    separator = ',';
+  }
+  return separator === '{' ? text : `${text}}`;
+}
+
+/** escapeLabelValue's test, by hand: cheaper than a regular expression on short values. */
+function needsEscape(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x5c || c === 0x0a || c === 0x22) return true;
+  }
+  return false;
 }
 
 const TEXT: Dialect = {

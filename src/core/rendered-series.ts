@@ -307,6 +307,65 @@ export function openMetricsLines(rendered: RenderedSeries): Buffer {
   return out === undefined ? buf : out.finish();
 }
 
+/**
+ * Each series' identity as seriesIdentityTexts (render.ts) writes it for the same series as a
+ * Metric, read from the kept lines: the bytes before the value are that text already (labels in
+ * name order, canonical escapes), but for labels with an empty value, which are left out. No
+ * Metric is built.
+ */
+export function renderedSeriesIdentities(rendered: RenderedSeries): string[] {
+  const buf = rendered.text as LatinBuffer;
+  const end = buf.length;
+  const out: string[] = [];
+  let lineStart = 0;
+  while (lineStart < end) {
+    let p = scanName(buf, lineStart, end, METRIC_CONTINUE, METRIC_START);
+    let identity: string;
+    if (buf[p] !== OPEN_BRACE) {
+      identity = buf.latin1Slice(lineStart, p);
+    } else {
+      // Pairs `name="value"` between the braces; the start of each kept one.
+      let kept: number[] | undefined;
+      const nameEnd = p;
+      p++;
+      while (buf[p] !== CLOSE_BRACE) {
+        const pairStart = p;
+        const valueStart = scanName(buf, p, end, LABEL_CONTINUE, LABEL_START) + 2;
+        p = scanEscapedValue(buf, valueStart) + 1;
+        if (p - 1 === valueStart) kept ??= pairStartsBefore(buf, nameEnd + 1, pairStart);
+        else kept?.push(pairStart, p);
+        if (buf[p] === COMMA) p++;
+      }
+      p++;
+      identity = kept === undefined ? buf.utf8Slice(lineStart, p) : withPairs(buf, lineStart, nameEnd, kept);
+    }
+    out.push(identity);
+    lineStart = buf.indexOf(NL, p) + 1;
+  }
+  return out;
+}
+
+/** Start and end of each pair from `from` to `to` (none of them empty). */
+function pairStartsBefore(buf: LatinBuffer, from: number, to: number): number[] {
+  const pairs: number[] = [];
+  let p = from;
+  while (p < to) {
+    const valueStart = scanName(buf, p, to, LABEL_CONTINUE, LABEL_START) + 2;
+    const close = scanEscapedValue(buf, valueStart) + 1;
+    pairs.push(p, close);
+    p = buf[close] === COMMA ? close + 1 : close;
+  }
+  return pairs;
+}
+
+/** The name, then the given pairs in braces (none when no pair is left). */
+function withPairs(buf: LatinBuffer, lineStart: number, nameEnd: number, pairs: readonly number[]): string {
+  let text = buf.latin1Slice(lineStart, nameEnd);
+  if (pairs.length === 0) return text;
+  for (let i = 0; i < pairs.length; i += 2) text += `${i === 0 ? '{' : ','}${buf.utf8Slice(pairs[i]!, pairs[i + 1]!)}`;
+  return `${text}}`;
+}
+
 /** The family with its series as Metrics again, as the parser builds them (in file order): for
  *  merging with another file's family of the same name. */
 export function expandRenderedSeries(family: MetricFamily): MetricFamily {

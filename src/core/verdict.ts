@@ -1,13 +1,16 @@
 // The one verdict on a textfile's content: parse, validate, `# promdrop:` directives, the series
-// limit and the names that belong to the agent. `promdrop check`, the writer commands, the push
-// API and the agent's store all call this and nothing else, so that "check says OK" means "the
-// agent serves it" by construction. What a set of accepted files serves together is merge.ts's
-// business (mergeSources), the other half of the verdict.
-import { checkExposition } from './check.js';
+// limit and the names that belong to the agent. `promdrop check`, the writer commands and the
+// agent's store call judgeTextfileContent and nothing else, so that "check says OK" means "the
+// agent serves it" by construction; the push API judges a group's families as data with
+// judgeFamilies, the same rules after the parse, before it writes them as the group's file. What
+// a set of accepted files serves together is merge.ts's business (mergeSources), the other half
+// of the verdict.
+import { checkFamilies } from './check.js';
 import { readDirectives, type DirectiveFinding } from './directives.js';
 import { escapeName, isLegacyName, REWRITING_SCHEMES } from './escaping.js';
+import { shapeFindings } from './family-shape.js';
 import { seriesOfMetric } from './merge.js';
-import type { NameValidationScheme } from './parse.js';
+import { parseExposition, type NameValidationScheme } from './parse.js';
 import { familiesToKeep } from './rendered-series.js';
 import type { Finding, FindingReason, MetricFamily } from './types.js';
 
@@ -100,15 +103,14 @@ export interface ContentRejection {
   readonly finding: TextfileFinding;
 }
 
-export interface ContentVerdict {
-  /** True when no finding is an error: the agent serves the file (minus what conflicts). */
+/** The verdict on families, whatever they were read from. */
+export interface FamiliesVerdict {
+  /** True when no finding is an error: the agent serves the families (minus what conflicts). */
   readonly accepted: boolean;
   /** Empty when the input does not parse. In the form options.seriesForm asks for. */
   readonly families: MetricFamily[];
   /** Series as Prometheus stores them: each bucket or quantile, `_sum` and `_count` count. */
   readonly series: number;
-  /** From the file's own `# promdrop: ttl=` line. */
-  readonly ttlMs: number | undefined;
   /** Every finding, ordered by line. */
   readonly findings: TextfileFinding[];
   readonly warnings: number;
@@ -116,19 +118,55 @@ export interface ContentVerdict {
   readonly rejection?: ContentRejection;
 }
 
+export interface ContentVerdict extends FamiliesVerdict {
+  /** From the file's own `# promdrop: ttl=` line. */
+  readonly ttlMs: number | undefined;
+}
+
 export function judgeTextfileContent(bytes: Uint8Array, options: ContentOptions = {}): ContentVerdict {
   const form = options.seriesForm ?? 'metrics';
-  const check = checkExposition(bytes, {
-    allowTimestamps: options.allowTimestamps ?? false,
-    isReservedMetricName: reservedNamePredicate(options.extraReservedMetricNames ?? []),
-    lint: options.lint ?? false,
-    retainSeries: form === 'metrics',
-    nameValidation: options.nameValidation ?? 'utf8',
-  });
+  const parsed = parseExposition(bytes, { retainSeries: form === 'metrics', nameValidation: options.nameValidation ?? 'utf8' });
   const directives = readDirectives(bytes);
-  const findings: TextfileFinding[] = [...check.findings];
-  // Directive errors are only worth reporting when the file parses: a parse error comes first.
-  if (check.parseFailure === undefined) findings.push(...directives.findings);
+  if (!parsed.ok) {
+    // Directive errors are only worth reporting when the file parses: a parse error comes first.
+    const failure = parsed.error;
+    const finding: Finding = { severity: 'error', reason: 'parse', message: failure.message, line: failure.line, column: failure.column };
+    return { accepted: false, families: [], series: 0, ttlMs: directives.ttlMs, findings: [finding], warnings: 0, rejection: { reason: 'parse', finding } };
+  }
+  const verdict = judgeParsedFamilies(parsed.families, options, [...parsed.findings, ...directives.findings]);
+  if (!verdict.accepted || form !== 'kept') return { ...verdict, ttlMs: directives.ttlMs };
+  // Scalar series checked from the parser's digest are kept as their rendered lines, never as
+  // one object each: what keeps a 500,000-series file affordable in the agent.
+  return { ...verdict, families: familiesToKeep(bytes, verdict.families), ttlMs: directives.ttlMs };
+}
+
+/**
+ * The same verdict for families that are data, not a file's text (a push: decoded from
+ * protobuf or parsed, then given its grouping labels): what judgeTextfileContent says of the
+ * file these families are written as. The rules are the ones applied after parsing, plus
+ * shapeFindings for what the parser itself would have refused in that file. Series stay Metrics.
+ */
+export function judgeFamilies(families: MetricFamily[], options: ContentOptions = {}): FamiliesVerdict {
+  const shape = shapeFindings(families, options.nameValidation ?? 'utf8');
+  // What would stop the parse: the file would be refused for the first of these alone.
+  let failure: Finding | undefined;
+  for (const finding of shape) if (finding.reason === 'parse' && (failure === undefined || finding.line < failure.line)) failure = finding;
+  if (failure !== undefined)
+    return { accepted: false, families: [], series: 0, findings: [failure], warnings: 0, rejection: { reason: 'parse', finding: failure } };
+  return judgeParsedFamilies(families, options, shape);
+}
+
+/** Validation, lint, the series limit and the agent's names, after the parser's (or the shape's)
+ *  own findings `earlier`. */
+function judgeParsedFamilies(families: MetricFamily[], options: ContentOptions, earlier: readonly TextfileFinding[]): FamiliesVerdict {
+  const findings: TextfileFinding[] = [
+    ...earlier,
+    ...checkFamilies(families, {
+      allowTimestamps: options.allowTimestamps ?? false,
+      isReservedMetricName: reservedNamePredicate(options.extraReservedMetricNames ?? []),
+      lint: options.lint ?? false,
+    }),
+  ];
   findings.sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
   let warnings = 0;
   let firstError: TextfileFinding | undefined;
@@ -136,7 +174,7 @@ export function judgeTextfileContent(bytes: Uint8Array, options: ContentOptions 
     if (finding.severity === 'warning') warnings++;
     else firstError ??= finding;
   }
-  const series = countSeries(check.families);
+  const series = countSeries(families);
   let rejection: ContentRejection | undefined;
   if (firstError !== undefined) {
     rejection = { reason: fileReasonOf(firstError.reason), finding: firstError };
@@ -150,13 +188,8 @@ export function judgeTextfileContent(bytes: Uint8Array, options: ContentOptions 
     findings.push(finding);
     rejection = { reason: 'too_many_series', finding };
   }
-  if (rejection !== undefined) {
-    return { accepted: false, families: check.families, series, ttlMs: directives.ttlMs, findings, warnings, rejection };
-  }
-  // Scalar series checked from the parser's digest are kept as their rendered lines, never as
-  // one object each: what keeps a 500,000-series file affordable in the agent.
-  const families = form === 'kept' ? familiesToKeep(bytes, check.families) : check.families;
-  return { accepted: true, families, series, ttlMs: directives.ttlMs, findings, warnings };
+  if (rejection !== undefined) return { accepted: false, families, series, findings, warnings, rejection };
+  return { accepted: true, families, series, findings, warnings };
 }
 
 function reservedNamePredicate(extra: readonly string[]): (name: string) => boolean {

@@ -12,8 +12,9 @@
 //      a mix;
 //   6. fsync the directory: makes the rename itself survive a power loss.
 // On any failure before the rename the temp file is removed and the target is left untouched.
-import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { identityOf, type FileIdentity } from './textfile-reader.js';
 
 /** Readable by the exporter's user whatever the writer's umask; writable by the writer only. */
 export const DEFAULT_FILE_MODE = 0o644;
@@ -69,8 +70,13 @@ function tempPathFor(targetPath: string): string {
   return join(dirname(targetPath), `.${basename(targetPath)}.${process.pid}.${random}${TEMP_SUFFIX}`);
 }
 
-/** Replaces `targetPath` with `data` so that no reader, crash or power loss sees a partial file. */
-export async function writeAtomically(targetPath: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+/**
+ * Replaces `targetPath` with `data` so that no reader, crash or power loss sees a partial file.
+ * Resolves to the new file's identity as a stat right after the rename sees it (the rename sets
+ * its ctime), for a reader that must know this version without reading it; undefined when that
+ * stat fails, which does not make the write fail.
+ */
+export async function writeAtomically(targetPath: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<FileIdentity | undefined> {
   const mode = options.mode ?? DEFAULT_FILE_MODE;
   const tempPath = tempPathFor(targetPath);
   let handle: FileHandle;
@@ -112,7 +118,9 @@ export async function writeAtomically(targetPath: string, data: string | Uint8Ar
     await removeQuietly(tempPath);
     throw new AtomicWriteError(targetPath, 'rename', error);
   }
+  const identity = await stat(targetPath, { bigint: true }).then(identityOf, () => undefined);
   await syncDirectoryOf(targetPath);
+  return identity;
 }
 
 /** Removes `targetPath` durably; false when it did not exist. */

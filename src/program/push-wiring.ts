@@ -49,6 +49,10 @@ export async function openPush(
     // says; a file with timestamps in the push directory is therefore no group of the push API.
     contentOptions: { ...context.store.contentOptions, allowTimestamps: false },
     servedSources: () => context.store.servedSources(),
+    // The store takes a written group as judged here instead of reading and judging it again.
+    // (A failure there is the store's to log; the next look reads the file then.)
+    onWritten: ({ path, families, series, ttlMs, warnings, identity }) =>
+      void context.store.adopt(path, { families, series, ttlMs, warnings, identity }).catch(() => undefined),
     logger: context.logger.child({ component: 'push' }),
   });
   const flags: Record<string, string> = {

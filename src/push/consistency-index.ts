@@ -5,16 +5,17 @@
 //     source's family of the same name with a different TYPE);
 //   - expanded names of histograms and summaries (`x_bucket`, `x_sum`, `x_count`) → how many
 //     sources define them (a family named like another's expanded series cannot be served);
-//   - family name + series identity (empty labels ignored, as Prometheus does) → how many
-//     sources serve it (a duplicate series).
+//   - series identity, the series as its sample line writes it up to the value with empty labels
+//     left out (as Prometheus ignores them) → how many sources serve it (a duplicate series).
 // Counts rather than owners: the check subtracts the pushing group's own current content, so a
 // group may change the TYPE of its own family or push the same series again. HELP is not
 // checked: the core's merge rule resolves it (the first source by path is served).
 // A textfile family the store keeps as rendered lines (core/rendered-series.ts) is indexed by
-// name only; its series are expanded and counted the first time a push names that family: rare,
-// and it keeps a large textfile's series out of memory otherwise. Pure.
-import { seriesIdentity } from '../core/parse.js';
-import { expandRenderedSeries } from '../core/rendered-series.js';
+// name only; its series are counted the first time a push names that family (rare, and it keeps
+// a large textfile's series out of memory otherwise), by the identities its lines already spell
+// out: no Metric is built for them. Pure.
+import { seriesIdentityTexts } from '../core/render.js';
+import { renderedSeriesIdentities } from '../core/rendered-series.js';
 import { expandedNames } from '../core/validate.js';
 import type { MetricFamily, MetricType } from '../core/types.js';
 
@@ -128,10 +129,9 @@ export class ConsistencyIndex {
     this.unexpanded.delete(name);
     for (const source of holders) {
       const indexed = this.sources.get(source);
-      const family = indexed?.families.find((candidate) => candidate.name === name && candidate.rendered !== undefined);
-      if (indexed === undefined || family === undefined) continue;
-      for (const metric of expandRenderedSeries(family).metrics) {
-        const key = seriesKey(name, metric.labels);
+      const rendered = indexed?.families.find((candidate) => candidate.name === name)?.rendered;
+      if (indexed === undefined || rendered === undefined) continue;
+      for (const key of renderedSeriesIdentities(rendered)) {
         indexed.expandedKeys.push(key);
         adjust(this.series, key, 1);
       }
@@ -142,7 +142,7 @@ export class ConsistencyIndex {
     let keys = this.keyCache.get(families);
     if (keys === undefined) {
       const computed: string[] = [];
-      for (const family of families) for (const metric of family.metrics) computed.push(seriesKey(family.name, metric.labels));
+      for (const family of families) for (const text of seriesIdentityTexts(family)) computed.push(text);
       keys = computed;
       this.keyCache.set(families, keys);
     }
@@ -171,10 +171,6 @@ function adjust(map: Map<string, number>, key: string, delta: number): void {
   const next = (map.get(key) ?? 0) + delta;
   if (next > 0) map.set(key, next);
   else map.delete(key);
-}
-
-function seriesKey(family: string, labels: readonly string[]): string {
-  return `${family}\u0002${seriesIdentity(labels)}`;
 }
 
 interface IndexedSource {

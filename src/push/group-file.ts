@@ -105,9 +105,79 @@ export function renderGroupFile(content: GroupContent): Buffer {
   // JSON escapes every control character, so the comment stays one line.
   let head = `${METADATA_PREFIX}${JSON.stringify(metadata)}\n`;
   if (content.ttlMs !== undefined) head += `# promdrop: ttl=${formatDuration(content.ttlMs)}\n`;
-  const families = [...content.families, ...pushTimeFamilies(content)].sort((a, b) => compareCodePoints(a.name, b.name));
   // UTF-8 names (pushed with --push.enable-utf8-names) are written quoted, as the store reads them.
-  return Buffer.concat([Buffer.from(head, 'utf8'), renderTextBytes(families, { utf8Names: true })]);
+  return Buffer.concat([Buffer.from(head, 'utf8'), renderTextBytes(fileFamilies(content), { utf8Names: true })]);
+}
+
+/** Lines before the first family: the metadata comment, and the TTL directive if any. */
+function headLines(content: GroupContent): number {
+  return content.ttlMs === undefined ? 1 : 2;
+}
+
+/** The families of the file, in its order. */
+function fileFamilies(content: GroupContent): MetricFamily[] {
+  return [...content.families, ...pushTimeFamilies(content)].sort((a, b) => compareCodePoints(a.name, b.name));
+}
+
+/**
+ * The families of the group's file as reading it back gives them (line numbers included),
+ * built from the content instead of parsing renderGroupFile's bytes: each family as the renderer
+ * writes it (renderMetric in core/render.ts) and the parser reads that. A family without series
+ * is not written; a HELP of blanks reads as none and leading blanks are not read; a missing
+ * `_sum` or `_count` is written as 0, a missing `le="+Inf"` bucket as one equal to the count.
+ * test/unit/push/group-file.test.ts holds this against the parse of the bytes.
+ */
+export function groupFileFamilies(content: GroupContent): MetricFamily[] {
+  let line = headLines(content) + 1;
+  const out: MetricFamily[] = [];
+  for (const family of fileFamilies(content)) {
+    if (family.type === 'gauge_histogram' || family.metrics.length === 0) continue;
+    const firstLine = line;
+    if (family.help !== undefined) line++;
+    line++;
+    const metrics: Metric[] = [];
+    for (const metric of family.metrics) {
+      const written = writtenMetric(metric, line);
+      metrics.push(written);
+      line += linesOf(written);
+    }
+    out.push({ name: family.name, help: writtenHelp(family.help), type: family.type, metrics, firstLine });
+  }
+  return out;
+}
+
+/** The parser skips the blanks between the name and the text of a HELP line. */
+function writtenHelp(help: string | undefined): string | undefined {
+  if (help === undefined) return undefined;
+  let start = 0;
+  while (help.charCodeAt(start) === 0x20 || help.charCodeAt(start) === 0x09) start++;
+  return start === help.length ? undefined : help.slice(start);
+}
+
+function writtenMetric(metric: Metric, line: number): Metric {
+  const base = { labels: metric.labels, timestampMs: metric.timestampMs, line };
+  if (metric.kind === 'scalar') return { kind: 'scalar', ...base, value: written(metric.value) };
+  const count = written(metric.count ?? 0);
+  const sum = written(metric.sum ?? 0);
+  if (metric.kind === 'summary') {
+    const quantiles = metric.quantiles.map((q, index) => ({ quantile: written(q.quantile), value: written(q.value), line: line + index }));
+    const sumLine = line + quantiles.length;
+    return { kind: 'summary', ...base, quantiles, sum, sumLine, count, countLine: sumLine + 1, dropped: [], repeated: [] };
+  }
+  const buckets = metric.buckets.map((bucket, index) => ({ upperBound: written(bucket.upperBound), count: written(bucket.count), line: line + index }));
+  if (!buckets.some((bucket) => bucket.upperBound === Infinity)) buckets.push({ upperBound: Infinity, count, line: line + buckets.length });
+  const sumLine = line + buckets.length;
+  return { kind: 'histogram', ...base, buckets, sum, sumLine, count, countLine: sumLine + 1, dropped: [], repeated: [] };
+}
+
+/** A number as the file gives it back: the renderer writes -0 as 0. */
+function written(value: number): number {
+  return value === 0 ? 0 : value;
+}
+
+function linesOf(metric: Metric): number {
+  if (metric.kind === 'scalar') return 1;
+  return (metric.kind === 'summary' ? metric.quantiles.length : metric.buckets.length) + 2;
 }
 
 export type GroupMetadataResult =

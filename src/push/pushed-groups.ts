@@ -3,21 +3,31 @@
 // keeps each group's content in memory (for POST, which replaces families inside a group, and
 // for /api/v1/metrics) and the consistency index over every group and every served textfile.
 //
-// A push is checked and applied to the index in one synchronous step (so concurrent pushes see
+// A push is judged (the families its file will hold, as data, by core's verdict: nothing parses
+// the file), checked and applied to the index in one synchronous step (so concurrent pushes see
 // each other), then its file is written with the writing protocol (temp file, fsync, rename,
-// fsync of the directory); only then is it acknowledged. Pushes to one group run one after the
+// fsync of the directory) and handed to onWritten with its families, so that the store need not
+// read it; only then is it acknowledged. Pushes to one group run one after the
 // other; pushes to different groups write their files concurrently. A write that fails puts the
 // group back as it was. A rejected push never creates a group and never changes its series.
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { canonicalKey, type GroupingKey } from '../core/grouping-key.js';
 import type { MetricFamily } from '../core/types.js';
-import { judgeContent, type ContentOptions, type ContentVerdict } from '../agent/file-state.js';
+import { judgeFamilies, judgeTextfileContent, positionedMessage, type ContentOptions, type FamiliesVerdict } from '../core/verdict.js';
 import { isTempFileName, removeAbandonedTempFiles, removeDurably, writeAtomically } from '../fs/atomic-write.js';
 import { isTextfileName } from '../fs/directory-scan.js';
 import type { FileIdentity } from '../fs/textfile-reader.js';
 import { ConsistencyIndex } from './consistency-index.js';
-import { applyGroupingLabels, groupFileName, isPushTimeFamily, readGroupMetadata, renderGroupFile, type GroupContent } from './group-file.js';
+import {
+  applyGroupingLabels,
+  groupFileFamilies,
+  groupFileName,
+  isPushTimeFamily,
+  readGroupMetadata,
+  renderGroupFile,
+  type GroupContent,
+} from './group-file.js';
 
 /** Why the pushed groups refuse a push. The route refuses for reasons of its own too; the whole
  *  list, the label values of promdrop_push_rejected_total, is in src/http/push-routes.ts. */
@@ -29,6 +39,22 @@ export type PushOutcome = { readonly ok: true } | { readonly ok: false; readonly
 export interface ServedSource {
   readonly id: string;
   readonly families: readonly MetricFamily[];
+}
+
+/**
+ * A group file just written, with the verdict on its content: what the store would make of
+ * reading it (the same families, line for line), so that it need not read it.
+ */
+export interface WrittenGroupFile {
+  readonly path: string;
+  /** Every family of the file, the push_* gauges included, as Metrics. */
+  readonly families: MetricFamily[];
+  readonly series: number;
+  /** The file's TTL directive. */
+  readonly ttlMs: number | undefined;
+  readonly warnings: number;
+  /** The file's identity right after the rename. */
+  readonly identity: FileIdentity;
 }
 
 /** The logger calls this module makes (the agent's pino logger has them). */
@@ -49,6 +75,8 @@ export interface PushedGroupsOptions {
   readonly contentOptions: ContentOptions;
   /** The textfiles the store serves now (the push directory's own files are skipped). */
   readonly servedSources: () => readonly ServedSource[];
+  /** Told of every group file written, once it is durable. */
+  readonly onWritten?: (file: WrittenGroupFile) => void;
   readonly logger: PushLogger;
   readonly now?: () => number;
 }
@@ -57,7 +85,6 @@ export interface PushedGroupsOptions {
 const INCONSISTENT_PREFIX = 'pushed metrics are invalid or inconsistent with existing metrics: ';
 /** The longest delay setTimeout accepts. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-const NO_IDENTITY: FileIdentity = { dev: 0n, ino: 0n, size: 0n, mtimeNs: 0n, ctimeNs: 0n, birthtimeNs: 0n };
 
 export interface PushedGroup extends GroupContent {
   readonly path: string;
@@ -177,13 +204,13 @@ export class PushedGroups {
         `the group would be a ${bytes.length}-byte file, over the limit of ${this.options.maxFileBytes} (--textfile.max-file-size)`,
       );
     }
-    // Exactly the store's judgement of the file to be: what passes here is served.
-    const verdict = judgeGroupFile('pushed group', bytes, this.options.contentOptions);
-    if (!verdict.ok) {
+    // The store's judgement of the file to be, on its families as data: what passes here is served.
+    const served = groupFileFamilies(draft);
+    const verdict = judgeFamilies(served, this.options.contentOptions);
+    if (verdict.rejection !== undefined) {
       await this.recordFailure(existing, now);
-      return reject(400, 'invalid', `${INCONSISTENT_PREFIX}${verdict.message}`);
+      return reject(400, 'invalid', `${INCONSISTENT_PREFIX}${positionedMessage('pushed group', verdict.rejection.finding)}`);
     }
-    const served = verdict.content.families;
     const inconsistency = this.index.check(groupSource(id), served);
     if (inconsistency !== undefined) {
       await this.recordFailure(existing, now);
@@ -196,8 +223,9 @@ export class PushedGroups {
       expiresAtMs: effectiveTtlMs === undefined ? undefined : now + effectiveTtlMs,
     };
     this.install(id, group, served);
+    let identity: FileIdentity | undefined;
     try {
-      await writeAtomically(path, bytes);
+      identity = await writeAtomically(path, bytes);
     } catch (error) {
       // Put the group back as it was: pushes to one group are queued, so nothing else touched it.
       if (existing === undefined) this.uninstall(id);
@@ -205,6 +233,7 @@ export class PushedGroups {
       this.options.logger.error({ file: path, err: error instanceof Error ? error.message : String(error) }, 'cannot write pushed group');
       return reject(500, 'write_failed', `cannot store the pushed group: ${error instanceof Error ? error.message : String(error)}`);
     }
+    this.written(group, verdict, identity);
     return { ok: true };
   }
 
@@ -218,15 +247,26 @@ export class PushedGroups {
     // a job that only fails from now on still sees its group expire on time.
     const updated: PushedGroup = { ...existing, failureTimeMs: now };
     this.groups.set(id, updated);
+    let identity: FileIdentity | undefined;
     try {
-      await writeAtomically(existing.path, renderGroupFile(updated), { mtimeMs: existing.pushTimeMs });
+      identity = await writeAtomically(existing.path, renderGroupFile(updated), { mtimeMs: existing.pushTimeMs });
     } catch (error) {
       this.groups.set(id, existing);
       this.options.logger.warn(
         { file: existing.path, err: error instanceof Error ? error.message : String(error) },
         'cannot record a failed push in its group',
       );
+      return;
     }
+    this.written(updated, judgeFamilies(groupFileFamilies(updated), this.options.contentOptions), identity);
+  }
+
+  /** Tells onWritten of `group`'s file, written as `identity` (unknown when the stat after the
+   *  rename failed: then the store reads the file as it would any other). */
+  private written(group: PushedGroup, verdict: FamiliesVerdict, identity: FileIdentity | undefined): void {
+    if (identity === undefined || !verdict.accepted || this.options.onWritten === undefined) return;
+    const { path, ttlMs } = group;
+    this.options.onWritten({ path, families: verdict.families, series: verdict.series, ttlMs, warnings: verdict.warnings, identity });
   }
 
   private async remove(id: string): Promise<void> {
@@ -249,8 +289,7 @@ export class PushedGroups {
 
   /** The served form of a group (for putting it back after a failed write). */
   private servedFamiliesOf(group: PushedGroup): readonly MetricFamily[] {
-    const verdict = judgeGroupFile('pushed group', renderGroupFile(group), this.options.contentOptions);
-    return verdict.ok ? verdict.content.families : group.families;
+    return groupFileFamilies(group);
   }
 
   /**
@@ -322,20 +361,19 @@ export class PushedGroups {
       const bytes = await readFile(path).catch(() => undefined);
       if (bytes === undefined) continue;
       const metadata = readGroupMetadata(bytes);
-      const verdict = judgeGroupFile(path, bytes, this.options.contentOptions);
-      if (!metadata.ok || !verdict.ok) {
+      // Every series as a Metric: a group's families are edited (POST) and indexed series by series.
+      const verdict = judgeTextfileContent(bytes, { ...this.options.contentOptions, seriesForm: 'metrics' });
+      const problem = !metadata.ok ? metadata.message : verdict.rejection === undefined ? undefined : positionedMessage(path, verdict.rejection.finding);
+      if (!metadata.ok || problem !== undefined) {
         // Left in place: the store reports it on the landing page as any bad textfile.
-        this.options.logger.warn(
-          { file: path },
-          `not a pushed group, ignored by the push API: ${metadata.ok ? (verdict.ok ? '' : verdict.message) : metadata.message}`,
-        );
+        this.options.logger.warn({ file: path }, `not a pushed group, ignored by the push API: ${problem}`);
         continue;
       }
       const id = canonicalKey(metadata.key);
-      const ttlMs = verdict.content.ttlMs;
+      const ttlMs = verdict.ttlMs;
       const group: PushedGroup = {
         key: metadata.key,
-        families: verdict.content.families.filter((family) => !isPushTimeFamily(family.name)),
+        families: verdict.families.filter((family) => !isPushTimeFamily(family.name)),
         familyPushedAtMs: metadata.familyPushedAtMs,
         pushTimeMs: metadata.pushTimeMs,
         failureTimeMs: metadata.failureTimeMs,
@@ -348,7 +386,7 @@ export class PushedGroups {
         await removeDurably(path).catch(() => undefined);
         continue;
       }
-      this.install(id, group, verdict.content.families);
+      this.install(id, group, verdict.families);
     }
     if (this.groups.size > 0) this.options.logger.info({ directory: this.directory, groups: this.groups.size }, 'pushed groups loaded');
   }
@@ -364,13 +402,4 @@ function groupSource(id: string): string {
 }
 function textfileSource(path: string): string {
   return `file\u0000${path}`;
-}
-
-/**
- * The store's judgement of a group file, with every family's series as objects straight from
- * the parse (the store keeps scalar families as rendered lines, but a group's families are
- * edited (POST) and indexed series by series): never rendered to lines and parsed again.
- */
-function judgeGroupFile(path: string, bytes: Uint8Array, options: ContentOptions): ContentVerdict {
-  return judgeContent(path, bytes, NO_IDENTITY, { ...options, seriesForm: 'metrics' });
 }

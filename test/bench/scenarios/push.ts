@@ -38,6 +38,9 @@ interface PushFigures {
   readonly pushesPerSecond: number;
   readonly medianMs: number;
   readonly p99Ms: number;
+  /** The peer's own CPU time (user + system) from the first counted push through the scrape
+   *  that follows the last one, per counted push; undefined where not measured. */
+  readonly cpuMsPerPush?: number;
 }
 
 /** The body of one group: SERIES_PER_GROUP gauges of one family, values varying per push. */
@@ -83,8 +86,8 @@ async function fill(baseUrl: string, groups: number): Promise<void> {
 }
 
 /** One client, one push at a time, for `seconds` after a warm-up: every push replaces one
- *  stored group. */
-async function measurePushes(baseUrl: string, groups: number, size: Sizes): Promise<PushFigures> {
+ *  stored group. `onWarm` is called when the counted pushes start. */
+async function measurePushes(baseUrl: string, groups: number, size: Sizes, onWarm: () => void = () => undefined): Promise<PushFigures> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   let latencies: number[] = [];
   try {
@@ -97,6 +100,7 @@ async function measurePushes(baseUrl: string, groups: number, size: Sizes): Prom
       if (!warm && performance.now() >= warmupEnd) {
         warm = true;
         latencies = [];
+        onWarm();
         started = performance.now();
       }
       const group = (round * 7919) % groups;
@@ -173,9 +177,17 @@ async function measurePromdrop(context: BenchContext, size: Sizes): Promise<Push
     await fill(agent.baseUrl, size.groups);
     await checkServed(agent.metricsUrl, size.groups, 'promdrop');
     context.log(`push: pushing to promdrop for ${size.warmupSeconds} + ${size.seconds} s`);
-    const figures = await measurePushes(agent.baseUrl, size.groups, size);
+    let cpuAtWarm: number | undefined;
+    const cpuSeconds = (): number | undefined => {
+      const cpu = agent.cpu();
+      return cpu === undefined ? undefined : cpu.userSeconds + cpu.systemSeconds;
+    };
+    const figures = await measurePushes(agent.baseUrl, size.groups, size, () => (cpuAtWarm = cpuSeconds()));
+    // The scrape after the pushes is where a store that reads what was pushed pays for it.
     await checkServed(agent.metricsUrl, size.groups, 'promdrop');
-    return figures;
+    const cpuAtEnd = cpuSeconds();
+    if (cpuAtWarm === undefined || cpuAtEnd === undefined) return figures;
+    return { ...figures, cpuMsPerPush: ((cpuAtEnd - cpuAtWarm) * 1000) / figures.pushes };
   } finally {
     await agent.stop();
   }
@@ -204,6 +216,7 @@ function row(label: string, durable: string, figures: Outcome<PushFigures>): str
     cell(figures, (f) => f.pushesPerSecond.toFixed(1)),
     cell(figures, (f) => formatMilliseconds(f.medianMs)),
     cell(figures, (f) => formatMilliseconds(f.p99Ms)),
+    cell(figures, (f) => (f.cpuMsPerPush === undefined ? '—' : formatMilliseconds(f.cpuMsPerPush))),
   ];
 }
 
@@ -218,7 +231,7 @@ export const pushScenario: Scenario = {
     const promdrop = await attempt(() => measurePromdrop(context, size));
     const pushgateway = await attempt(() => measurePushgateway(context, size));
     const table = markdownTable(
-      ['peer', 'acknowledged push durable', 'pushes', 'pushes/s', 'median latency', 'p99 latency'],
+      ['peer', 'acknowledged push durable', 'pushes', 'pushes/s', 'median latency', 'p99 latency', 'CPU per push'],
       [
         row('promdrop serve --web.enable-push', 'yes (fsync of file and directory)', promdrop),
         row('Pushgateway 1.5.1', 'no (persisted every 5 min)', pushgateway),
@@ -239,6 +252,7 @@ export const pushScenario: Scenario = {
       `${formatCount(size.groups)} groups of ${SERIES_PER_GROUP} series stored in each peer first (job="bench", instance g0..g${size.groups - 1}, one family shared by every group); then one client PUTs a ${SERIES_PER_GROUP}-series group over a stored one, one push at a time over one kept-alive connection, for ${size.seconds} s per peer after ${size.warmupSeconds} s of uncounted pushes.`,
       "Every peer is checked to serve every pushed series before and after it is measured. promdrop runs with `--web.disable-exporter-metrics`; the Pushgateway with its defaults (consistency check on) and a persistence file in the run's directory.",
       "Each push's latency is from sending the request to the end of the answer, measured by the client.",
+      "CPU per push: promdrop's own CPU time (user + system, /proc/<pid>/stat) from the first counted push through the scrape that follows the last, divided by the counted pushes: less disturbed by other load than the wall-clock figures.",
     ];
     return { markdown: [table, notes.map((note) => `- ${note}`).join('\n')].join('\n\n'), targets };
   },

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { ExpositionComposer, type ComposeSource } from '../../../src/agent/compose.js';
 import { checkExposition } from '../../../src/core/check.js';
 import { mergeSources } from '../../../src/core/merge.js';
-import { expandRenderedSeries, familiesToKeep, openMetricsLines } from '../../../src/core/rendered-series.js';
-import { renderOpenMetricsBytes, renderTextBytes } from '../../../src/core/render.js';
+import { expandRenderedSeries, familiesToKeep, openMetricsLines, renderedSeriesIdentities } from '../../../src/core/rendered-series.js';
+import { renderOpenMetricsBytes, renderTextBytes, seriesIdentityTexts } from '../../../src/core/render.js';
 import type { MetricFamily } from '../../../src/core/types.js';
 import { cases } from '../../fixtures/differential/cases.js';
 
@@ -197,6 +197,22 @@ describe('families kept as rendered lines, generated files', () => {
       fc.property(fc.array(fc.array(family, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 }), (specs) => {
         const files = specs.map((families, index) => ({ id: `/d/${index}.prom`, input: Buffer.from(fileText(families)) }));
         expectSameExposition(files, true);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("give each series' identity as seriesIdentityTexts gives it for the series' Metric", () => {
+    fc.assert(
+      fc.property(fc.array(family, { minLength: 1, maxLength: 3 }), (specs) => {
+        const input = Buffer.from(fileText(specs));
+        const families = kept(input, true);
+        if (families === undefined) return;
+        const byName = new Map(full(input, true).map((f) => [f.name, f]));
+        for (const family of families) {
+          if (family.rendered === undefined) continue;
+          expect(renderedSeriesIdentities(family.rendered).sort()).toEqual(seriesIdentityTexts(byName.get(family.name)!).sort());
+        }
       }),
       { numRuns: 400 },
     );

@@ -1,6 +1,7 @@
 // The push API's rules for accepting a push, on real files in a temporary directory: the
 // consistency check against other groups and textfiles, what a rejected push leaves behind,
 // PUT/POST semantics, TTL expiry and reloading after a restart.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,11 +9,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseGroupingPath, type GroupingKey } from '../../../src/core/grouping-key.js';
 import { parseExposition } from '../../../src/core/parse.js';
 import type { MetricFamily } from '../../../src/core/types.js';
-import { judgeContent } from '../../../src/agent/file-state.js';
-import { PushedGroups, type ServedSource } from '../../../src/push/pushed-groups.js';
+import { judgeTextfileContent } from '../../../src/core/verdict.js';
+import { PushedGroups, type ServedSource, type WrittenGroupFile } from '../../../src/push/pushed-groups.js';
 
 const SILENT = { info() {}, warn() {}, error() {}, debug() {} };
-const NO_FILE = { dev: 0n, ino: 0n, size: 0n, mtimeNs: 0n, ctimeNs: 0n, birthtimeNs: 0n };
+const CONTENT_OPTIONS = { maxSeriesPerFile: 1000, allowTimestamps: false, extraReservedMetricNames: [] };
 
 function key(path: string): GroupingKey {
   const parsed = parseGroupingPath(path);
@@ -31,6 +32,8 @@ describe('pushed groups', () => {
   let textfiles: ServedSource[];
   let now: number;
   let groups: PushedGroups;
+  /** Each file onWritten was told of, with its bytes at that moment. */
+  let written: Array<{ file: WrittenGroupFile; bytes: Buffer }>;
 
   const open = (defaultTtlMs?: number, maxGroups = 100): Promise<PushedGroups> =>
     PushedGroups.open({
@@ -38,8 +41,9 @@ describe('pushed groups', () => {
       defaultTtlMs,
       maxGroups,
       maxFileBytes: 64 * 1024,
-      contentOptions: { maxSeriesPerFile: 1000, allowTimestamps: false, extraReservedMetricNames: [] },
+      contentOptions: CONTENT_OPTIONS,
       servedSources: () => textfiles,
+      onWritten: (file) => written.push({ file, bytes: readFileSync(file.path) }),
       logger: SILENT,
       now: () => now,
     });
@@ -47,6 +51,7 @@ describe('pushed groups', () => {
   beforeEach(async () => {
     directory = await mkdtemp(join(tmpdir(), 'promdrop-push-unit-'));
     textfiles = [];
+    written = [];
     now = 1_700_000_000_000;
     groups = await open();
   });
@@ -91,19 +96,13 @@ describe('pushed groups', () => {
 
   it("finds a duplicate of a textfile series the store keeps as rendered lines, and POST keeps a group's other families whole", async () => {
     // What the store serves for a textfile: its judged content, scalar families as rendered lines.
-    const judged = judgeContent(
-      '/textfiles/y.prom',
-      Buffer.from('# TYPE kept_lines gauge\nkept_lines{instance="",job="d"} 1\nkept_lines{instance="x",job="d"} 2\n'),
-      NO_FILE,
-      {
-        maxSeriesPerFile: 1000,
-        allowTimestamps: false,
-        extraReservedMetricNames: [],
-      },
-    );
-    if (!judged.ok) throw new Error(judged.message);
-    expect(judged.content.families[0]!.rendered).toBeDefined();
-    textfiles = [{ id: '/textfiles/y.prom', families: judged.content.families }];
+    const judged = judgeTextfileContent(Buffer.from('# TYPE kept_lines gauge\nkept_lines{instance="",job="d"} 1\nkept_lines{instance="x",job="d"} 2\n'), {
+      ...CONTENT_OPTIONS,
+      seriesForm: 'kept',
+    });
+    if (!judged.accepted) throw new Error(judged.rejection?.finding.message);
+    expect(judged.families[0]!.rendered).toBeDefined();
+    textfiles = [{ id: '/textfiles/y.prom', families: judged.families }];
     expect(await groups.push('PUT', key('job/d'), families('# TYPE kept_lines gauge\nkept_lines 5\n'), undefined)).toMatchObject({
       ok: false,
       message: expect.stringContaining('series kept_lines{instance="",job="d"} is already served'),
@@ -115,6 +114,61 @@ describe('pushed groups', () => {
     const text = await fileText();
     expect(text).toContain('kept_lines{instance="y",job="d"} 5\n');
     expect(text).toContain('other_family{instance="y",job="d"} 2\n');
+  });
+
+  it('finds a duplicate among kept lines however their labels are escaped or left empty', async () => {
+    const judged = judgeTextfileContent(
+      Buffer.from(
+        '# TYPE esc gauge\nesc{a="q\\"uote",b="",instance="",job="e"} 1\nesc{a="back\\\\slash\\nline",b="",instance="",job="e"} 2\nesc{a="ü",b="x",instance="",job="e"} 3\n',
+      ),
+      { ...CONTENT_OPTIONS, seriesForm: 'kept' },
+    );
+    expect(judged.families[0]!.rendered).toBeDefined();
+    textfiles = [{ id: '/textfiles/e.prom', families: judged.families }];
+    for (const labels of [
+      ['a', 'q"uote'],
+      ['a', 'back\\slash\nline'],
+      ['a', 'ü', 'b', 'x'],
+    ]) {
+      const pushed = [
+        {
+          name: 'esc',
+          help: undefined,
+          type: 'gauge' as const,
+          firstLine: 1,
+          metrics: [{ kind: 'scalar' as const, labels, value: 1, timestampMs: undefined, line: 1 }],
+        },
+      ];
+      expect(await groups.push('PUT', key('job/e'), pushed, undefined)).toMatchObject({ ok: false, reason: 'inconsistent' });
+    }
+    expect(await groups.push('PUT', key('job/e'), families('# TYPE esc gauge\nesc{a="ü"} 1\n'), undefined)).toEqual({ ok: true });
+  });
+
+  it('tells of every file it writes with the content reading that file gives', async () => {
+    await groups.push(
+      'PUT',
+      key('job/w'),
+      families('# HELP w_h A histogram.\n# TYPE w_h histogram\nw_h_bucket{le="1"} 1\nw_h_sum 2\nw_h_count 3\nw_g{x="1"} 1\n'),
+      60_000,
+    );
+    now += 1_000;
+    await groups.push('POST', key('job/w'), families('w_g 1 1700000000000\n'), undefined);
+    expect(written).toHaveLength(2);
+    for (const { file, bytes } of written) {
+      const read = judgeTextfileContent(bytes, { ...CONTENT_OPTIONS, seriesForm: 'metrics' });
+      expect(read.accepted).toBe(true);
+      // The parser's per-series hash is its own bookkeeping.
+      const withoutHashes = (list: readonly MetricFamily[]): unknown =>
+        list.map((family) => ({
+          ...family,
+          metrics: family.metrics.map((metric) => (metric.kind === 'scalar' ? { ...metric, identityHash: undefined } : metric)),
+        }));
+      expect(withoutHashes(file.families)).toEqual(withoutHashes(read.families));
+      expect(file).toMatchObject({ series: read.series, warnings: read.warnings, ttlMs: read.ttlMs });
+      expect(file.identity.size).toBe(BigInt(bytes.length));
+    }
+    // The failed push's file keeps the last good push's mtime, and says so to the store.
+    expect(written[1]!.file.identity.mtimeNs).toBe(1_700_000_000_000n * 1_000_000n);
   });
 
   it('lets a group change the TYPE of its own family and push the same series again', async () => {
