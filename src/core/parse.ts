@@ -69,6 +69,9 @@ LABEL_VALUE_STOP[BACKSLASH] = 1;
 LABEL_VALUE_STOP[NL] = 1;
 for (let b = 0x80; b < 256; b++) LABEL_VALUE_STOP[b] = 1;
 
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const TIMESTAMP_RE = /^[+-]?[0-9]+$/;
@@ -164,12 +167,19 @@ class TextParser {
   private role: Role = Role.Plain;
   private sampleSeq = 0;
   private readonly names = new Map<number, string>();
+  /** The current series' label pairs, reused from line to line; scratchCount says how many
+   *  entries are this line's (truncating the array would give it a new backing store each time). */
   private readonly scratchLabels: string[] = [];
+  private scratchCount = 0;
+  /** Label names of the previous series by position in its braces, and their intern hashes. */
+  private readonly positionNames: string[] = [];
+  private readonly positionNameHashes: number[] = [];
   /** Label values of the previous series, by position in its label set. */
   private readonly previousValues: string[] = [];
   // Side results of intern() and labelSet(), read right after the call.
   private nameHash = 0;
   private labelsHash = 0;
+  private valueHash = 0;
   // The previous sample's name and resolution: consecutive samples usually share them.
   private lastSampleName = '';
   private lastBuilder: FamilyBuilder | undefined;
@@ -280,8 +290,8 @@ class TextParser {
    *  correspond one to one (each escape has a single spelling), so equal values hash equally. */
   private bytesHash(start: number, end: number): number {
     const buf = this.buf;
-    let h = 0x811c9dc5;
-    for (let p = start; p < end; p++) h = Math.imul(h ^ buf[p]!, 0x01000193);
+    let h = FNV_OFFSET;
+    for (let p = start; p < end; p++) h = Math.imul(h ^ buf[p]!, FNV_PRIME);
     return h;
   }
 
@@ -547,7 +557,11 @@ class TextParser {
     const buf = this.buf;
     const nameStart = this.pos;
     this.sampleStart = nameStart;
-    const nameEnd = this.scanName(METRIC_CONTINUE, METRIC_START);
+    const last = this.lastSampleName;
+    // Consecutive samples usually share their name: matching the previous one's bytes replaces
+    // the scan, the hash and the lookup. It is the whole name when no name byte follows it.
+    const sameName = last.length > 0 && this.sameText(last, nameStart, nameStart + last.length) && METRIC_CONTINUE[buf[nameStart + last.length]!] !== 1;
+    const nameEnd = sameName ? nameStart + last.length : this.scanName(METRIC_CONTINUE, METRIC_START);
     this.pos = nameEnd;
     if (this.utf8Names && (buf[nameEnd] === QUOTE || (nameEnd === nameStart && buf[nameStart] === OPEN_BRACE))) {
       this.utf8Sample(nameStart);
@@ -559,7 +573,7 @@ class TextParser {
       const quoted = c === OPEN_BRACE || c === QUOTE;
       this.fail('invalid metric name', nameStart, quoted ? 'quoted_name' : 'syntax', quoted ? QUOTED_NAME_HINT : invalidNameHint(c));
     }
-    const sampleName = this.intern(nameStart, nameEnd);
+    const sampleName = sameName ? last : this.intern(nameStart, nameEnd);
     let builder = this.lastBuilder;
     let role = this.lastRole;
     if (sampleName !== this.lastSampleName || builder === undefined) {
@@ -587,11 +601,11 @@ class TextParser {
     this.labelsHash = 0;
     const keep = this.retain || aggregate;
     const scratch = this.scratchLabels;
-    scratch.length = 0;
+    this.scratchCount = 0;
     if (buf[this.pos] === OPEN_BRACE) {
       special = this.labelSet(family.name, scratch, specialLabel, special, keep);
       // An exact-size copy: arrays grown by push keep spare capacity, a real cost per series.
-      if (keep && scratch.length > 0) labels = scratch.slice();
+      if (keep && this.scratchCount > 0) labels = scratch.slice(0, this.scratchCount);
     }
     this.sampleValue(builder, role, labels, special, sampleName, keep, scratch);
   }
@@ -640,7 +654,7 @@ class TextParser {
       target = this.addToAggregate(builder, labels, role, special, value, sampleName, lineOfSample);
     } else if (!keep) {
       const digest = (builder.digest ??= new SeriesDigestBuilder());
-      digest.noteLabels(scratch, lineOfSample);
+      digest.noteLabels(scratch, this.scratchCount, lineOfSample);
       digest.add(this.labelsHash & 0x3fffffff, lineOfSample, this.lineStart, value, type === 'counter');
       target = this.timestampSink;
     } else {
@@ -885,6 +899,7 @@ class TextParser {
       });
     }
     this.checkEscapedLabelNames(pairs, builder.family.name);
+    this.scratchCount = 0;
     this.sampleValue(builder, role, pairs.length === 0 ? NO_LABELS : pairs, special, sampleName, true, this.scratchLabels);
   }
 
@@ -934,39 +949,68 @@ class TextParser {
     }
   }
 
-  /** Reads `{...}` into `labels`; returns the parsed `le`/`quantile` value (or `special`). */
+  /** Reads `{...}` into `labels` (this.scratchCount entries); returns the parsed `le`/`quantile`
+   *  value (or `special`). */
   private labelSet(familyName: string, labels: string[], specialLabel: string, special: number, keepValues: boolean): number {
     const buf = this.buf;
+    const positionNames = this.positionNames;
     let result = special;
+    let count = 0;
     this.labelsHash = 0;
     this.pos++; // '{'
-    for (;;) {
+    for (let index = 0; ; index++) {
       this.skipBlanks();
       if (this.pos >= this.end) this.failEndOfInput();
       if (buf[this.pos] === CLOSE_BRACE) {
         this.pos++;
         this.skipBlanks();
         if (this.pos >= this.end) this.failEndOfInput();
+        this.scratchCount = count;
         return result;
       }
       const nameStart = this.pos;
-      const nameEnd = this.scanName(LABEL_CONTINUE, LABEL_START);
-      this.pos = nameEnd;
-      // A quoted label name: the line is read again by utf8Sample. What this pass changed is
-      // idempotent (family, type, split-family sequence), so reading it twice changes nothing.
-      if (this.utf8Names && buf[nameEnd] === QUOTE) throw RESTART_LINE;
-      if (nameEnd >= this.end) this.failEndOfInput();
-      if (nameEnd === nameStart) {
-        const quoted = buf[nameStart] === QUOTE;
-        this.fail(`invalid label name for metric ${goQuote(familyName)}`, nameStart, quoted ? 'quoted_name' : 'syntax', quoted ? QUOTED_NAME_HINT : undefined);
-      }
-      const labelName = this.intern(nameStart, nameEnd);
-      const labelNameHash = this.nameHash;
-      if (labelName === '__name__') {
-        this.fail('label name "__name__" is reserved', nameStart, 'reserved_label', 'the metric name goes before the braces');
+      let labelName: string;
+      let labelNameHash: number;
+      const cached = index < positionNames.length ? positionNames[index]! : '';
+      // Series of a family repeat their label names in the same order: matching the previous
+      // series' name at this position replaces the scan, the hash and the lookup (and the checks
+      // that name already passed). It is the whole name when no name byte follows it.
+      if (cached.length > 0 && this.sameText(cached, nameStart, nameStart + cached.length) && LABEL_CONTINUE[buf[nameStart + cached.length]!] !== 1) {
+        labelName = cached;
+        labelNameHash = this.positionNameHashes[index]!;
+        this.pos = nameStart + cached.length;
+        if (this.utf8Names && buf[this.pos] === QUOTE) throw RESTART_LINE;
+        if (this.pos >= this.end) this.failEndOfInput();
+      } else {
+        const nameEnd = this.scanName(LABEL_CONTINUE, LABEL_START);
+        this.pos = nameEnd;
+        // A quoted label name: the line is read again by utf8Sample. What this pass changed is
+        // idempotent (family, type, split-family sequence), so reading it twice changes nothing.
+        if (this.utf8Names && buf[nameEnd] === QUOTE) throw RESTART_LINE;
+        if (nameEnd >= this.end) this.failEndOfInput();
+        if (nameEnd === nameStart) {
+          const quoted = buf[nameStart] === QUOTE;
+          this.fail(
+            `invalid label name for metric ${goQuote(familyName)}`,
+            nameStart,
+            quoted ? 'quoted_name' : 'syntax',
+            quoted ? QUOTED_NAME_HINT : undefined,
+          );
+        }
+        labelName = this.intern(nameStart, nameEnd);
+        labelNameHash = this.nameHash;
+        if (labelName === '__name__') {
+          this.fail('label name "__name__" is reserved', nameStart, 'reserved_label', 'the metric name goes before the braces');
+        }
+        positionNames[index] = labelName;
+        this.positionNameHashes[index] = labelNameHash;
       }
       const isSpecial = labelName === specialLabel;
-      if (!isSpecial) labels.push(labelName, '');
+      if (!isSpecial) {
+        labels[count] = labelName;
+        labels[count + 1] = '';
+        count += 2;
+      }
       let c = buf[this.pos]!;
       if (c === SPACE || c === TAB) {
         this.skipBlanks();
@@ -977,7 +1021,7 @@ class TextParser {
         this.fail(`expected '=' after label name, found ${goQuoteByte(c)}`, this.pos, 'syntax', invalidLabelNameHint(c));
       }
       if (!isSpecial) {
-        for (let i = 0; i < labels.length - 2; i += 2) {
+        for (let i = 0; i < count - 2; i += 2) {
           if (labels[i] === labelName) {
             this.fail(`duplicate label names for metric ${goQuote(familyName)}`, nameStart, 'duplicate_label', `label "${labelName}" appears twice`);
           }
@@ -990,13 +1034,12 @@ class TextParser {
         this.fail(`expected '"' at start of label value, found ${goQuoteByte(buf[this.pos]!)}`, this.pos, 'syntax', 'label values must be in double quotes');
       }
       const open = this.pos;
-      const valueStart = open + 1;
-      const position = labels.length >> 1;
+      const position = count >> 1;
       const labelValue = this.labelValue(keepValues || isSpecial, this.previousValues[position]);
       this.previousValues[position] = labelValue;
-      if (!isSpecial && this.pos - 1 > valueStart) {
+      if (!isSpecial && this.pos - 1 > open + 1) {
         // An empty label is no label: it takes no part in the series' identity.
-        this.labelsHash = (this.labelsHash + pairHash(labelNameHash, this.bytesHash(valueStart, this.pos - 1))) | 0;
+        this.labelsHash = (this.labelsHash + pairHash(labelNameHash, this.valueHash)) | 0;
       }
       if (isSpecial) {
         const parsed = parseGoFloat(labelValue);
@@ -1005,7 +1048,7 @@ class TextParser {
         }
         result = parsed;
       } else {
-        labels[labels.length - 1] = labelValue;
+        labels[count - 1] = labelValue;
       }
       this.skipBlanks();
       if (this.pos >= this.end) this.failEndOfInput();
@@ -1018,6 +1061,7 @@ class TextParser {
         this.pos++;
         this.skipBlanks();
         if (this.pos >= this.end) this.failEndOfInput();
+        this.scratchCount = count;
         return result;
       }
       const shown = keepValues || isSpecial ? labelValue : this.rereadLabelValue(open);
@@ -1028,7 +1072,8 @@ class TextParser {
   /** Reads a quoted label value starting at the opening quote; leaves pos after the closing one.
    *  With `materialize` false the value is checked in full but returned as '' when that saves
    *  allocating it (no escapes). `previous` is the value the same label had in the previous
-   *  series: constant labels (job, env, region) then share one string instead of one per series. */
+   *  series: constant labels (job, env, region) then share one string instead of one per series.
+   *  Leaves the value's bytesHash in this.valueHash. */
   private labelValue(materialize: boolean, previous: string | undefined): string {
     const buf = this.buf;
     const open = this.pos;
@@ -1037,12 +1082,18 @@ class TextParser {
     let out = '';
     let highBytes = false;
     let escaped = false;
+    // The hash is computed in the same pass as the scan: a second pass over the bytes cost
+    // almost as much as the scan itself. FNV-1a, as bytesHash.
+    let hash = FNV_OFFSET;
     for (;;) {
       // One table lookup per byte for the common case; past the end buf[p] is undefined and
       // the lookup is too, which also stops the loop.
-      while (LABEL_VALUE_STOP[buf[p]!] === 0) p++;
+      let c = buf[p]!;
+      while (LABEL_VALUE_STOP[c] === 0) {
+        hash = Math.imul(hash ^ c, FNV_PRIME);
+        c = buf[++p]!;
+      }
       if (p >= this.end) this.failEndOfInput();
-      const c = buf[p]!;
       if (c === QUOTE) break;
       if (c === BACKSLASH) {
         escaped = true;
@@ -1050,9 +1101,11 @@ class TextParser {
       }
       if (c === NL) this.failRawNewline(open, buf.subarray(open + 1, p));
       highBytes = true;
+      hash = Math.imul(hash ^ c, FNV_PRIME);
       p++;
     }
     if (!escaped) {
+      this.valueHash = hash;
       this.pos = p + 1;
       if (!highBytes) {
         if (!materialize) return '';
@@ -1091,6 +1144,7 @@ class TextParser {
     }
     out += buf.utf8Slice(chunkStart, p);
     if (highBytes) this.checkLabelValueUtf8(open, unescapeForMessage(buf.subarray(open + 1, p)));
+    this.valueHash = this.bytesHash(open + 1, p);
     this.pos = p + 1;
     return out;
   }

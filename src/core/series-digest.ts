@@ -21,9 +21,10 @@ export class SeriesDigestBuilder {
   private timestamped = 0;
   private firstTimestampLine = 0;
 
-  /** Notes the label names of the series about to be added (flat pairs; values unused). */
-  noteLabels(labels: readonly string[], line: number): void {
-    for (let i = 0; i < labels.length; i += 2) {
+  /** Notes the label names of the series about to be added: the first `length` entries of
+   *  `labels`, flat pairs (values unused). */
+  noteLabels(labels: readonly string[], length: number, line: number): void {
+    for (let i = 0; i < length; i += 2) {
       const name = labels[i]!;
       const position = i >> 1;
       if (this.previousNames[position] !== name) {
