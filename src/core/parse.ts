@@ -72,6 +72,11 @@ for (let b = 0x80; b < 256; b++) LABEL_VALUE_STOP[b] = 1;
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
+/** One hash from the two lanes of bytesHash; pairHash mixes it further. */
+function joinLanes(even: number, odd: number): number {
+  return even ^ Math.imul(odd, 0x9e3779b1);
+}
+
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const TIMESTAMP_RE = /^[+-]?[0-9]+$/;
@@ -286,13 +291,21 @@ class TextParser {
     return true;
   }
 
-  /** FNV-1a over the raw bytes of a label value (quotes excluded). Raw bytes and decoded values
-   *  correspond one to one (each escape has a single spelling), so equal values hash equally. */
+  /** FNV-1a over the raw bytes of a label value (quotes excluded), even and odd bytes on two
+   *  lanes: the two multiply chains run side by side, about twice as fast as one. Raw bytes and
+   *  decoded values correspond one to one (each escape has a single spelling), so equal values
+   *  hash equally. labelValue computes the same while it scans. */
   private bytesHash(start: number, end: number): number {
     const buf = this.buf;
-    let h = FNV_OFFSET;
-    for (let p = start; p < end; p++) h = Math.imul(h ^ buf[p]!, FNV_PRIME);
-    return h;
+    let even = FNV_OFFSET;
+    let odd = FNV_OFFSET;
+    let p = start;
+    for (; p + 1 < end; p += 2) {
+      even = Math.imul(even ^ buf[p]!, FNV_PRIME);
+      odd = Math.imul(odd ^ buf[p + 1]!, FNV_PRIME);
+    }
+    if (p < end) even = Math.imul(even ^ buf[p]!, FNV_PRIME);
+    return joinLanes(even, odd);
   }
 
   /**
@@ -1080,20 +1093,37 @@ class TextParser {
     let p = open + 1;
     let chunkStart = p;
     let out = '';
+    // The common value (ASCII, no escapes) is hashed in the pass that scans it, as bytesHash
+    // does: a second pass cost almost as much as the scan. One table lookup per byte; past the
+    // end buf[p] is undefined and the lookup is too, which also stops the loop.
+    let even = FNV_OFFSET;
+    let odd = FNV_OFFSET;
+    let c = buf[p]!;
+    for (;;) {
+      if (LABEL_VALUE_STOP[c] !== 0) break;
+      even = Math.imul(even ^ c, FNV_PRIME);
+      c = buf[++p]!;
+      if (LABEL_VALUE_STOP[c] !== 0) break;
+      odd = Math.imul(odd ^ c, FNV_PRIME);
+      c = buf[++p]!;
+    }
+    if (c === QUOTE) {
+      this.valueHash = joinLanes(even, odd);
+      this.pos = p + 1;
+      if (!materialize) return '';
+      // Values that differ usually differ at the end (ids, counters): compare that first.
+      if (previous !== undefined && previous.charCodeAt(previous.length - 1) === buf[p - 1] && this.sameText(previous, chunkStart, p)) {
+        return previous;
+      }
+      return buf.latin1Slice(chunkStart, p);
+    }
+    // Here the value has a non-ASCII byte or an escape (or is unterminated).
     let highBytes = false;
     let escaped = false;
-    // The hash is computed in the same pass as the scan: a second pass over the bytes cost
-    // almost as much as the scan itself. FNV-1a, as bytesHash.
-    let hash = FNV_OFFSET;
     for (;;) {
-      // One table lookup per byte for the common case; past the end buf[p] is undefined and
-      // the lookup is too, which also stops the loop.
-      let c = buf[p]!;
-      while (LABEL_VALUE_STOP[c] === 0) {
-        hash = Math.imul(hash ^ c, FNV_PRIME);
-        c = buf[++p]!;
-      }
+      while (LABEL_VALUE_STOP[buf[p]!] === 0) p++;
       if (p >= this.end) this.failEndOfInput();
+      c = buf[p]!;
       if (c === QUOTE) break;
       if (c === BACKSLASH) {
         escaped = true;
@@ -1101,20 +1131,11 @@ class TextParser {
       }
       if (c === NL) this.failRawNewline(open, buf.subarray(open + 1, p));
       highBytes = true;
-      hash = Math.imul(hash ^ c, FNV_PRIME);
       p++;
     }
     if (!escaped) {
-      this.valueHash = hash;
+      this.valueHash = this.bytesHash(chunkStart, p);
       this.pos = p + 1;
-      if (!highBytes) {
-        if (!materialize) return '';
-        // Values that differ usually differ at the end (ids, counters): compare that first.
-        if (previous !== undefined && previous.charCodeAt(previous.length - 1) === buf[p - 1] && this.sameText(previous, chunkStart, p)) {
-          return previous;
-        }
-        return buf.latin1Slice(chunkStart, p);
-      }
       this.checkLabelValueUtf8(open, buf.subarray(chunkStart, p));
       return materialize ? buf.utf8Slice(chunkStart, p) : '';
     }
@@ -1122,7 +1143,7 @@ class TextParser {
     // produce ASCII, so the decoded value is valid exactly when the raw bytes are.
     for (;;) {
       if (p >= this.end) this.failEndOfInput();
-      const c = buf[p]!;
+      c = buf[p]!;
       if (c === QUOTE) break;
       if (c === NL) this.failRawNewline(open, unescapeForMessage(buf.subarray(open + 1, p)));
       if (c >= 0x80) highBytes = true;
