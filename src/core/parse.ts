@@ -185,6 +185,8 @@ class TextParser {
   private nameHash = 0;
   private labelsHash = 0;
   private valueHash = 0;
+  /** Set by plainDecimal. */
+  private decimal = 0;
   // The previous sample's name and resolution: consecutive samples usually share them.
   private lastSampleName = '';
   private lastBuilder: FamilyBuilder | undefined;
@@ -311,9 +313,10 @@ class TextParser {
   /**
    * Plain decimals (`42`, `-1.5`) with at most 15 digits convert exactly as integer ÷ power of
    * ten, which is the correctly rounded result Go's ParseFloat gives; everything else goes
-   * through the full Go syntax check. undefined: not a plain decimal.
+   * through the full Go syntax check. false: not a plain decimal. The value is left in
+   * this.decimal: a double returned from a call is boxed, one allocation per sample.
    */
-  private plainDecimal(start: number, end: number): number | undefined {
+  private plainDecimal(start: number, end: number): boolean {
     const buf = this.buf;
     let p = start;
     const sign = buf[p];
@@ -329,11 +332,12 @@ class TextParser {
         digits++;
         if (dot) fractionDigits++;
       } else if (c === 0x2e && !dot) dot = true;
-      else return undefined;
+      else return false;
     }
-    if (digits === 0 || digits > 15) return undefined;
+    if (digits === 0 || digits > 15) return false;
     const value = fractionDigits === 0 ? mantissa : mantissa / POWERS_OF_TEN[fractionDigits]!;
-    return sign === 0x2d ? -value : value;
+    this.decimal = sign === 0x2d ? -value : value;
+    return true;
   }
 
   private utf8(start: number, end: number): string {
@@ -657,7 +661,7 @@ class TextParser {
     const valueEnd = this.scanToken();
     this.pos = valueEnd;
     if (valueEnd >= this.end) this.failEndOfInput();
-    const value = this.plainDecimal(valueStart, valueEnd) ?? parseGoFloat(this.text(valueStart, valueEnd));
+    const value = this.plainDecimal(valueStart, valueEnd) ? this.decimal : parseGoFloat(this.text(valueStart, valueEnd));
     if (value === undefined) {
       this.failValue(valueStart, valueEnd);
     }
@@ -668,7 +672,8 @@ class TextParser {
     } else if (!keep) {
       const digest = (builder.digest ??= new SeriesDigestBuilder());
       digest.noteLabels(scratch, this.scratchCount, lineOfSample);
-      digest.add(this.labelsHash & 0x3fffffff, lineOfSample, this.lineStart, value, type === 'counter');
+      digest.add(this.labelsHash & 0x3fffffff, lineOfSample, this.lineStart);
+      if (value < 0 && type === 'counter') digest.noteNegative(lineOfSample, value);
       target = this.timestampSink;
     } else {
       const metric = {
@@ -1048,8 +1053,10 @@ class TextParser {
       }
       const open = this.pos;
       const position = count >> 1;
-      const labelValue = this.labelValue(keepValues || isSpecial, this.previousValues[position]);
-      this.previousValues[position] = labelValue;
+      const materialize = keepValues || isSpecial;
+      // Only materialized values are worth remembering: a value not kept is ''.
+      const labelValue = this.labelValue(materialize, materialize ? this.previousValues[position] : undefined);
+      if (materialize) this.previousValues[position] = labelValue;
       if (!isSpecial && this.pos - 1 > open + 1) {
         // An empty label is no label: it takes no part in the series' identity.
         this.labelsHash = (this.labelsHash + pairHash(labelNameHash, this.valueHash)) | 0;

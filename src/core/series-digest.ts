@@ -41,16 +41,19 @@ export class SeriesDigestBuilder {
     }
   }
 
-  add(identityHash: number, line: number, lineStart: number, value: number, isCounter: boolean): void {
+  add(identityHash: number, line: number, lineStart: number): void {
     if (this.count === this.hashes.length) this.grow();
     this.hashes[this.count] = identityHash;
     this.lines[this.count] = line;
     this.lineStarts[this.count] = lineStart;
     this.count++;
-    if (isCounter && value < 0) {
-      this.negativeCount++;
-      if (this.negatives.length < LISTED) this.negatives.push({ line, value });
-    }
+  }
+
+  /** The counter series just added has a negative value. Not a parameter of add: a double
+   *  argument is boxed on every call that is not inlined. */
+  noteNegative(line: number, value: number): void {
+    this.negativeCount++;
+    if (this.negatives.length < LISTED) this.negatives.push({ line, value });
   }
 
   noteTimestamp(line: number): void {
