@@ -176,9 +176,11 @@ class TextParser {
    *  entries are this line's (truncating the array would give it a new backing store each time). */
   private readonly scratchLabels: string[] = [];
   private scratchCount = 0;
-  /** Label names of the previous series by position in its braces, and their intern hashes. */
+  /** Label names of the previous series by position in its braces, their intern hashes, and
+   *  where in the input they were last read. */
   private readonly positionNames: string[] = [];
   private readonly positionNameHashes: number[] = [];
+  private readonly positionNameOffsets: number[] = [];
   /** Label values of the previous series, by position in its label set. */
   private readonly previousValues: string[] = [];
   // Side results of intern() and labelSet(), read right after the call.
@@ -189,6 +191,8 @@ class TextParser {
   private decimal = 0;
   // The previous sample's name and resolution: consecutive samples usually share them.
   private lastSampleName = '';
+  /** Where lastSampleName was last read in the input; -1 before the first sample. */
+  private lastSampleNameOffset = -1;
   private lastBuilder: FamilyBuilder | undefined;
   private lastRole: Role = Role.Plain;
   /** Role that goes with currentBuilder. */
@@ -575,9 +579,10 @@ class TextParser {
     const nameStart = this.pos;
     this.sampleStart = nameStart;
     const last = this.lastSampleName;
+    const lastOffset = this.lastSampleNameOffset;
     // Consecutive samples usually share their name: matching the previous one's bytes replaces
     // the scan, the hash and the lookup. It is the whole name when no name byte follows it.
-    const sameName = last.length > 0 && this.sameText(last, nameStart, nameStart + last.length) && METRIC_CONTINUE[buf[nameStart + last.length]!] !== 1;
+    const sameName = lastOffset >= 0 && sameBytes(buf, lastOffset, nameStart, last.length) && METRIC_CONTINUE[buf[nameStart + last.length]!] !== 1;
     const nameEnd = sameName ? nameStart + last.length : this.scanName(METRIC_CONTINUE, METRIC_START);
     this.pos = nameEnd;
     if (this.utf8Names && (buf[nameEnd] === QUOTE || (nameEnd === nameStart && buf[nameStart] === OPEN_BRACE))) {
@@ -597,6 +602,7 @@ class TextParser {
       builder = this.resolveFamily(sampleName);
       role = this.role;
       this.lastSampleName = sampleName;
+      this.lastSampleNameOffset = nameStart;
       this.lastBuilder = builder;
       this.lastRole = role;
     }
@@ -992,8 +998,13 @@ class TextParser {
       const cached = index < positionNames.length ? positionNames[index]! : '';
       // Series of a family repeat their label names in the same order: matching the previous
       // series' name at this position replaces the scan, the hash and the lookup (and the checks
-      // that name already passed). It is the whole name when no name byte follows it.
-      if (cached.length > 0 && this.sameText(cached, nameStart, nameStart + cached.length) && LABEL_CONTINUE[buf[nameStart + cached.length]!] !== 1) {
+      // that name already passed). It is the whole name when no name byte follows it. Bytes are
+      // compared with bytes: a string's charCodeAt costs more in the hot loop.
+      if (
+        cached.length > 0 &&
+        sameBytes(buf, this.positionNameOffsets[index]!, nameStart, cached.length) &&
+        LABEL_CONTINUE[buf[nameStart + cached.length]!] !== 1
+      ) {
         labelName = cached;
         labelNameHash = this.positionNameHashes[index]!;
         this.pos = nameStart + cached.length;
@@ -1022,6 +1033,7 @@ class TextParser {
         }
         positionNames[index] = labelName;
         this.positionNameHashes[index] = labelNameHash;
+        this.positionNameOffsets[index] = nameStart;
       }
       const isSpecial = labelName === specialLabel;
       if (!isSpecial) {
@@ -1334,6 +1346,12 @@ function inInt64(token: string): boolean {
   if (token.length < 19) return true;
   const value = BigInt(token);
   return value >= INT64_MIN && value <= INT64_MAX;
+}
+
+/** True when the `length` bytes at `a` equal those at `b` (false when b's run passes the end). */
+function sameBytes(buf: Uint8Array, a: number, b: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (buf[a + i] !== buf[b + i]) return false;
+  return true;
 }
 
 /** The first byte at or after `p` (before `end`) that is not a blank or a tab. */
