@@ -678,7 +678,9 @@ class TextParser {
     } else if (!keep) {
       const digest = (builder.digest ??= new SeriesDigestBuilder());
       digest.noteLabels(scratch, this.scratchCount, lineOfSample);
-      digest.add(this.labelsHash & 0x3fffffff, lineOfSample, this.lineStart);
+      // All 32 bits: a digest keeps hashes in an Int32Array, and fewer collisions mean fewer
+      // lines read again to compare (a Metric's identityHash keeps 30, to stay a small integer).
+      digest.add(this.labelsHash, lineOfSample, this.lineStart);
       if (value < 0 && type === 'counter') digest.noteNegative(lineOfSample, value);
       target = this.timestampSink;
     } else {

@@ -220,46 +220,100 @@ function validateSummary(family: MetricFamily, metric: SummaryMetric, out: Findi
 }
 
 /** Findings for families that parsed; empty means the agent serves them as they are. */
+/** Series per bucket that repeatedSeries aims at: a bucket's table stays within a few pages. */
+const SERIES_PER_BUCKET = 2048;
+
 /**
- * Series of one family, for duplicate detection: an open-addressing table of 30-bit hashes in
- * typed arrays, sized once from the family's series count. On a 500,000-series file this is
- * several times faster than a Map and allocates nothing per series; equal hashes are confirmed
- * by comparing the exact identities.
+ * The series of one family that repeat an earlier one (the same seriesIdentity), found from
+ * each series' identity hash (any 32 bits): pairs [index, index of the first series with that identity],
+ * in series order. The hashes are first split into buckets by their top bits, then each bucket
+ * goes through an open-addressing table of its own that fits in a few pages: one table for a
+ * large family made every lookup a TLB miss, which costs several times more under a hypervisor.
+ * Those passes only note which series share a hash with an earlier one, with the same code for
+ * every series (a path taken only on a shared hash, first taken deep into a large file, sent V8
+ * back to the interpreter); a last pass compares the exact identities of those few.
  */
-class SeriesSet {
-  private readonly slots: Int32Array; // series index + 1, 0 = empty
-  private readonly hashes: Int32Array;
-  private readonly mask: number;
-
-  constructor(
-    expected: number,
-    private readonly labelsOf: (index: number) => readonly string[],
-    private readonly lineOf: (index: number) => number,
-  ) {
-    let size = 16;
-    while (size < expected * 2) size *= 2;
-    this.slots = new Int32Array(size);
-    this.hashes = new Int32Array(size);
-    this.mask = size - 1;
-  }
-
-  /** Adds series `index`; returns the line of an earlier identical series instead, if any. */
-  addOrFind(index: number, hash: number): number | undefined {
-    let slot = hash & this.mask;
-    let identity: string | undefined;
-    for (;;) {
-      const occupant = this.slots[slot]!;
-      if (occupant === 0) break;
-      if (this.hashes[slot] === hash) {
-        identity ??= seriesIdentity(this.labelsOf(index));
-        if (seriesIdentity(this.labelsOf(occupant - 1)) === identity) return this.lineOf(occupant - 1);
-      }
-      slot = (slot + 1) & this.mask;
+export function repeatedSeries(hashes: Int32Array, labelsOf: (index: number) => readonly string[]): number[] {
+  const count = hashes.length;
+  let bucketBits = 0;
+  while (bucketBits < 16 && count >>> bucketBits > SERIES_PER_BUCKET) bucketBits++;
+  // A bucket is the hash's top bucketBits bits, in two shifts: x >>> 32 would be x.
+  const shift = 16 - bucketBits;
+  const bucketCount = 1 << bucketBits;
+  // Bucket b's series are order[starts[b]] .. order[starts[b + 1] - 1], in series order; a
+  // family small enough for one bucket (most are) is not partitioned.
+  let starts: Int32Array | undefined;
+  let order: Int32Array | undefined;
+  let largest = count;
+  if (bucketBits > 0) {
+    starts = new Int32Array(bucketCount + 1);
+    for (let i = 0; i < count; i++) {
+      const b = ((hashes[i]! >>> 16) >>> shift) + 1;
+      starts[b] = starts[b]! + 1;
     }
-    this.slots[slot] = index + 1;
-    this.hashes[slot] = hash;
-    return undefined;
+    largest = 0;
+    for (let b = 0; b < bucketCount; b++) {
+      largest = Math.max(largest, starts[b + 1]!);
+      starts[b + 1] = starts[b + 1]! + starts[b]!;
+    }
+    order = new Int32Array(count);
+    const fill = starts.slice(0, bucketCount);
+    for (let i = 0; i < count; i++) {
+      const b = (hashes[i]! >>> 16) >>> shift;
+      order[fill[b]!] = i;
+      fill[b] = fill[b]! + 1;
+    }
   }
+
+  let size = 16;
+  while (size < largest * 2) size *= 2;
+  const mask = size - 1;
+  const wrap = size * 2 - 1;
+  // Per slot, side by side: the hash (0 = empty slot; a hash of 0 is stored as 1) and the first
+  // series with that hash.
+  const table = new Int32Array(size * 2);
+  // Per series: 1 + the first series with its hash when that is an earlier one, else 0.
+  const sharesWith = new Int32Array(count);
+  let shared = 0;
+  for (let b = 0; b < bucketCount; b++) {
+    if (b > 0) table.fill(0);
+    const end = starts === undefined ? count : starts[b + 1]!;
+    for (let k = starts === undefined ? 0 : starts[b]!; k < end; k++) {
+      const i = order === undefined ? k : order[k]!;
+      const key = hashes[i]! | 0 || 1;
+      let slot = (key & mask) << 1;
+      let occupant = table[slot]!;
+      while (occupant !== 0 && occupant !== key) {
+        slot = (slot + 2) & wrap;
+        occupant = table[slot]!;
+      }
+      const known = occupant === key;
+      const firstHere = table[slot + 1]!;
+      const first = known ? firstHere : i;
+      table[slot] = key;
+      table[slot + 1] = first;
+      sharesWith[i] = known ? first + 1 : 0;
+      shared += known ? 1 : 0;
+    }
+  }
+  const repeated: number[] = [];
+  if (shared === 0) return repeated;
+  // Distinct identities met so far among the series that share a hash, by the first such series.
+  const groups = new Map<number, { readonly identity: string; readonly index: number }[]>();
+  for (let i = 0; i < count; i++) {
+    const first = sharesWith[i]! - 1;
+    if (first < 0) continue;
+    let group = groups.get(first);
+    if (group === undefined) {
+      group = [{ identity: seriesIdentity(labelsOf(first)), index: first }];
+      groups.set(first, group);
+    }
+    const identity = seriesIdentity(labelsOf(i));
+    const same = group.find((member) => member.identity === identity);
+    if (same === undefined) group.push({ identity, index: i });
+    else repeated.push(i, same.index);
+  }
+  return repeated;
 }
 
 interface TimestampTally {
@@ -296,18 +350,24 @@ function reportReservedLabels(family: MetricFamily, metric: Metric, out: Finding
 function validateScalars(family: MetricFamily, out: Findings, timestamps: TimestampTally): void {
   const metrics = family.metrics;
   const parsedHashes = metrics.every(hasParsedHash);
-  const seen = new SeriesSet(
-    metrics.length,
-    (i) => metrics[i]!.labels,
-    (i) => metrics[i]!.line,
-  );
+  const scalars = metrics.filter((metric) => metric.kind === 'scalar');
+  const hashes = new Int32Array(scalars.length);
+  for (let k = 0; k < scalars.length; k++) {
+    const metric = scalars[k]!;
+    hashes[k] = parsedHashes && metric.identityHash !== undefined ? metric.identityHash : identityHash(metric.labels);
+  }
+  const repeated = repeatedSeries(hashes, (k) => scalars[k]!.labels);
+  let scalar = -1;
+  let next = 0; // the next pair in repeated
   for (let i = 0; i < metrics.length; i++) {
     const metric = metrics[i]!;
     reportReservedLabels(family, metric, out);
     if (metric.timestampMs !== undefined) tallyTimestamp(timestamps, 1, metric.line);
     if (metric.kind !== 'scalar') continue;
-    const earlier = seen.addOrFind(i, parsedHashes && metric.identityHash !== undefined ? metric.identityHash : identityHash(metric.labels));
-    if (earlier !== undefined) {
+    scalar++;
+    if (repeated[next] === scalar) {
+      const earlier = scalars[repeated[next + 1]!]!.line;
+      next += 2;
       out.add(
         'error',
         'duplicate_series',
@@ -330,18 +390,11 @@ function validateDigest(family: MetricFamily, digest: SeriesDigest, out: Finding
   }
   out.addUnlisted('reserved_label', digest.reservedLabelCount - digest.reservedLabels.length);
   tallyTimestamp(timestamps, digest.timestamped, digest.firstTimestampLine);
-  const seen = new SeriesSet(digest.count, digest.labelsOf, (i) => digest.lines[i]!);
-  for (let i = 0; i < digest.count; i++) {
-    const earlier = seen.addOrFind(i, digest.hashes[i]!);
-    if (earlier !== undefined) {
-      out.add(
-        'error',
-        'duplicate_series',
-        () => `duplicate series ${name}${describeLabels(digest.labelsOf(i))} (also line ${earlier})`,
-        digest.lines[i]!,
-        name,
-      );
-    }
+  const repeated = repeatedSeries(digest.hashes, digest.labelsOf);
+  for (let k = 0; k < repeated.length; k += 2) {
+    const i = repeated[k]!;
+    const earlier = digest.lines[repeated[k + 1]!]!;
+    out.add('error', 'duplicate_series', () => `duplicate series ${name}${describeLabels(digest.labelsOf(i))} (also line ${earlier})`, digest.lines[i]!, name);
   }
   for (const negative of digest.negatives) {
     out.add('warning', 'negative_counter', `counter ${name} has a negative value ${negative.value}`, negative.line, name);
