@@ -1112,8 +1112,6 @@ class TextParser {
     const buf = this.buf;
     const open = this.pos;
     let p = open + 1;
-    let chunkStart = p;
-    let out = '';
     // The common value (ASCII, no escapes) is hashed in the pass that scans it, as bytesHash
     // does: a second pass cost almost as much as the scan. One table lookup per byte; past the
     // end buf[p] is undefined and the lookup is too, which also stops the loop.
@@ -1128,17 +1126,26 @@ class TextParser {
       odd = Math.imul(odd ^ c, FNV_PRIME);
       c = buf[++p]!;
     }
-    if (c === QUOTE) {
-      this.valueHash = joinLanes(even, odd);
-      this.pos = p + 1;
-      if (!materialize) return '';
-      // Values that differ usually differ at the end (ids, counters): compare that first.
-      if (previous !== undefined && previous.charCodeAt(previous.length - 1) === buf[p - 1] && this.sameText(previous, chunkStart, p)) {
-        return previous;
-      }
-      return buf.latin1Slice(chunkStart, p);
+    if (c !== QUOTE) return this.unusualLabelValue(open, p, materialize);
+    this.valueHash = joinLanes(even, odd);
+    this.pos = p + 1;
+    if (!materialize) return '';
+    // Values that differ usually differ at the end (ids, counters): compare that first.
+    if (previous !== undefined && previous.charCodeAt(previous.length - 1) === buf[p - 1] && this.sameText(previous, open + 1, p)) {
+      return previous;
     }
-    // Here the value has a non-ASCII byte or an escape (or is unterminated).
+    return buf.latin1Slice(open + 1, p);
+  }
+
+  /** The rest of labelValue for a value with a non-ASCII byte or an escape (or unterminated), from
+   *  `p`, the first such byte: a function of its own keeps labelValue small enough for V8 to
+   *  inline it where it is called. */
+  private unusualLabelValue(open: number, from: number, materialize: boolean): string {
+    const buf = this.buf;
+    let p = from;
+    let chunkStart = open + 1;
+    let out = '';
+    let c: number;
     let highBytes = false;
     let escaped = false;
     for (;;) {
