@@ -72,9 +72,11 @@ for (let b = 0x80; b < 256; b++) LABEL_VALUE_STOP[b] = 1;
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
-/** One hash from the two lanes of bytesHash; pairHash mixes it further. */
-function joinLanes(even: number, odd: number): number {
-  return even ^ Math.imul(odd, 0x9e3779b1);
+/** One word of bytesHash: a multiply spreads its low bits up, the shift brings the high ones
+ *  down for the next word; pairHash mixes the result further. */
+function mixWord(h: number, word: number): number {
+  const m = Math.imul(h ^ word, 0x9e3779b1);
+  return m ^ (m >>> 15);
 }
 
 const INT64_MIN = -(2n ** 63n);
@@ -162,6 +164,8 @@ class TextParser {
   /** Receives a sample's timestamp when the series itself is not kept. */
   private readonly timestampSink: { timestampMs: string | undefined } = { timestampMs: undefined };
   private readonly end: number;
+  /** The input as a DataView, to read label values four bytes at a time. */
+  private readonly view: DataView;
   private pos = 0;
   private line = 0;
   private lineStart = 0;
@@ -206,6 +210,7 @@ class TextParser {
     const buffer = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     this.buf = buffer as SliceableBuffer;
     this.end = this.buf.length;
+    this.view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   }
 
   run(): MetricFamily[] {
@@ -297,21 +302,18 @@ class TextParser {
     return true;
   }
 
-  /** FNV-1a over the raw bytes of a label value (quotes excluded), even and odd bytes on two
-   *  lanes: the two multiply chains run side by side, about twice as fast as one. Raw bytes and
-   *  decoded values correspond one to one (each escape has a single spelling), so equal values
-   *  hash equally. labelValue computes the same while it scans. */
+  /** The hash of the raw bytes of a label value (quotes excluded): its whole four-byte words
+   *  (little-endian) through mixWord, then the last bytes through FNV-1a. Raw bytes and decoded
+   *  values correspond one to one (each escape has a single spelling), so equal values hash
+   *  equally. labelValue computes the same while it scans. */
   private bytesHash(start: number, end: number): number {
-    const buf = this.buf;
-    let even = FNV_OFFSET;
-    let odd = FNV_OFFSET;
+    const view = this.view;
+    let h = FNV_OFFSET;
     let p = start;
-    for (; p + 1 < end; p += 2) {
-      even = Math.imul(even ^ buf[p]!, FNV_PRIME);
-      odd = Math.imul(odd ^ buf[p + 1]!, FNV_PRIME);
-    }
-    if (p < end) even = Math.imul(even ^ buf[p]!, FNV_PRIME);
-    return joinLanes(even, odd);
+    for (; p + 4 <= end; p += 4) h = mixWord(h, view.getInt32(p, true));
+    const buf = this.buf;
+    for (; p < end; p++) h = Math.imul(h ^ buf[p]!, FNV_PRIME);
+    return h;
   }
 
   /**
@@ -1113,21 +1115,30 @@ class TextParser {
     const open = this.pos;
     let p = open + 1;
     // The common value (ASCII, no escapes) is hashed in the pass that scans it, as bytesHash
-    // does: a second pass cost almost as much as the scan. One table lookup per byte; past the
-    // end buf[p] is undefined and the lookup is too, which also stops the loop.
-    let even = FNV_OFFSET;
-    let odd = FNV_OFFSET;
+    // does: a second pass cost almost as much as the scan. Four bytes at a time while none of
+    // them is a quote, a backslash, LF or non-ASCII (each test is the "has a zero byte" bit
+    // trick on the word XOR that byte repeated); a word of a terminated value is always at
+    // least five bytes before the end. Then one table lookup per byte up to the stop; past the
+    // end buf[p] is undefined and the lookup is too, which also stops that loop.
+    const view = this.view;
+    const wordsEnd = this.end - 4;
+    let h = FNV_OFFSET;
+    while (p <= wordsEnd) {
+      const w = view.getInt32(p, true);
+      const q = w ^ 0x22222222;
+      const b = w ^ 0x5c5c5c5c;
+      const n = w ^ 0x0a0a0a0a;
+      if (((((q - 0x01010101) & ~q) | ((b - 0x01010101) & ~b) | ((n - 0x01010101) & ~n) | w) & 0x80808080) !== 0) break;
+      h = mixWord(h, w);
+      p += 4;
+    }
     let c = buf[p]!;
-    for (;;) {
-      if (LABEL_VALUE_STOP[c] !== 0) break;
-      even = Math.imul(even ^ c, FNV_PRIME);
-      c = buf[++p]!;
-      if (LABEL_VALUE_STOP[c] !== 0) break;
-      odd = Math.imul(odd ^ c, FNV_PRIME);
+    while (LABEL_VALUE_STOP[c] === 0) {
+      h = Math.imul(h ^ c, FNV_PRIME);
       c = buf[++p]!;
     }
     if (c !== QUOTE) return this.unusualLabelValue(open, p, materialize);
-    this.valueHash = joinLanes(even, odd);
+    this.valueHash = h;
     this.pos = p + 1;
     if (!materialize) return '';
     // Values that differ usually differ at the end (ids, counters): compare that first.
