@@ -927,7 +927,6 @@ class TextParser {
       });
     }
     this.checkEscapedLabelNames(pairs, builder.family.name);
-    this.scratchCount = 0;
     this.sampleValue(builder, role, pairs.length === 0 ? NO_LABELS : pairs, special, sampleName, true, this.scratchLabels);
   }
 
@@ -1117,9 +1116,10 @@ class TextParser {
     // The common value (ASCII, no escapes) is hashed in the pass that scans it, as bytesHash
     // does: a second pass cost almost as much as the scan. Four bytes at a time while none of
     // them is a quote, a backslash, LF or non-ASCII (each test is the "has a zero byte" bit
-    // trick on the word XOR that byte repeated); a word of a terminated value is always at
-    // least five bytes before the end. Then one table lookup per byte up to the stop; past the
-    // end buf[p] is undefined and the lookup is too, which also stops that loop.
+    // trick on the word XOR that byte repeated). Every whole word of a value that has a byte
+    // after its closing quote fits before `wordsEnd`, so the hash depends on the value alone.
+    // Then one table lookup per byte up to the stop; past the end buf[p] is undefined and the
+    // lookup is too, which also stops that loop.
     const view = this.view;
     const wordsEnd = this.end - 4;
     let h = FNV_OFFSET;

@@ -38,6 +38,17 @@ describe('validation rejects what expfmt accepts but the agent must not serve', 
     expect(finding?.message).toContain('also line 2');
   });
 
+  it('finds a repeated series whatever the length, bytes and place of its label values', () => {
+    const values = ['', 'a', 'ab', 'abc', 'abcd', 'abcde', 'host-000001', '/var/lib/some/long/path/000001', 'say \\"hi\\"', 'café', 'µs → ms!', 'a\\\\b\\nc'];
+    for (const value of values) {
+      for (const retainSeries of [true, false]) {
+        const text = `m{a="${value}",b="x"} 1\nm{a="other"} 1\nm{b="x",a="${value}"}2\n`;
+        const finding = check(text, { retainSeries }).findings.find((f) => f.severity === 'error');
+        expect(finding, `${value} (retainSeries: ${retainSeries})`).toMatchObject({ reason: 'duplicate_series', line: 3 });
+      }
+    }
+  });
+
   it('rejects a summary or histogram split by an empty label: Prometheus sees one series, served twice (found by fuzzing)', () => {
     const summary = check('# TYPE a summary\na_count{a=""} 1\na_sum 1\n');
     expect(summary.accepted).toBe(false);
