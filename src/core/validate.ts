@@ -3,7 +3,7 @@
 // or Prometheus would ingest nonsense. Each finding names the line and a stable reason.
 import { ownedNames } from './merge.js';
 import { seriesIdentity } from './parse.js';
-import type { Metric, SeriesDigest } from './types.js';
+import type { Metric, ScalarMetric, SeriesDigest } from './types.js';
 import type { Finding, FindingReason, HistogramMetric, MetricFamily, Severity, SummaryMetric } from './types.js';
 
 export interface ValidateOptions {
@@ -350,7 +350,8 @@ function reportReservedLabels(family: MetricFamily, metric: Metric, out: Finding
 function validateScalars(family: MetricFamily, out: Findings, timestamps: TimestampTally): void {
   const metrics = family.metrics;
   const parsedHashes = metrics.every(hasParsedHash);
-  const scalars = metrics.filter((metric) => metric.kind === 'scalar');
+  // Such a family holds scalar series only, in practice: no copy of its list unless it does not.
+  const scalars: readonly ScalarMetric[] = metrics.every(isScalar) ? metrics : metrics.filter(isScalar);
   const hashes = new Int32Array(scalars.length);
   for (let k = 0; k < scalars.length; k++) {
     const metric = scalars[k]!;
@@ -472,6 +473,10 @@ function reportAggregatesPrometheusMerges(family: MetricFamily, out: Findings): 
 function hasEmptyLabelValue(labels: readonly string[]): boolean {
   for (let i = 1; i < labels.length; i += 2) if (labels[i] === '') return true;
   return false;
+}
+
+function isScalar(metric: Metric): metric is ScalarMetric {
+  return metric.kind === 'scalar';
 }
 
 function hasParsedHash(metric: Metric): boolean {
