@@ -225,13 +225,16 @@ const SERIES_PER_BUCKET = 2048;
 
 /**
  * The series of one family that repeat an earlier one (the same seriesIdentity), found from
- * each series' identity hash (any 32 bits): pairs [index, index of the first series with that identity],
- * in series order. The hashes are first split into buckets by their top bits, then each bucket
- * goes through an open-addressing table of its own that fits in a few pages: one table for a
- * large family made every lookup a TLB miss, which costs several times more under a hypervisor.
- * Those passes only note which series share a hash with an earlier one, with the same code for
- * every series (a path taken only on a shared hash, first taken deep into a large file, sent V8
- * back to the interpreter); a last pass compares the exact identities of those few.
+ * each series' identity hash (any 32 bits): pairs [index, index of the first series with that
+ * identity], in series order. The hashes are first split into buckets by their top bits, then
+ * each bucket goes through an open-addressing table of its own that fits in a few pages: one
+ * table for a large family made every lookup a TLB miss, which costs several times more under a
+ * hypervisor. Those passes only note the series that share a hash with an earlier one; a last
+ * pass compares the exact identities of those few.
+ *
+ * Each pass over all the series is a function of its own, and runs the same code for every
+ * series: V8 optimizes a long loop while it runs, and code after it, or a path in it that only
+ * a shared hash takes, had never run then; reaching it sent V8 back to the interpreter.
  */
 export function repeatedSeries(hashes: Int32Array, labelsOf: (index: number) => readonly string[]): number[] {
   const count = hashes.length;
@@ -242,29 +245,73 @@ export function repeatedSeries(hashes: Int32Array, labelsOf: (index: number) => 
   const bucketCount = 1 << bucketBits;
   // Bucket b's series are order[starts[b]] .. order[starts[b + 1] - 1], in series order; a
   // family small enough for one bucket (most are) is not partitioned.
-  let starts: Int32Array | undefined;
+  const starts = new Int32Array(bucketCount + 1);
   let order: Int32Array | undefined;
   let largest = count;
-  if (bucketBits > 0) {
-    starts = new Int32Array(bucketCount + 1);
-    for (let i = 0; i < count; i++) {
-      const b = ((hashes[i]! >>> 16) >>> shift) + 1;
-      starts[b] = starts[b]! + 1;
-    }
+  if (bucketBits === 0) starts[1] = count;
+  else {
+    countBuckets(hashes, shift, starts);
     largest = 0;
     for (let b = 0; b < bucketCount; b++) {
       largest = Math.max(largest, starts[b + 1]!);
       starts[b + 1] = starts[b + 1]! + starts[b]!;
     }
     order = new Int32Array(count);
-    const fill = starts.slice(0, bucketCount);
-    for (let i = 0; i < count; i++) {
-      const b = (hashes[i]! >>> 16) >>> shift;
-      order[fill[b]!] = i;
-      fill[b] = fill[b]! + 1;
-    }
+    fillBuckets(hashes, shift, starts, order);
   }
+  // Series that share a hash with an earlier one, and that earlier one, in bucket order.
+  const sharing = new Int32Array(count);
+  const earlier = new Int32Array(count);
+  const shared = findSharedHashes(hashes, starts, order, largest, sharing, earlier);
+  if (shared === 0) return [];
+  // Distinct identities met so far among the series that share a hash, by the first such series.
+  // A hash's series are all in one bucket, in series order, so bucket order meets them in order.
+  const groups = new Map<number, { readonly identity: string; readonly index: number }[]>();
+  const found: [number, number][] = [];
+  for (let c = 0; c < shared; c++) {
+    const i = sharing[c]!;
+    const first = earlier[c]!;
+    let group = groups.get(first);
+    if (group === undefined) {
+      group = [{ identity: seriesIdentity(labelsOf(first)), index: first }];
+      groups.set(first, group);
+    }
+    const identity = seriesIdentity(labelsOf(i));
+    const same = group.find((member) => member.identity === identity);
+    if (same === undefined) group.push({ identity, index: i });
+    else found.push([i, same.index]);
+  }
+  return found.sort((x, y) => x[0] - y[0]).flat();
+}
 
+/** starts[b + 1] = the number of hashes in bucket b. */
+function countBuckets(hashes: Int32Array, shift: number, starts: Int32Array): void {
+  for (let i = 0; i < hashes.length; i++) {
+    const b = ((hashes[i]! >>> 16) >>> shift) + 1;
+    starts[b] = starts[b]! + 1;
+  }
+}
+
+/** Each series' index at the next free place of its bucket in `order`. */
+function fillBuckets(hashes: Int32Array, shift: number, starts: Int32Array, order: Int32Array): void {
+  const fill = starts.slice(0, starts.length - 1);
+  for (let i = 0; i < hashes.length; i++) {
+    const b = (hashes[i]! >>> 16) >>> shift;
+    order[fill[b]!] = i;
+    fill[b] = fill[b]! + 1;
+  }
+}
+
+/** Puts every bucket's hashes through a table of their own; writes each series whose hash an
+ *  earlier series has to `sharing` and that earlier series to `earlier`; returns how many. */
+function findSharedHashes(
+  hashes: Int32Array,
+  starts: Int32Array,
+  order: Int32Array | undefined,
+  largest: number,
+  sharing: Int32Array,
+  earlier: Int32Array,
+): number {
   let size = 16;
   while (size < largest * 2) size *= 2;
   const mask = size - 1;
@@ -272,13 +319,11 @@ export function repeatedSeries(hashes: Int32Array, labelsOf: (index: number) => 
   // Per slot, side by side: the hash (0 = empty slot; a hash of 0 is stored as 1) and the first
   // series with that hash.
   const table = new Int32Array(size * 2);
-  // Per series: 1 + the first series with its hash when that is an earlier one, else 0.
-  const sharesWith = new Int32Array(count);
   let shared = 0;
-  for (let b = 0; b < bucketCount; b++) {
+  for (let b = 0; b + 1 < starts.length; b++) {
     if (b > 0) table.fill(0);
-    const end = starts === undefined ? count : starts[b + 1]!;
-    for (let k = starts === undefined ? 0 : starts[b]!; k < end; k++) {
+    const end = starts[b + 1]!;
+    for (let k = starts[b]!; k < end; k++) {
       const i = order === undefined ? k : order[k]!;
       const key = hashes[i]! | 0 || 1;
       let slot = (key & mask) << 1;
@@ -292,28 +337,13 @@ export function repeatedSeries(hashes: Int32Array, labelsOf: (index: number) => 
       const first = known ? firstHere : i;
       table[slot] = key;
       table[slot + 1] = first;
-      sharesWith[i] = known ? first + 1 : 0;
+      // Written for every series, kept (by counting it) only for one whose hash is known.
+      sharing[shared] = i;
+      earlier[shared] = first;
       shared += known ? 1 : 0;
     }
   }
-  const repeated: number[] = [];
-  if (shared === 0) return repeated;
-  // Distinct identities met so far among the series that share a hash, by the first such series.
-  const groups = new Map<number, { readonly identity: string; readonly index: number }[]>();
-  for (let i = 0; i < count; i++) {
-    const first = sharesWith[i]! - 1;
-    if (first < 0) continue;
-    let group = groups.get(first);
-    if (group === undefined) {
-      group = [{ identity: seriesIdentity(labelsOf(first)), index: first }];
-      groups.set(first, group);
-    }
-    const identity = seriesIdentity(labelsOf(i));
-    const same = group.find((member) => member.identity === identity);
-    if (same === undefined) group.push({ identity, index: i });
-    else repeated.push(i, same.index);
-  }
-  return repeated;
+  return shared;
 }
 
 interface TimestampTally {
