@@ -185,6 +185,12 @@ class TextParser {
   private readonly positionNames: string[] = [];
   private readonly positionNameHashes: number[] = [];
   private readonly positionNameOffsets: number[] = [];
+  /** How many labels the previous sample line had (-1: not known), and whether the current
+   *  line's label names are exactly those, each matched by the position cache. */
+  private previousLabelCount = 0;
+  private sameLabelNames = false;
+  /** Whether the current sample directly follows the previous sample of its family. */
+  private followsOwnFamily = false;
   /** Label values of the previous series, by position in its label set. */
   private readonly previousValues: string[] = [];
   // Side results of intern() and labelSet(), read right after the call.
@@ -631,6 +637,9 @@ class TextParser {
       special = this.labelSet(family.name, scratch, specialLabel, special, keep);
       // An exact-size copy: arrays grown by push keep spare capacity, a real cost per series.
       if (keep && this.scratchCount > 0) labels = scratch.slice(0, this.scratchCount);
+    } else {
+      this.sameLabelNames = this.previousLabelCount === 0;
+      this.previousLabelCount = 0;
     }
     this.sampleValue(builder, role, labels, special, sampleName, keep, scratch);
   }
@@ -644,6 +653,7 @@ class TextParser {
       builder.typeSet = true;
     }
     this.sampleSeq++;
+    this.followsOwnFamily = builder.lastSampleSeq !== 0 && builder.lastSampleSeq === this.sampleSeq - 1;
     if (builder.lastSampleSeq !== 0 && builder.lastSampleSeq !== this.sampleSeq - 1) {
       this.findings.push({
         severity: 'warning',
@@ -679,7 +689,8 @@ class TextParser {
       target = this.addToAggregate(builder, labels, role, special, value, sampleName, lineOfSample);
     } else if (!keep) {
       const digest = (builder.digest ??= new SeriesDigestBuilder());
-      digest.noteLabels(scratch, this.scratchCount, lineOfSample);
+      // Label names the same as this family's previous series', none reserved: nothing to note.
+      if (!this.sameLabelNames || !this.followsOwnFamily || digest.lastHadReserved) digest.noteLabels(scratch, this.scratchCount, lineOfSample);
       // All 32 bits: a digest keeps hashes in an Int32Array, and fewer collisions mean fewer
       // lines read again to compare (a Metric's identityHash keeps 30, to stay a small integer).
       digest.add(this.labelsHash, lineOfSample, this.lineStart);
@@ -796,6 +807,7 @@ class TextParser {
     if (!this.retain) throw new RestartRetaining();
     const buf = this.buf;
     this.pos = start;
+    this.previousLabelCount = -1;
     let builder: FamilyBuilder | undefined;
     let role = Role.Plain;
     let sampleName = '';
@@ -983,6 +995,7 @@ class TextParser {
     const positionNames = this.positionNames;
     let result = special;
     let count = 0;
+    let allCached = true;
     this.labelsHash = 0;
     this.pos++; // '{'
     for (let index = 0; ; index++) {
@@ -992,7 +1005,7 @@ class TextParser {
         this.pos++;
         this.skipBlanks();
         if (this.pos >= this.end) this.failEndOfInput();
-        this.scratchCount = count;
+        this.endLabelSet(count, index, allCached);
         return result;
       }
       const nameStart = this.pos;
@@ -1014,6 +1027,7 @@ class TextParser {
         if (this.utf8Names && buf[this.pos] === QUOTE) throw RESTART_LINE;
         if (this.pos >= this.end) this.failEndOfInput();
       } else {
+        allCached = false;
         const nameEnd = this.scanName(LABEL_CONTINUE, LABEL_START);
         this.pos = nameEnd;
         // A quoted label name: the line is read again by utf8Sample. What this pass changed is
@@ -1096,12 +1110,19 @@ class TextParser {
         this.pos++;
         this.skipBlanks();
         if (this.pos >= this.end) this.failEndOfInput();
-        this.scratchCount = count;
+        this.endLabelSet(count, index + 1, allCached);
         return result;
       }
       const shown = keepValues || isSpecial ? labelValue : this.rereadLabelValue(open);
       this.fail(`unexpected end of label value ${goQuote(shown)}`, this.pos, 'syntax', 'expected "," or "}" after a label value');
     }
+  }
+
+  /** labelSet's bookkeeping for a line with `labels` labels (`count` scratch entries). */
+  private endLabelSet(count: number, labels: number, allCached: boolean): void {
+    this.scratchCount = count;
+    this.sameLabelNames = allCached && labels === this.previousLabelCount;
+    this.previousLabelCount = labels;
   }
 
   /** Reads a quoted label value starting at the opening quote; leaves pos after the closing one.

@@ -21,9 +21,14 @@ export class SeriesDigestBuilder {
   private timestamped = 0;
   private firstTimestampLine = 0;
 
+  /** Whether the last labels noted had a reserved name. */
+  lastHadReserved = false;
+
   /** Notes the label names of the series about to be added: the first `length` entries of
-   *  `labels`, flat pairs (values unused). */
+   *  `labels`, flat pairs (values unused). The parser may skip this for a series with the
+   *  same names as the previous one when that one had no reserved name. */
   noteLabels(labels: readonly string[], length: number, line: number): void {
+    this.lastHadReserved = false;
     for (let i = 0; i < length; i += 2) {
       const name = labels[i]!;
       const position = i >> 1;
@@ -35,6 +40,7 @@ export class SeriesDigestBuilder {
         }
       }
       if (name.charCodeAt(0) === 0x5f && name.charCodeAt(1) === 0x5f) {
+        this.lastHadReserved = true;
         this.reservedLabelCount++;
         if (this.reservedLabels.length < LISTED) this.reservedLabels.push({ line, name });
       }
