@@ -688,7 +688,7 @@ class TextParser {
     if (aggregate) {
       target = this.addToAggregate(builder, labels, role, special, value, sampleName, lineOfSample);
     } else if (!keep) {
-      const digest = (builder.digest ??= new SeriesDigestBuilder());
+      const digest = (builder.digest ??= new SeriesDigestBuilder(this.end));
       // Label names the same as this family's previous series', none reserved: nothing to note.
       if (!this.sameLabelNames || !this.followsOwnFamily || digest.lastHadReserved) digest.noteLabels(scratch, this.scratchCount, lineOfSample);
       // All 32 bits: a digest keeps hashes in an Int32Array, and fewer collisions mean fewer

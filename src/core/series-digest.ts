@@ -21,6 +21,9 @@ export class SeriesDigestBuilder {
   private timestamped = 0;
   private firstTimestampLine = 0;
 
+  /** `inputEnd`: the length of the input, for sizing the arrays of a family that goes on. */
+  constructor(private readonly inputEnd: number) {}
+
   /** Whether the last labels noted had a reserved name. */
   lastHadReserved = false;
 
@@ -48,7 +51,7 @@ export class SeriesDigestBuilder {
   }
 
   add(identityHash: number, line: number, lineStart: number): void {
-    if (this.count === this.hashes.length) this.grow();
+    if (this.count === this.hashes.length) this.grow(lineStart);
     this.hashes[this.count] = identityHash;
     this.lines[this.count] = line;
     this.lineStarts[this.count] = lineStart;
@@ -90,8 +93,17 @@ export class SeriesDigestBuilder {
     };
   }
 
-  private grow(): void {
-    const size = this.hashes.length * 2;
+  private grow(lineStart: number): void {
+    const count = this.count;
+    let size = count * 2;
+    // A family that has gone on for thousands of series is assumed to go on at the same rate
+    // to the end of the input (up to eight times as many series as now): its arrays then grow in
+    // a few large steps, not by doubling, which allocated (and page-faulted) twice their size.
+    const span = lineStart - this.lineStarts[0]!;
+    if (count >= 4096 && span > 0) {
+      const expected = count + Math.ceil((count * (this.inputEnd - lineStart)) / span) + 1;
+      size = Math.max(size, Math.min(expected, count * 8));
+    }
     const grown = (old: Int32Array) => {
       const next = new Int32Array(size);
       next.set(old);
