@@ -62,6 +62,16 @@ describe('digest mode agrees with the full model', () => {
     expect(digested.findings).toEqual(kept.findings);
   });
 
+  it('on a family of many thousand series followed by another, with a repeat at the end', () => {
+    const lines = ['# TYPE big gauge'];
+    for (let i = 0; i < 40_000; i++) lines.push(`big{id="${i}",host="h${i % 7}"} ${i}`);
+    lines.push('big{host="h3",id="10"} 1', 'small{x="1"} 1', 'small{x="2"} 2');
+    const { kept, digested } = bothWays(Buffer.from(`${lines.join('\n')}\n`));
+    expect(kept.findings.filter((f) => f.severity === 'error').map((f) => [f.reason, f.line])).toEqual([['duplicate_series', 40_002]]);
+    expect(digested.findings).toEqual(kept.findings);
+    expect(checkExposition(Buffer.from(`${lines.join('\n')}\n`), { retainSeries: false }).families.map((f) => f.digest?.count)).toEqual([40_001, 2]);
+  });
+
   it('on random edits of small files', () => {
     const base = '# TYPE a counter\na{x="1"} 1\na{x="2"} -2\na{x="1"} 3 123\n# HELP b B\nb{__y="z",w="\\n"} 4\nb 5\n';
     const edit = fc.array(fc.tuple(fc.nat(), fc.constantFrom(0x0a, 0x20, 0x22, 0x2c, 0x31, 0x5f, 0x7b, 0x7d)), { minLength: 1, maxLength: 3 });
