@@ -34,7 +34,7 @@ function isBlank(byte: number | undefined): boolean {
 
 /**
  * Reads every `# promdrop:` directive in a file. Pure and never throws. Scans with the native
- * Buffer.indexOf for the prefix, so a 50 MB file without directives costs one memchr-like pass.
+ * Buffer.indexOf for `#`, so a 50 MB file without comments costs one memchr pass.
  */
 export function readDirectives(input: Uint8Array): Directives {
   const bytes = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
@@ -44,8 +44,16 @@ export function readDirectives(input: Uint8Array): Directives {
   let from = 0;
   const lines = new LineCounter(bytes);
   for (;;) {
-    const hit = bytes.indexOf(PREFIX_BYTES, from);
-    if (hit < 0) break;
+    // A single byte is searched with memchr, several times faster than the prefix itself
+    // (whose first letter is common in label values): every directive has a `#` before it.
+    const hash = bytes.indexOf(HASH, from);
+    if (hash < 0) break;
+    let hit = hash + 1;
+    while (isBlank(bytes[hit])) hit++;
+    if (!hasPrefixAt(bytes, hit)) {
+      from = hash + 1;
+      continue;
+    }
     const lineStart = bytes.lastIndexOf(NL, hit - 1) + 1;
     let lineEnd = bytes.indexOf(NL, hit);
     if (lineEnd < 0) lineEnd = bytes.length;
@@ -88,6 +96,12 @@ export function readDirectives(input: Uint8Array): Directives {
     }
   }
   return ttlMs === undefined ? { findings } : { ttlMs, findings };
+}
+
+function hasPrefixAt(bytes: Buffer, at: number): boolean {
+  if (at + PREFIX_BYTES.length > bytes.length) return false;
+  for (let i = 0; i < PREFIX_BYTES.length; i++) if (bytes[at + i] !== PREFIX_BYTES[i]) return false;
+  return true;
 }
 
 /** True when `prefixAt` is the first token of a comment line: `[ \t]*#[ \t]*promdrop:`. The

@@ -69,6 +69,16 @@ LABEL_VALUE_STOP[BACKSLASH] = 1;
 LABEL_VALUE_STOP[NL] = 1;
 for (let b = 0x80; b < 256; b++) LABEL_VALUE_STOP[b] = 1;
 
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/** One word of bytesHash: a multiply spreads its low bits up, the shift brings the high ones
+ *  down for the next word; pairHash mixes the result further. */
+function mixWord(h: number, word: number): number {
+  const m = Math.imul(h ^ word, 0x9e3779b1);
+  return m ^ (m >>> 15);
+}
+
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const TIMESTAMP_RE = /^[+-]?[0-9]+$/;
@@ -154,6 +164,8 @@ class TextParser {
   /** Receives a sample's timestamp when the series itself is not kept. */
   private readonly timestampSink: { timestampMs: string | undefined } = { timestampMs: undefined };
   private readonly end: number;
+  /** The input as a DataView, to read label values four bytes at a time. */
+  private readonly view: DataView;
   private pos = 0;
   private line = 0;
   private lineStart = 0;
@@ -164,14 +176,33 @@ class TextParser {
   private role: Role = Role.Plain;
   private sampleSeq = 0;
   private readonly names = new Map<number, string>();
+  /** The current series' label pairs, reused from line to line; scratchCount says how many
+   *  entries are this line's (truncating the array would give it a new backing store each time). */
   private readonly scratchLabels: string[] = [];
+  private scratchCount = 0;
+  /** Label names of the previous series by position in its braces, their intern hashes, and
+   *  where in the input they were last read. */
+  private readonly positionNames: string[] = [];
+  private readonly positionNameHashes: number[] = [];
+  private readonly positionNameOffsets: number[] = [];
+  /** How many labels the previous sample line had (-1: not known), and whether the current
+   *  line's label names are exactly those, each matched by the position cache. */
+  private previousLabelCount = 0;
+  private sameLabelNames = false;
+  /** Whether the current sample directly follows the previous sample of its family. */
+  private followsOwnFamily = false;
   /** Label values of the previous series, by position in its label set. */
   private readonly previousValues: string[] = [];
   // Side results of intern() and labelSet(), read right after the call.
   private nameHash = 0;
   private labelsHash = 0;
+  private valueHash = 0;
+  /** Set by plainDecimal. */
+  private decimal = 0;
   // The previous sample's name and resolution: consecutive samples usually share them.
   private lastSampleName = '';
+  /** Where lastSampleName was last read in the input; -1 before the first sample. */
+  private lastSampleNameOffset = -1;
   private lastBuilder: FamilyBuilder | undefined;
   private lastRole: Role = Role.Plain;
   /** Role that goes with currentBuilder. */
@@ -185,6 +216,7 @@ class TextParser {
     const buffer = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     this.buf = buffer as SliceableBuffer;
     this.end = this.buf.length;
+    this.view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   }
 
   run(): MetricFamily[] {
@@ -276,21 +308,27 @@ class TextParser {
     return true;
   }
 
-  /** FNV-1a over the raw bytes of a label value (quotes excluded). Raw bytes and decoded values
-   *  correspond one to one (each escape has a single spelling), so equal values hash equally. */
+  /** The hash of the raw bytes of a label value (quotes excluded): its whole four-byte words
+   *  (little-endian) through mixWord, then the last bytes through FNV-1a. Raw bytes and decoded
+   *  values correspond one to one (each escape has a single spelling), so equal values hash
+   *  equally. labelValue computes the same while it scans. */
   private bytesHash(start: number, end: number): number {
+    const view = this.view;
+    let h = FNV_OFFSET;
+    let p = start;
+    for (; p + 4 <= end; p += 4) h = mixWord(h, view.getInt32(p, true));
     const buf = this.buf;
-    let h = 0x811c9dc5;
-    for (let p = start; p < end; p++) h = Math.imul(h ^ buf[p]!, 0x01000193);
+    for (; p < end; p++) h = Math.imul(h ^ buf[p]!, FNV_PRIME);
     return h;
   }
 
   /**
    * Plain decimals (`42`, `-1.5`) with at most 15 digits convert exactly as integer ÷ power of
    * ten, which is the correctly rounded result Go's ParseFloat gives; everything else goes
-   * through the full Go syntax check. undefined: not a plain decimal.
+   * through the full Go syntax check. false: not a plain decimal. The value is left in
+   * this.decimal: a double returned from a call is boxed, one allocation per sample.
    */
-  private plainDecimal(start: number, end: number): number | undefined {
+  private plainDecimal(start: number, end: number): boolean {
     const buf = this.buf;
     let p = start;
     const sign = buf[p];
@@ -306,11 +344,12 @@ class TextParser {
         digits++;
         if (dot) fractionDigits++;
       } else if (c === 0x2e && !dot) dot = true;
-      else return undefined;
+      else return false;
     }
-    if (digits === 0 || digits > 15) return undefined;
+    if (digits === 0 || digits > 15) return false;
     const value = fractionDigits === 0 ? mantissa : mantissa / POWERS_OF_TEN[fractionDigits]!;
-    return sign === 0x2d ? -value : value;
+    this.decimal = sign === 0x2d ? -value : value;
+    return true;
   }
 
   private utf8(start: number, end: number): string {
@@ -547,7 +586,12 @@ class TextParser {
     const buf = this.buf;
     const nameStart = this.pos;
     this.sampleStart = nameStart;
-    const nameEnd = this.scanName(METRIC_CONTINUE, METRIC_START);
+    const last = this.lastSampleName;
+    const lastOffset = this.lastSampleNameOffset;
+    // Consecutive samples usually share their name: matching the previous one's bytes replaces
+    // the scan, the hash and the lookup. It is the whole name when no name byte follows it.
+    const sameName = lastOffset >= 0 && sameBytes(buf, lastOffset, nameStart, last.length) && METRIC_CONTINUE[buf[nameStart + last.length]!] !== 1;
+    const nameEnd = sameName ? nameStart + last.length : this.scanName(METRIC_CONTINUE, METRIC_START);
     this.pos = nameEnd;
     if (this.utf8Names && (buf[nameEnd] === QUOTE || (nameEnd === nameStart && buf[nameStart] === OPEN_BRACE))) {
       this.utf8Sample(nameStart);
@@ -559,13 +603,14 @@ class TextParser {
       const quoted = c === OPEN_BRACE || c === QUOTE;
       this.fail('invalid metric name', nameStart, quoted ? 'quoted_name' : 'syntax', quoted ? QUOTED_NAME_HINT : invalidNameHint(c));
     }
-    const sampleName = this.intern(nameStart, nameEnd);
+    const sampleName = sameName ? last : this.intern(nameStart, nameEnd);
     let builder = this.lastBuilder;
     let role = this.lastRole;
     if (sampleName !== this.lastSampleName || builder === undefined) {
       builder = this.resolveFamily(sampleName);
       role = this.role;
       this.lastSampleName = sampleName;
+      this.lastSampleNameOffset = nameStart;
       this.lastBuilder = builder;
       this.lastRole = role;
     }
@@ -587,11 +632,14 @@ class TextParser {
     this.labelsHash = 0;
     const keep = this.retain || aggregate;
     const scratch = this.scratchLabels;
-    scratch.length = 0;
+    this.scratchCount = 0;
     if (buf[this.pos] === OPEN_BRACE) {
       special = this.labelSet(family.name, scratch, specialLabel, special, keep);
       // An exact-size copy: arrays grown by push keep spare capacity, a real cost per series.
-      if (keep && scratch.length > 0) labels = scratch.slice();
+      if (keep && this.scratchCount > 0) labels = scratch.slice(0, this.scratchCount);
+    } else {
+      this.sameLabelNames = this.previousLabelCount === 0;
+      this.previousLabelCount = 0;
     }
     this.sampleValue(builder, role, labels, special, sampleName, keep, scratch);
   }
@@ -605,6 +653,7 @@ class TextParser {
       builder.typeSet = true;
     }
     this.sampleSeq++;
+    this.followsOwnFamily = builder.lastSampleSeq !== 0 && builder.lastSampleSeq === this.sampleSeq - 1;
     if (builder.lastSampleSeq !== 0 && builder.lastSampleSeq !== this.sampleSeq - 1) {
       this.findings.push({
         severity: 'warning',
@@ -630,7 +679,7 @@ class TextParser {
     const valueEnd = this.scanToken();
     this.pos = valueEnd;
     if (valueEnd >= this.end) this.failEndOfInput();
-    const value = this.plainDecimal(valueStart, valueEnd) ?? parseGoFloat(this.text(valueStart, valueEnd));
+    const value = this.plainDecimal(valueStart, valueEnd) ? this.decimal : parseGoFloat(this.text(valueStart, valueEnd));
     if (value === undefined) {
       this.failValue(valueStart, valueEnd);
     }
@@ -639,9 +688,13 @@ class TextParser {
     if (aggregate) {
       target = this.addToAggregate(builder, labels, role, special, value, sampleName, lineOfSample);
     } else if (!keep) {
-      const digest = (builder.digest ??= new SeriesDigestBuilder());
-      digest.noteLabels(scratch, lineOfSample);
-      digest.add(this.labelsHash & 0x3fffffff, lineOfSample, this.lineStart, value, type === 'counter');
+      const digest = (builder.digest ??= new SeriesDigestBuilder(this.end));
+      // Label names the same as this family's previous series', none reserved: nothing to note.
+      if (!this.sameLabelNames || !this.followsOwnFamily || digest.lastHadReserved) digest.noteLabels(scratch, this.scratchCount, lineOfSample);
+      // All 32 bits: a digest keeps hashes in an Int32Array, and fewer collisions mean fewer
+      // lines read again to compare (a Metric's identityHash keeps 30, to stay a small integer).
+      digest.add(this.labelsHash, lineOfSample, this.lineStart);
+      if (value < 0 && type === 'counter') digest.noteNegative(lineOfSample, value);
       target = this.timestampSink;
     } else {
       const metric = {
@@ -754,6 +807,7 @@ class TextParser {
     if (!this.retain) throw new RestartRetaining();
     const buf = this.buf;
     this.pos = start;
+    this.previousLabelCount = -1;
     let builder: FamilyBuilder | undefined;
     let role = Role.Plain;
     let sampleName = '';
@@ -934,39 +988,76 @@ class TextParser {
     }
   }
 
-  /** Reads `{...}` into `labels`; returns the parsed `le`/`quantile` value (or `special`). */
+  /** Reads `{...}` into `labels` (this.scratchCount entries); returns the parsed `le`/`quantile`
+   *  value (or `special`). */
   private labelSet(familyName: string, labels: string[], specialLabel: string, special: number, keepValues: boolean): number {
     const buf = this.buf;
+    const positionNames = this.positionNames;
     let result = special;
+    let count = 0;
+    let allCached = true;
     this.labelsHash = 0;
     this.pos++; // '{'
-    for (;;) {
+    for (let index = 0; ; index++) {
       this.skipBlanks();
       if (this.pos >= this.end) this.failEndOfInput();
       if (buf[this.pos] === CLOSE_BRACE) {
         this.pos++;
         this.skipBlanks();
         if (this.pos >= this.end) this.failEndOfInput();
+        this.endLabelSet(count, index, allCached);
         return result;
       }
       const nameStart = this.pos;
-      const nameEnd = this.scanName(LABEL_CONTINUE, LABEL_START);
-      this.pos = nameEnd;
-      // A quoted label name: the line is read again by utf8Sample. What this pass changed is
-      // idempotent (family, type, split-family sequence), so reading it twice changes nothing.
-      if (this.utf8Names && buf[nameEnd] === QUOTE) throw RESTART_LINE;
-      if (nameEnd >= this.end) this.failEndOfInput();
-      if (nameEnd === nameStart) {
-        const quoted = buf[nameStart] === QUOTE;
-        this.fail(`invalid label name for metric ${goQuote(familyName)}`, nameStart, quoted ? 'quoted_name' : 'syntax', quoted ? QUOTED_NAME_HINT : undefined);
-      }
-      const labelName = this.intern(nameStart, nameEnd);
-      const labelNameHash = this.nameHash;
-      if (labelName === '__name__') {
-        this.fail('label name "__name__" is reserved', nameStart, 'reserved_label', 'the metric name goes before the braces');
+      let labelName: string;
+      let labelNameHash: number;
+      const cached = index < positionNames.length ? positionNames[index]! : '';
+      // Series of a family repeat their label names in the same order: matching the previous
+      // series' name at this position replaces the scan, the hash and the lookup (and the checks
+      // that name already passed). It is the whole name when no name byte follows it. Bytes are
+      // compared with bytes: a string's charCodeAt costs more in the hot loop.
+      if (
+        cached.length > 0 &&
+        sameBytes(buf, this.positionNameOffsets[index]!, nameStart, cached.length) &&
+        LABEL_CONTINUE[buf[nameStart + cached.length]!] !== 1
+      ) {
+        labelName = cached;
+        labelNameHash = this.positionNameHashes[index]!;
+        this.pos = nameStart + cached.length;
+        if (this.utf8Names && buf[this.pos] === QUOTE) throw RESTART_LINE;
+        if (this.pos >= this.end) this.failEndOfInput();
+      } else {
+        allCached = false;
+        const nameEnd = this.scanName(LABEL_CONTINUE, LABEL_START);
+        this.pos = nameEnd;
+        // A quoted label name: the line is read again by utf8Sample. What this pass changed is
+        // idempotent (family, type, split-family sequence), so reading it twice changes nothing.
+        if (this.utf8Names && buf[nameEnd] === QUOTE) throw RESTART_LINE;
+        if (nameEnd >= this.end) this.failEndOfInput();
+        if (nameEnd === nameStart) {
+          const quoted = buf[nameStart] === QUOTE;
+          this.fail(
+            `invalid label name for metric ${goQuote(familyName)}`,
+            nameStart,
+            quoted ? 'quoted_name' : 'syntax',
+            quoted ? QUOTED_NAME_HINT : undefined,
+          );
+        }
+        labelName = this.intern(nameStart, nameEnd);
+        labelNameHash = this.nameHash;
+        if (labelName === '__name__') {
+          this.fail('label name "__name__" is reserved', nameStart, 'reserved_label', 'the metric name goes before the braces');
+        }
+        positionNames[index] = labelName;
+        this.positionNameHashes[index] = labelNameHash;
+        this.positionNameOffsets[index] = nameStart;
       }
       const isSpecial = labelName === specialLabel;
-      if (!isSpecial) labels.push(labelName, '');
+      if (!isSpecial) {
+        labels[count] = labelName;
+        labels[count + 1] = '';
+        count += 2;
+      }
       let c = buf[this.pos]!;
       if (c === SPACE || c === TAB) {
         this.skipBlanks();
@@ -977,7 +1068,7 @@ class TextParser {
         this.fail(`expected '=' after label name, found ${goQuoteByte(c)}`, this.pos, 'syntax', invalidLabelNameHint(c));
       }
       if (!isSpecial) {
-        for (let i = 0; i < labels.length - 2; i += 2) {
+        for (let i = 0; i < count - 2; i += 2) {
           if (labels[i] === labelName) {
             this.fail(`duplicate label names for metric ${goQuote(familyName)}`, nameStart, 'duplicate_label', `label "${labelName}" appears twice`);
           }
@@ -990,13 +1081,14 @@ class TextParser {
         this.fail(`expected '"' at start of label value, found ${goQuoteByte(buf[this.pos]!)}`, this.pos, 'syntax', 'label values must be in double quotes');
       }
       const open = this.pos;
-      const valueStart = open + 1;
-      const position = labels.length >> 1;
-      const labelValue = this.labelValue(keepValues || isSpecial, this.previousValues[position]);
-      this.previousValues[position] = labelValue;
-      if (!isSpecial && this.pos - 1 > valueStart) {
+      const position = count >> 1;
+      const materialize = keepValues || isSpecial;
+      // Only materialized values are worth remembering: a value not kept is ''.
+      const labelValue = this.labelValue(materialize, materialize ? this.previousValues[position] : undefined);
+      if (materialize) this.previousValues[position] = labelValue;
+      if (!isSpecial && this.pos - 1 > open + 1) {
         // An empty label is no label: it takes no part in the series' identity.
-        this.labelsHash = (this.labelsHash + pairHash(labelNameHash, this.bytesHash(valueStart, this.pos - 1))) | 0;
+        this.labelsHash = (this.labelsHash + pairHash(labelNameHash, this.valueHash)) | 0;
       }
       if (isSpecial) {
         const parsed = parseGoFloat(labelValue);
@@ -1005,7 +1097,7 @@ class TextParser {
         }
         result = parsed;
       } else {
-        labels[labels.length - 1] = labelValue;
+        labels[count - 1] = labelValue;
       }
       this.skipBlanks();
       if (this.pos >= this.end) this.failEndOfInput();
@@ -1018,6 +1110,7 @@ class TextParser {
         this.pos++;
         this.skipBlanks();
         if (this.pos >= this.end) this.failEndOfInput();
+        this.endLabelSet(count, index + 1, allCached);
         return result;
       }
       const shown = keepValues || isSpecial ? labelValue : this.rereadLabelValue(open);
@@ -1025,24 +1118,72 @@ class TextParser {
     }
   }
 
+  /** labelSet's bookkeeping for a line with `labels` labels (`count` scratch entries). */
+  private endLabelSet(count: number, labels: number, allCached: boolean): void {
+    this.scratchCount = count;
+    this.sameLabelNames = allCached && labels === this.previousLabelCount;
+    this.previousLabelCount = labels;
+  }
+
   /** Reads a quoted label value starting at the opening quote; leaves pos after the closing one.
    *  With `materialize` false the value is checked in full but returned as '' when that saves
    *  allocating it (no escapes). `previous` is the value the same label had in the previous
-   *  series: constant labels (job, env, region) then share one string instead of one per series. */
+   *  series: constant labels (job, env, region) then share one string instead of one per series.
+   *  Leaves the value's bytesHash in this.valueHash. */
   private labelValue(materialize: boolean, previous: string | undefined): string {
     const buf = this.buf;
     const open = this.pos;
     let p = open + 1;
-    let chunkStart = p;
+    // The common value (ASCII, no escapes) is hashed in the pass that scans it, as bytesHash
+    // does: a second pass cost almost as much as the scan. Four bytes at a time while none of
+    // them is a quote, a backslash, LF or non-ASCII (each test is the "has a zero byte" bit
+    // trick on the word XOR that byte repeated). Every whole word of a value that has a byte
+    // after its closing quote fits before `wordsEnd`, so the hash depends on the value alone.
+    // Then one table lookup per byte up to the stop; past the end buf[p] is undefined and the
+    // lookup is too, which also stops that loop.
+    const view = this.view;
+    const wordsEnd = this.end - 4;
+    let h = FNV_OFFSET;
+    while (p <= wordsEnd) {
+      const w = view.getInt32(p, true);
+      const q = w ^ 0x22222222;
+      const b = w ^ 0x5c5c5c5c;
+      const n = w ^ 0x0a0a0a0a;
+      if (((((q - 0x01010101) & ~q) | ((b - 0x01010101) & ~b) | ((n - 0x01010101) & ~n) | w) & 0x80808080) !== 0) break;
+      h = mixWord(h, w);
+      p += 4;
+    }
+    let c = buf[p]!;
+    while (LABEL_VALUE_STOP[c] === 0) {
+      h = Math.imul(h ^ c, FNV_PRIME);
+      c = buf[++p]!;
+    }
+    if (c !== QUOTE) return this.unusualLabelValue(open, p, materialize);
+    this.valueHash = h;
+    this.pos = p + 1;
+    if (!materialize) return '';
+    // Values that differ usually differ at the end (ids, counters): compare that first.
+    if (previous !== undefined && previous.charCodeAt(previous.length - 1) === buf[p - 1] && this.sameText(previous, open + 1, p)) {
+      return previous;
+    }
+    return buf.latin1Slice(open + 1, p);
+  }
+
+  /** The rest of labelValue for a value with a non-ASCII byte or an escape (or unterminated), from
+   *  `p`, the first such byte: a function of its own keeps labelValue small enough for V8 to
+   *  inline it where it is called. */
+  private unusualLabelValue(open: number, from: number, materialize: boolean): string {
+    const buf = this.buf;
+    let p = from;
+    let chunkStart = open + 1;
     let out = '';
+    let c: number;
     let highBytes = false;
     let escaped = false;
     for (;;) {
-      // One table lookup per byte for the common case; past the end buf[p] is undefined and
-      // the lookup is too, which also stops the loop.
       while (LABEL_VALUE_STOP[buf[p]!] === 0) p++;
       if (p >= this.end) this.failEndOfInput();
-      const c = buf[p]!;
+      c = buf[p]!;
       if (c === QUOTE) break;
       if (c === BACKSLASH) {
         escaped = true;
@@ -1053,15 +1194,8 @@ class TextParser {
       p++;
     }
     if (!escaped) {
+      this.valueHash = this.bytesHash(chunkStart, p);
       this.pos = p + 1;
-      if (!highBytes) {
-        if (!materialize) return '';
-        // Values that differ usually differ at the end (ids, counters): compare that first.
-        if (previous !== undefined && previous.charCodeAt(previous.length - 1) === buf[p - 1] && this.sameText(previous, chunkStart, p)) {
-          return previous;
-        }
-        return buf.latin1Slice(chunkStart, p);
-      }
       this.checkLabelValueUtf8(open, buf.subarray(chunkStart, p));
       return materialize ? buf.utf8Slice(chunkStart, p) : '';
     }
@@ -1069,7 +1203,7 @@ class TextParser {
     // produce ASCII, so the decoded value is valid exactly when the raw bytes are.
     for (;;) {
       if (p >= this.end) this.failEndOfInput();
-      const c = buf[p]!;
+      c = buf[p]!;
       if (c === QUOTE) break;
       if (c === NL) this.failRawNewline(open, unescapeForMessage(buf.subarray(open + 1, p)));
       if (c >= 0x80) highBytes = true;
@@ -1091,6 +1225,7 @@ class TextParser {
     }
     out += buf.utf8Slice(chunkStart, p);
     if (highBytes) this.checkLabelValueUtf8(open, unescapeForMessage(buf.subarray(open + 1, p)));
+    this.valueHash = this.bytesHash(open + 1, p);
     this.pos = p + 1;
     return out;
   }
@@ -1252,6 +1387,12 @@ function inInt64(token: string): boolean {
   if (token.length < 19) return true;
   const value = BigInt(token);
   return value >= INT64_MIN && value <= INT64_MAX;
+}
+
+/** True when the `length` bytes at `a` equal those at `b` (false when b's run passes the end). */
+function sameBytes(buf: Uint8Array, a: number, b: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (buf[a + i] !== buf[b + i]) return false;
+  return true;
 }
 
 /** The first byte at or after `p` (before `end`) that is not a blank or a tab. */

@@ -21,9 +21,18 @@ export class SeriesDigestBuilder {
   private timestamped = 0;
   private firstTimestampLine = 0;
 
-  /** Notes the label names of the series about to be added (flat pairs; values unused). */
-  noteLabels(labels: readonly string[], line: number): void {
-    for (let i = 0; i < labels.length; i += 2) {
+  /** `inputEnd`: the length of the input, for sizing the arrays of a family that goes on. */
+  constructor(private readonly inputEnd: number) {}
+
+  /** Whether the last labels noted had a reserved name. */
+  lastHadReserved = false;
+
+  /** Notes the label names of the series about to be added: the first `length` entries of
+   *  `labels`, flat pairs (values unused). The parser may skip this for a series with the
+   *  same names as the previous one when that one had no reserved name. */
+  noteLabels(labels: readonly string[], length: number, line: number): void {
+    this.lastHadReserved = false;
+    for (let i = 0; i < length; i += 2) {
       const name = labels[i]!;
       const position = i >> 1;
       if (this.previousNames[position] !== name) {
@@ -34,22 +43,26 @@ export class SeriesDigestBuilder {
         }
       }
       if (name.charCodeAt(0) === 0x5f && name.charCodeAt(1) === 0x5f) {
+        this.lastHadReserved = true;
         this.reservedLabelCount++;
         if (this.reservedLabels.length < LISTED) this.reservedLabels.push({ line, name });
       }
     }
   }
 
-  add(identityHash: number, line: number, lineStart: number, value: number, isCounter: boolean): void {
-    if (this.count === this.hashes.length) this.grow();
+  add(identityHash: number, line: number, lineStart: number): void {
+    if (this.count === this.hashes.length) this.grow(lineStart);
     this.hashes[this.count] = identityHash;
     this.lines[this.count] = line;
     this.lineStarts[this.count] = lineStart;
     this.count++;
-    if (isCounter && value < 0) {
-      this.negativeCount++;
-      if (this.negatives.length < LISTED) this.negatives.push({ line, value });
-    }
+  }
+
+  /** The counter series just added has a negative value. Not a parameter of add: a double
+   *  argument is boxed on every call that is not inlined. */
+  noteNegative(line: number, value: number): void {
+    this.negativeCount++;
+    if (this.negatives.length < LISTED) this.negatives.push({ line, value });
   }
 
   noteTimestamp(line: number): void {
@@ -80,8 +93,17 @@ export class SeriesDigestBuilder {
     };
   }
 
-  private grow(): void {
-    const size = this.hashes.length * 2;
+  private grow(lineStart: number): void {
+    const count = this.count;
+    let size = count * 2;
+    // A family that has gone on for thousands of series is assumed to go on at the same rate
+    // to the end of the input (up to eight times as many series as now): its arrays then grow in
+    // a few large steps, not by doubling, which allocated (and page-faulted) twice their size.
+    const span = lineStart - this.lineStarts[0]!;
+    if (count >= 4096 && span > 0) {
+      const expected = count + Math.ceil((count * (this.inputEnd - lineStart)) / span) + 1;
+      size = Math.max(size, Math.min(expected, count * 8));
+    }
     const grown = (old: Int32Array) => {
       const next = new Int32Array(size);
       next.set(old);

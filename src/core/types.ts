@@ -79,7 +79,8 @@ export type Metric = ScalarMetric | HistogramMetric | SummaryMetric;
  */
 export interface SeriesDigest {
   readonly count: number;
-  /** Per series, in file order: the parser's identityHash and the line. */
+  /** Per series, in file order: the parser's identity hash (all 32 bits; a Metric's
+   *  identityHash keeps 30 of them) and the line. */
   readonly hashes: Int32Array;
   readonly lines: Int32Array;
   /** Per series: the offset in the input where its sample line starts. */

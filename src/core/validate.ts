@@ -3,7 +3,7 @@
 // or Prometheus would ingest nonsense. Each finding names the line and a stable reason.
 import { ownedNames } from './merge.js';
 import { seriesIdentity } from './parse.js';
-import type { Metric, SeriesDigest } from './types.js';
+import type { Metric, ScalarMetric, SeriesDigest } from './types.js';
 import type { Finding, FindingReason, HistogramMetric, MetricFamily, Severity, SummaryMetric } from './types.js';
 
 export interface ValidateOptions {
@@ -220,46 +220,130 @@ function validateSummary(family: MetricFamily, metric: SummaryMetric, out: Findi
 }
 
 /** Findings for families that parsed; empty means the agent serves them as they are. */
+/** Series per bucket that repeatedSeries aims at: a bucket's table stays within a few pages. */
+const SERIES_PER_BUCKET = 2048;
+
 /**
- * Series of one family, for duplicate detection: an open-addressing table of 30-bit hashes in
- * typed arrays, sized once from the family's series count. On a 500,000-series file this is
- * several times faster than a Map and allocates nothing per series; equal hashes are confirmed
- * by comparing the exact identities.
+ * The series of one family that repeat an earlier one (the same seriesIdentity), found from
+ * each series' identity hash (any 32 bits): pairs [index, index of the first series with that
+ * identity], in series order. The hashes are first split into buckets by their top bits, then
+ * each bucket goes through an open-addressing table of its own that fits in a few pages: one
+ * table for a large family made every lookup a TLB miss, which costs several times more under a
+ * hypervisor. Those passes only note the series that share a hash with an earlier one; a last
+ * pass compares the exact identities of those few.
+ *
+ * Each pass over all the series is a function of its own, and runs the same code for every
+ * series: V8 optimizes a long loop while it runs, and code after it, or a path in it that only
+ * a shared hash takes, had never run then; reaching it sent V8 back to the interpreter.
  */
-class SeriesSet {
-  private readonly slots: Int32Array; // series index + 1, 0 = empty
-  private readonly hashes: Int32Array;
-  private readonly mask: number;
-
-  constructor(
-    expected: number,
-    private readonly labelsOf: (index: number) => readonly string[],
-    private readonly lineOf: (index: number) => number,
-  ) {
-    let size = 16;
-    while (size < expected * 2) size *= 2;
-    this.slots = new Int32Array(size);
-    this.hashes = new Int32Array(size);
-    this.mask = size - 1;
-  }
-
-  /** Adds series `index`; returns the line of an earlier identical series instead, if any. */
-  addOrFind(index: number, hash: number): number | undefined {
-    let slot = hash & this.mask;
-    let identity: string | undefined;
-    for (;;) {
-      const occupant = this.slots[slot]!;
-      if (occupant === 0) break;
-      if (this.hashes[slot] === hash) {
-        identity ??= seriesIdentity(this.labelsOf(index));
-        if (seriesIdentity(this.labelsOf(occupant - 1)) === identity) return this.lineOf(occupant - 1);
-      }
-      slot = (slot + 1) & this.mask;
+export function repeatedSeries(hashes: Int32Array, labelsOf: (index: number) => readonly string[]): number[] {
+  const count = hashes.length;
+  let bucketBits = 0;
+  while (bucketBits < 16 && count >>> bucketBits > SERIES_PER_BUCKET) bucketBits++;
+  // A bucket is the hash's top bucketBits bits, in two shifts: x >>> 32 would be x.
+  const shift = 16 - bucketBits;
+  const bucketCount = 1 << bucketBits;
+  // Bucket b's series are order[starts[b]] .. order[starts[b + 1] - 1], in series order; a
+  // family small enough for one bucket (most are) is not partitioned.
+  const starts = new Int32Array(bucketCount + 1);
+  let order: Int32Array | undefined;
+  let largest = count;
+  if (bucketBits === 0) starts[1] = count;
+  else {
+    countBuckets(hashes, shift, starts);
+    largest = 0;
+    for (let b = 0; b < bucketCount; b++) {
+      largest = Math.max(largest, starts[b + 1]!);
+      starts[b + 1] = starts[b + 1]! + starts[b]!;
     }
-    this.slots[slot] = index + 1;
-    this.hashes[slot] = hash;
-    return undefined;
+    order = new Int32Array(count);
+    fillBuckets(hashes, shift, starts, order);
   }
+  // Series that share a hash with an earlier one, and that earlier one, in bucket order.
+  const sharing = new Int32Array(count);
+  const earlier = new Int32Array(count);
+  const shared = findSharedHashes(hashes, starts, order, largest, sharing, earlier);
+  if (shared === 0) return [];
+  // Distinct identities met so far among the series that share a hash, by the first such series.
+  // A hash's series are all in one bucket, in series order, so bucket order meets them in order.
+  const groups = new Map<number, { readonly identity: string; readonly index: number }[]>();
+  const found: [number, number][] = [];
+  for (let c = 0; c < shared; c++) {
+    const i = sharing[c]!;
+    const first = earlier[c]!;
+    let group = groups.get(first);
+    if (group === undefined) {
+      group = [{ identity: seriesIdentity(labelsOf(first)), index: first }];
+      groups.set(first, group);
+    }
+    const identity = seriesIdentity(labelsOf(i));
+    const same = group.find((member) => member.identity === identity);
+    if (same === undefined) group.push({ identity, index: i });
+    else found.push([i, same.index]);
+  }
+  return found.sort((x, y) => x[0] - y[0]).flat();
+}
+
+/** starts[b + 1] = the number of hashes in bucket b. */
+function countBuckets(hashes: Int32Array, shift: number, starts: Int32Array): void {
+  for (let i = 0; i < hashes.length; i++) {
+    const b = ((hashes[i]! >>> 16) >>> shift) + 1;
+    starts[b] = starts[b]! + 1;
+  }
+}
+
+/** Each series' index at the next free place of its bucket in `order`. */
+function fillBuckets(hashes: Int32Array, shift: number, starts: Int32Array, order: Int32Array): void {
+  const fill = starts.slice(0, starts.length - 1);
+  for (let i = 0; i < hashes.length; i++) {
+    const b = (hashes[i]! >>> 16) >>> shift;
+    order[fill[b]!] = i;
+    fill[b] = fill[b]! + 1;
+  }
+}
+
+/** Puts every bucket's hashes through a table of their own; writes each series whose hash an
+ *  earlier series has to `sharing` and that earlier series to `earlier`; returns how many. */
+function findSharedHashes(
+  hashes: Int32Array,
+  starts: Int32Array,
+  order: Int32Array | undefined,
+  largest: number,
+  sharing: Int32Array,
+  earlier: Int32Array,
+): number {
+  let size = 16;
+  while (size < largest * 2) size *= 2;
+  const mask = size - 1;
+  const wrap = size * 2 - 1;
+  // Per slot, side by side: the hash (0 = empty slot; a hash of 0 is stored as 1) and the first
+  // series with that hash.
+  const table = new Int32Array(size * 2);
+  let shared = 0;
+  for (let b = 0; b + 1 < starts.length; b++) {
+    if (b > 0) table.fill(0);
+    const end = starts[b + 1]!;
+    for (let k = starts[b]!; k < end; k++) {
+      const i = order === undefined ? k : order[k]!;
+      const key = hashes[i]! | 0 || 1;
+      let slot = (key & mask) << 1;
+      let occupant = table[slot]!;
+      while (occupant !== 0 && occupant !== key) {
+        slot = (slot + 2) & wrap;
+        occupant = table[slot]!;
+      }
+      const known = occupant === key;
+      const firstHere = table[slot + 1]!;
+      const first = known ? firstHere : i;
+      table[slot] = key;
+      table[slot + 1] = first;
+      // Written for every series, kept (by counting it) only for one whose hash is known.
+      sharing[shared] = i;
+      earlier[shared] = first;
+      shared += known ? 1 : 0;
+    }
+  }
+  return shared;
 }
 
 interface TimestampTally {
@@ -296,18 +380,25 @@ function reportReservedLabels(family: MetricFamily, metric: Metric, out: Finding
 function validateScalars(family: MetricFamily, out: Findings, timestamps: TimestampTally): void {
   const metrics = family.metrics;
   const parsedHashes = metrics.every(hasParsedHash);
-  const seen = new SeriesSet(
-    metrics.length,
-    (i) => metrics[i]!.labels,
-    (i) => metrics[i]!.line,
-  );
+  // Such a family holds scalar series only, in practice: no copy of its list unless it does not.
+  const scalars: readonly ScalarMetric[] = metrics.every(isScalar) ? metrics : metrics.filter(isScalar);
+  const hashes = new Int32Array(scalars.length);
+  for (let k = 0; k < scalars.length; k++) {
+    const metric = scalars[k]!;
+    hashes[k] = parsedHashes && metric.identityHash !== undefined ? metric.identityHash : identityHash(metric.labels);
+  }
+  const repeated = repeatedSeries(hashes, (k) => scalars[k]!.labels);
+  let scalar = -1;
+  let next = 0; // the next pair in repeated
   for (let i = 0; i < metrics.length; i++) {
     const metric = metrics[i]!;
     reportReservedLabels(family, metric, out);
     if (metric.timestampMs !== undefined) tallyTimestamp(timestamps, 1, metric.line);
     if (metric.kind !== 'scalar') continue;
-    const earlier = seen.addOrFind(i, parsedHashes && metric.identityHash !== undefined ? metric.identityHash : identityHash(metric.labels));
-    if (earlier !== undefined) {
+    scalar++;
+    if (repeated[next] === scalar) {
+      const earlier = scalars[repeated[next + 1]!]!.line;
+      next += 2;
       out.add(
         'error',
         'duplicate_series',
@@ -330,18 +421,11 @@ function validateDigest(family: MetricFamily, digest: SeriesDigest, out: Finding
   }
   out.addUnlisted('reserved_label', digest.reservedLabelCount - digest.reservedLabels.length);
   tallyTimestamp(timestamps, digest.timestamped, digest.firstTimestampLine);
-  const seen = new SeriesSet(digest.count, digest.labelsOf, (i) => digest.lines[i]!);
-  for (let i = 0; i < digest.count; i++) {
-    const earlier = seen.addOrFind(i, digest.hashes[i]!);
-    if (earlier !== undefined) {
-      out.add(
-        'error',
-        'duplicate_series',
-        () => `duplicate series ${name}${describeLabels(digest.labelsOf(i))} (also line ${earlier})`,
-        digest.lines[i]!,
-        name,
-      );
-    }
+  const repeated = repeatedSeries(digest.hashes, digest.labelsOf);
+  for (let k = 0; k < repeated.length; k += 2) {
+    const i = repeated[k]!;
+    const earlier = digest.lines[repeated[k + 1]!]!;
+    out.add('error', 'duplicate_series', () => `duplicate series ${name}${describeLabels(digest.labelsOf(i))} (also line ${earlier})`, digest.lines[i]!, name);
   }
   for (const negative of digest.negatives) {
     out.add('warning', 'negative_counter', `counter ${name} has a negative value ${negative.value}`, negative.line, name);
@@ -419,6 +503,10 @@ function reportAggregatesPrometheusMerges(family: MetricFamily, out: Findings): 
 function hasEmptyLabelValue(labels: readonly string[]): boolean {
   for (let i = 1; i < labels.length; i += 2) if (labels[i] === '') return true;
   return false;
+}
+
+function isScalar(metric: Metric): metric is ScalarMetric {
+  return metric.kind === 'scalar';
 }
 
 function hasParsedHash(metric: Metric): boolean {

@@ -39,6 +39,39 @@ describe('digest mode agrees with the full model', () => {
     expect(digested.findings).toEqual(kept.findings);
   });
 
+  it('on series whose label names repeat, change, or come back after another family', () => {
+    const lines = [
+      'a{x="1",y="1"} 1',
+      'a{x="2",y="2"} 1',
+      'a 1',
+      'a{x="3",y="3"} 1',
+      'a{x="4",__y="4"} 1',
+      'a{x="5",__y="5"} 1',
+      'b{x="1",y="1"} 1',
+      'a{x="6",__y="6"} 1',
+      'a{x="7",y="7"} 1',
+      'a{y="8",x="8"} 1',
+      'a{y="9",x="9",z="9"} 1',
+      'c{x="1"} 1',
+      'd{camelCase="1"} 1',
+      'c{camelCase="2"} 1',
+    ];
+    const { kept, digested } = bothWays(Buffer.from(`${lines.join('\n')}\n`));
+    expect(kept.findings.filter((f) => f.reason === 'reserved_label').map((f) => f.line)).toEqual([5, 6, 8]);
+    expect(kept.findings.filter((f) => f.message.includes('snake_case')).map((f) => f.family)).toEqual(['c', 'd']);
+    expect(digested.findings).toEqual(kept.findings);
+  });
+
+  it('on a family of many thousand series followed by another, with a repeat at the end', () => {
+    const lines = ['# TYPE big gauge'];
+    for (let i = 0; i < 40_000; i++) lines.push(`big{id="${i}",host="h${i % 7}"} ${i}`);
+    lines.push('big{host="h3",id="10"} 1', 'small{x="1"} 1', 'small{x="2"} 2');
+    const { kept, digested } = bothWays(Buffer.from(`${lines.join('\n')}\n`));
+    expect(kept.findings.filter((f) => f.severity === 'error').map((f) => [f.reason, f.line])).toEqual([['duplicate_series', 40_002]]);
+    expect(digested.findings).toEqual(kept.findings);
+    expect(checkExposition(Buffer.from(`${lines.join('\n')}\n`), { retainSeries: false }).families.map((f) => f.digest?.count)).toEqual([40_001, 2]);
+  });
+
   it('on random edits of small files', () => {
     const base = '# TYPE a counter\na{x="1"} 1\na{x="2"} -2\na{x="1"} 3 123\n# HELP b B\nb{__y="z",w="\\n"} 4\nb 5\n';
     const edit = fc.array(fc.tuple(fc.nat(), fc.constantFrom(0x0a, 0x20, 0x22, 0x2c, 0x31, 0x5f, 0x7b, 0x7d)), { minLength: 1, maxLength: 3 });

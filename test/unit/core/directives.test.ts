@@ -25,6 +25,12 @@ describe('readDirectives', () => {
     expect(read('# PROMDROP: ttl=1h\n')).toEqual({ findings: [] });
   });
 
+  it('finds a directive after lines with a # that is not one, and ignores a # at the very end', () => {
+    expect(read('m{a="#",b="# promdrop: ttl=1h"} 1\n# HELP x a # b\n#\n# promdrop: ttl=1m\n').ttlMs).toBe(60_000);
+    expect(read('m 1\n# promdrop: ttl=1m\n#')).toEqual({ ttlMs: 60_000, findings: [] });
+    expect(read('m 1\n# promdrop')).toEqual({ findings: [] });
+  });
+
   it('reports a malformed ttl with its line and the column of the value', () => {
     const result = read('m 1\n# promdrop: ttl=15 minutes\n');
     expect(result.ttlMs).toBeUndefined();

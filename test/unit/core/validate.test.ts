@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkExposition } from '../../../src/core/check.js';
 import type { FindingReason } from '../../../src/core/types.js';
+import { repeatedSeries } from '../../../src/core/validate.js';
 
 function check(text: string, options: Parameters<typeof checkExposition>[1] = {}) {
   return checkExposition(Buffer.from(text), options);
@@ -35,6 +36,17 @@ describe('validation rejects what expfmt accepts but the agent must not serve', 
     const finding = check('x 1\nfoo{a="1"} 1\nfoo{a="1"} 2\n').findings[0];
     expect(finding).toMatchObject({ line: 3, reason: 'duplicate_series' });
     expect(finding?.message).toContain('also line 2');
+  });
+
+  it('finds a repeated series whatever the length, bytes and place of its label values', () => {
+    const values = ['', 'a', 'ab', 'abc', 'abcd', 'abcde', 'host-000001', '/var/lib/some/long/path/000001', 'say \\"hi\\"', 'café', 'µs → ms!', 'a\\\\b\\nc'];
+    for (const value of values) {
+      for (const retainSeries of [true, false]) {
+        const text = `m{a="${value}",b="x"} 1\nm{a="other"} 1\nm{b="x",a="${value}"}2\n`;
+        const finding = check(text, { retainSeries }).findings.find((f) => f.severity === 'error');
+        expect(finding, `${value} (retainSeries: ${retainSeries})`).toMatchObject({ reason: 'duplicate_series', line: 3 });
+      }
+    }
   });
 
   it('rejects a summary or histogram split by an empty label: Prometheus sees one series, served twice (found by fuzzing)', () => {
@@ -143,5 +155,39 @@ describe('warnings', () => {
       'c: no help text',
       'c: counter metrics should have "_total" suffix',
     ]);
+  });
+});
+
+describe('duplicate detection by identity hash (repeatedSeries)', () => {
+  const labels = (values: readonly string[]) => (index: number) => ['a', values[index]!];
+
+  it('tells series that share a hash apart by their labels, and names the first of each identity', () => {
+    // Every series has hash 7: a collision for B and C, repeats for the second A, B and C.
+    const values = ['A', 'B', 'A', 'C', 'B', 'C', 'A'];
+    expect(
+      repeatedSeries(
+        Int32Array.from(values, () => 7),
+        labels(values),
+      ),
+    ).toEqual([2, 0, 4, 1, 5, 3, 6, 0]);
+  });
+
+  it('treats a hash of 0 like any other, also when it shares its slot marker with 1', () => {
+    expect(repeatedSeries(Int32Array.from([0, 1, 0, 1]), labels(['x', 'y', 'x', 'z']))).toEqual([2, 0]);
+  });
+
+  it('finds repeats across many buckets, in series order, with hashes using all 32 bits', () => {
+    const count = 20_000;
+    const hashes = new Int32Array(count + 3);
+    const values: string[] = [];
+    for (let i = 0; i < count; i++) {
+      hashes[i] = Math.imul(i + 1, 0x9e3779b1);
+      values.push(`v${i}`);
+    }
+    for (const [k, original] of [12_345, 7, 19_999].entries()) {
+      hashes[count + k] = hashes[original]!;
+      values.push(values[original]!);
+    }
+    expect(repeatedSeries(hashes, labels(values))).toEqual([count, 12_345, count + 1, 7, count + 2, 19_999]);
   });
 });
