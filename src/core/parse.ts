@@ -196,6 +196,9 @@ class TextParser {
   // Side results of intern() and labelSet(), read right after the call.
   private nameHash = 0;
   private labelsHash = 0;
+  /** False for a line read by utf8Sample, which computes no labelsHash: its Metric then carries
+   *  no identityHash, and validation hashes the family's label strings itself. */
+  private labelsHashKnown = true;
   private valueHash = 0;
   /** Set by plainDecimal. */
   private decimal = 0;
@@ -630,6 +633,7 @@ class TextParser {
     let special = NaN; // expfmt's currentBucket / currentQuantile
     let labels: string[] = NO_LABELS;
     this.labelsHash = 0;
+    this.labelsHashKnown = true;
     const keep = this.retain || aggregate;
     const scratch = this.scratchLabels;
     this.scratchCount = 0;
@@ -703,7 +707,7 @@ class TextParser {
         value,
         timestampMs: undefined,
         line: lineOfSample,
-        identityHash: this.labelsHash & 0x3fffffff,
+        identityHash: this.labelsHashKnown ? this.labelsHash & 0x3fffffff : undefined,
       };
       family.metrics.push(metric);
       target = metric;
@@ -939,6 +943,7 @@ class TextParser {
       });
     }
     this.checkEscapedLabelNames(pairs, builder.family.name);
+    this.labelsHashKnown = false;
     this.sampleValue(builder, role, pairs.length === 0 ? NO_LABELS : pairs, special, sampleName, true, this.scratchLabels);
   }
 
@@ -997,6 +1002,7 @@ class TextParser {
     let count = 0;
     let allCached = true;
     this.labelsHash = 0;
+    this.labelsHashKnown = true;
     this.pos++; // '{'
     for (let index = 0; ; index++) {
       this.skipBlanks();

@@ -27,7 +27,7 @@ export interface ScalarMetric extends MetricBase {
   readonly value: number;
   /** Order-independent hash of the non-empty label pairs, computed by the parser while it reads
    *  the bytes anyway; validation's duplicate detection uses it (see validate.ts). */
-  readonly identityHash?: number;
+  readonly identityHash?: number | undefined;
 }
 
 export interface Bucket {

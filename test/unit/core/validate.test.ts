@@ -38,6 +38,12 @@ describe('validation rejects what expfmt accepts but the agent must not serve', 
     expect(finding?.message).toContain('also line 2');
   });
 
+  it('rejects a duplicate written once with a quoted UTF-8 label name, in either order', () => {
+    for (const text of ['m{a="1"} 1\nm{"a.b"="",a="1"} 2\n', 'm{"a.b"="",a="1"} 1\nm{a="1"} 2\n', 'm{"a.b"="x"} 1\nm{"a.b"="x",c=""} 2\n']) {
+      expect(errorReasons(text), text).toEqual(['duplicate_series']);
+    }
+  });
+
   it('finds a repeated series whatever the length, bytes and place of its label values', () => {
     const values = ['', 'a', 'ab', 'abc', 'abcd', 'abcde', 'host-000001', '/var/lib/some/long/path/000001', 'say \\"hi\\"', 'café', 'µs → ms!', 'a\\\\b\\nc'];
     for (const value of values) {
