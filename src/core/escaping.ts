@@ -2,6 +2,7 @@
 // model package escapes them (EscapeName, EscapeMetricFamily, UnescapeName). A scraper names the
 // scheme in its Accept header (`escaping=`); Prometheus 2.x names none and gets `underscores`.
 // Only names that are not legacy-valid are ever touched, and label VALUES never are.
+import { goQuote } from './go-quote.js';
 import type { Metric, MetricFamily } from './types.js';
 
 /** The values of the `escaping` parameter (model.AllowUTF8, EscapeUnderscores, EscapeDots,
@@ -147,4 +148,44 @@ export function escapeFamily(family: MetricFamily, scheme: EscapingScheme): Metr
     metrics,
     firstLine: family.firstLine,
   };
+}
+
+const LEGACY_LABEL_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/**
+ * Label names (flat pairs) a scraper asking for escaping could not take: two names of one series
+ * that become one (`"a.b"` and `a_b` under underscores), a name that becomes a reserved one
+ * (`" name "` is `__name__` under dots), or one that escaping leaves alone but a label name cannot
+ * be in Prometheus 2 (`"a:b"`: EscapeMetricFamily applies the metric-name rule). That scraper
+ * would drop the whole scrape, so the parser (a file) and family-shape.ts (a push) refuse them.
+ */
+export function escapedLabelProblem(labels: readonly string[]): { reason: 'duplicate_label' | 'reserved_label'; message: string } | undefined {
+  for (const scheme of REWRITING_SCHEMES) {
+    const seen = new Map<string, string>();
+    for (let i = 0; i < labels.length; i += 2) {
+      const label = labels[i]!;
+      const escaped = isLegacyName(label) ? label : escapeName(label, scheme);
+      if (escaped.startsWith('__') && !label.startsWith('__')) {
+        return {
+          reason: 'reserved_label',
+          message: `label name ${goQuote(label)} is ${escaped} for a scraper that asks for escaping=${scheme}; names starting with "__" are reserved`,
+        };
+      }
+      if (!LEGACY_LABEL_NAME_PATTERN.test(escaped)) {
+        return {
+          reason: 'reserved_label',
+          message: `label name ${goQuote(label)} is ${escaped} for a scraper that asks for escaping=${scheme}, not a label name Prometheus 2 reads ([a-zA-Z_][a-zA-Z0-9_]*)`,
+        };
+      }
+      const other = seen.get(escaped);
+      if (other !== undefined) {
+        return {
+          reason: 'duplicate_label',
+          message: `label names ${goQuote(other)} and ${goQuote(label)} are both ${escaped} for a scraper that asks for escaping=${scheme} (Prometheus 2 asks for underscores)`,
+        };
+      }
+      seen.set(escaped, label);
+    }
+  }
+  return undefined;
 }

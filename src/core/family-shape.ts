@@ -3,7 +3,7 @@
 // (judgeFamilies in verdict.ts) and then written as a textfile the store serves, so anything the
 // parser would refuse in that file must be refused here, with the same reason. Families the
 // parser built pass by construction. Pure.
-import { escapeName, isLegacyName, REWRITING_SCHEMES } from './escaping.js';
+import { escapedLabelProblem, isLegacyName } from './escaping.js';
 import { goQuote } from './go-quote.js';
 import { labelSignature, type NameValidationScheme } from './parse.js';
 import type { Finding, FindingReason, MetricFamily } from './types.js';
@@ -100,39 +100,6 @@ function labelNameProblem(label: string, scheme: NameValidationScheme): { reason
   // where a label name cannot have a colon.
   if (isLegacyName(label))
     return { reason: 'parse', message: `label name ${goQuote(label)} has a colon, which a label name written without quotes cannot have` };
-  return undefined;
-}
-
-/** The parser's rule for UTF-8 label names (checkEscapedLabelNames in parse.ts): under each
- *  rewriting scheme the names must stay distinct, legacy-valid and not reserved. */
-function escapedLabelProblem(labels: readonly string[]): { reason: FindingReason; message: string } | undefined {
-  for (const scheme of REWRITING_SCHEMES) {
-    const seen = new Map<string, string>();
-    for (let i = 0; i < labels.length; i += 2) {
-      const label = labels[i]!;
-      const escaped = isLegacyName(label) ? label : escapeName(label, scheme);
-      if (escaped.startsWith('__') && !label.startsWith('__')) {
-        return {
-          reason: 'reserved_label',
-          message: `label name ${goQuote(label)} is ${escaped} for a scraper that asks for escaping=${scheme}; names starting with "__" are reserved`,
-        };
-      }
-      if (!LEGACY_LABEL_NAME.test(escaped)) {
-        return {
-          reason: 'reserved_label',
-          message: `label name ${goQuote(label)} is ${escaped} for a scraper that asks for escaping=${scheme}, not a label name Prometheus 2 reads ([a-zA-Z_][a-zA-Z0-9_]*)`,
-        };
-      }
-      const other = seen.get(escaped);
-      if (other !== undefined) {
-        return {
-          reason: 'duplicate_label',
-          message: `label names ${goQuote(other)} and ${goQuote(label)} are both ${escaped} for a scraper that asks for escaping=${scheme} (Prometheus 2 asks for underscores)`,
-        };
-      }
-      seen.set(escaped, label);
-    }
-  }
   return undefined;
 }
 

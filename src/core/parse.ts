@@ -10,7 +10,7 @@
 // records a finding instead of failing, so that the accept/reject verdict stays expfmt's and
 // validation decides what the agent refuses.
 import { Buffer, isUtf8 } from 'node:buffer';
-import { escapeName, isLegacyName, REWRITING_SCHEMES } from './escaping.js';
+import { escapedLabelProblem } from './escaping.js';
 import { parseGoFloat } from './float.js';
 import { goQuote, goQuoteByte, goQuoteBytes } from './go-quote.js';
 import { SeriesDigestBuilder } from './series-digest.js';
@@ -947,50 +947,13 @@ class TextParser {
     this.sampleValue(builder, role, pairs.length === 0 ? NO_LABELS : pairs, special, sampleName, true, this.scratchLabels);
   }
 
-  /**
-   * Label names a scraper asking for escaping could not take, so the file is refused: two names
-   * of one series that become one (`"a.b"` and `a_b` under underscores), a name that becomes a
-   * reserved one (`" name "` is `__name__` under dots), or one EscapeMetricFamily leaves alone
-   * but a label name cannot be in Prometheus 2 (`"a:b"`: it applies the metric-name rule). That
-   * scraper would drop the whole scrape.
-   */
+  /** Refuses label names a scraper asking for escaping could not take (escapedLabelProblem). */
   private checkEscapedLabelNames(pairs: readonly string[], family: string): void {
     let utf8 = false;
     for (let i = 0; i < pairs.length && !utf8; i += 2) utf8 = !LEGACY_LABEL_NAME.test(pairs[i]!);
     if (!utf8) return;
-    const refuse = (reason: 'duplicate_label' | 'reserved_label', message: string): void => {
-      this.findings.push({ severity: 'error', reason, message, line: this.line, column: 1, family });
-    };
-    for (const scheme of REWRITING_SCHEMES) {
-      const seen = new Map<string, string>();
-      for (let i = 0; i < pairs.length; i += 2) {
-        const name = pairs[i]!;
-        const escaped = isLegacyName(name) ? name : escapeName(name, scheme);
-        if (escaped.startsWith('__') && !name.startsWith('__')) {
-          refuse(
-            'reserved_label',
-            `label name ${goQuote(name)} is ${escaped} for a scraper that asks for escaping=${scheme}; names starting with "__" are reserved`,
-          );
-          return;
-        }
-        if (!LEGACY_LABEL_NAME.test(escaped)) {
-          refuse(
-            'reserved_label',
-            `label name ${goQuote(name)} is ${escaped} for a scraper that asks for escaping=${scheme}, not a label name Prometheus 2 reads ([a-zA-Z_][a-zA-Z0-9_]*)`,
-          );
-          return;
-        }
-        const other = seen.get(escaped);
-        if (other !== undefined) {
-          refuse(
-            'duplicate_label',
-            `label names ${goQuote(other)} and ${goQuote(name)} are both ${escaped} for a scraper that asks for escaping=${scheme} (Prometheus 2 asks for underscores)`,
-          );
-          return;
-        }
-        seen.set(escaped, name);
-      }
-    }
+    const problem = escapedLabelProblem(pairs);
+    if (problem !== undefined) this.findings.push({ severity: 'error', reason: problem.reason, message: problem.message, line: this.line, column: 1, family });
   }
 
   /** Reads `{...}` into `labels` (this.scratchCount entries); returns the parsed `le`/`quantile`
