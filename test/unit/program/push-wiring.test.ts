@@ -5,10 +5,8 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { families, key } from '../../helpers/push-input.js';
 import { TextfileStore, type Snapshot, type StoreOptions } from '../../../src/agent/store.js';
-import { parseGroupingPath, type GroupingKey } from '../../../src/core/grouping-key.js';
-import { parseExposition } from '../../../src/core/parse.js';
-import type { MetricFamily } from '../../../src/core/types.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { openPush, type PushWiring } from '../../../src/program/push-wiring.js';
 import { SelfMetrics } from '../../../src/program/self-metrics.js';
@@ -27,18 +25,6 @@ vi.mock('../../../src/fs/textfile-reader.js', async (importOriginal) => {
     },
   };
 });
-
-function key(path: string): GroupingKey {
-  const parsed = parseGroupingPath(path);
-  if (!parsed.ok) throw new Error(parsed.message);
-  return parsed.key;
-}
-
-function families(text: string): MetricFamily[] {
-  const parsed = parseExposition(Buffer.from(text));
-  if (!parsed.ok) throw new Error(parsed.error.message);
-  return parsed.families;
-}
 
 function text(snapshot: Snapshot): string {
   return Buffer.concat(snapshot.body('text')).toString('utf8');

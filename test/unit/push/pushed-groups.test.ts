@@ -6,26 +6,13 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseGroupingPath, type GroupingKey } from '../../../src/core/grouping-key.js';
-import { parseExposition } from '../../../src/core/parse.js';
+import { families, key } from '../../helpers/push-input.js';
 import type { MetricFamily } from '../../../src/core/types.js';
 import { judgeTextfileContent } from '../../../src/core/verdict.js';
 import { PushedGroups, type ServedSource, type WrittenGroupFile } from '../../../src/push/pushed-groups.js';
 
 const SILENT = { info() {}, warn() {}, error() {}, debug() {} };
 const CONTENT_OPTIONS = { maxSeriesPerFile: 1000, allowTimestamps: false, extraReservedMetricNames: [] };
-
-function key(path: string): GroupingKey {
-  const parsed = parseGroupingPath(path);
-  if (!parsed.ok) throw new Error(parsed.message);
-  return parsed.key;
-}
-
-function families(text: string): MetricFamily[] {
-  const parsed = parseExposition(Buffer.from(text));
-  if (!parsed.ok) throw new Error(parsed.error.message);
-  return parsed.families;
-}
 
 describe('pushed groups', () => {
   let directory: string;
